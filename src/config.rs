@@ -1,0 +1,747 @@
+//! The TOML configuration: its shape (serde), loading, and `check-config` validation.
+//!
+//! Loading never stops at the first problem: every unknown key (via `serde_ignored`) and every
+//! semantic problem is collected with its key and line, so one run of `srebot check-config`
+//! shows everything to fix. Secret values are never echoed back in a problem.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub irc: IrcConfig,
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub access: AccessConfig,
+    #[serde(default)]
+    pub commands: CommandsConfig,
+    #[serde(default)]
+    pub sal: SalConfig,
+    #[serde(default)]
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IrcConfig {
+    pub server: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+    /// Extra CA certificate (PEM) to trust, e.g. a private network's own CA.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM), for SASL EXTERNAL / CertFP.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub nick: String,
+    #[serde(default)]
+    pub alt_nicks: Vec<String>,
+    pub username: Option<String>,
+    pub realname: Option<String>,
+    pub sasl: Option<SaslConfig>,
+    #[serde(default)]
+    pub flood: FloodConfig,
+    #[serde(default)]
+    pub timeouts: TimeoutConfig,
+}
+
+fn default_port() -> u16 {
+    6667
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl IrcConfig {
+    pub fn username(&self) -> &str {
+        self.username.as_deref().unwrap_or(&self.nick)
+    }
+
+    pub fn realname(&self) -> &str {
+        self.realname.as_deref().unwrap_or("srebot")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "EXTERNAL")]
+    External,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SaslConfig {
+    pub mechanism: SaslMechanism,
+    pub account: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+}
+
+/// The environment variable that may hold the SASL password.
+pub const SASL_PASSWORD_ENV: &str = "SREBOT_SASL_PASSWORD";
+
+impl SaslConfig {
+    /// The password from `password`, `password_file` or the environment, in that order.
+    pub fn resolve_password(&self) -> Result<Secret, String> {
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
+        }
+        if let Some(path) = &self.password_file {
+            return std::fs::read_to_string(path)
+                .map(|s| Secret(s.trim_end_matches(['\r', '\n']).to_string()))
+                .map_err(|e| format!("cannot read {}: {}", path.display(), e.kind()));
+        }
+        std::env::var(SASL_PASSWORD_ENV)
+            .map(Secret)
+            .map_err(|_| format!("no password: set password, password_file or {SASL_PASSWORD_ENV}"))
+    }
+}
+
+/// A secret string: printing it (Debug or Display) shows nothing of it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// Outgoing flood control: a token bucket. Defaults follow Solanum's tolerance with margin.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FloodConfig {
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+}
+
+fn default_burst() -> u32 {
+    4
+}
+fn default_interval_ms() -> u64 {
+    1500
+}
+
+impl Default for FloodConfig {
+    fn default() -> Self {
+        FloodConfig { burst: default_burst(), interval_ms: default_interval_ms() }
+    }
+}
+
+/// Timers of the session, in seconds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TimeoutConfig {
+    /// Silence from the server after which we send our own PING.
+    #[serde(default = "d90")]
+    pub ping_interval: u64,
+    /// How long we wait for anything after our PING before calling the link dead.
+    #[serde(default = "d60")]
+    pub ping_timeout: u64,
+    #[serde(default = "d30")]
+    pub connect: u64,
+    /// First reconnect delay; it doubles (with jitter) up to `reconnect_max`.
+    #[serde(default = "d2")]
+    pub reconnect_min: u64,
+    #[serde(default = "d300")]
+    pub reconnect_max: u64,
+    /// Delay before rejoining after a KICK, and the first delay after a refused JOIN.
+    #[serde(default = "d30")]
+    pub rejoin: u64,
+    /// How often we try to take our main nick back while on an alternative.
+    #[serde(default = "d60")]
+    pub nick_regain: u64,
+}
+
+fn d2() -> u64 {
+    2
+}
+fn d30() -> u64 {
+    30
+}
+fn d60() -> u64 {
+    60
+}
+fn d90() -> u64 {
+    90
+}
+fn d300() -> u64 {
+    300
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        TimeoutConfig {
+            ping_interval: d90(),
+            ping_timeout: d60(),
+            connect: d30(),
+            reconnect_min: d2(),
+            reconnect_max: d300(),
+            rejoin: d30(),
+            nick_regain: d60(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelRole {
+    Public,
+    Security,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub role: ChannelRole,
+    pub key: Option<Secret>,
+    pub key_file: Option<PathBuf>,
+}
+
+impl ChannelConfig {
+    pub fn resolve_key(&self) -> Result<Option<Secret>, String> {
+        if let Some(k) = &self.key {
+            return Ok(Some(k.clone()));
+        }
+        match &self.key_file {
+            None => Ok(None),
+            Some(path) => std::fs::read_to_string(path)
+                .map(|s| Some(Secret(s.trim().to_string())))
+                .map_err(|e| format!("cannot read {}: {}", path.display(), e.kind())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageConfig {
+    pub database: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AccessConfig {
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub hostmasks: Vec<String>,
+    #[serde(default)]
+    pub admins: Vec<String>,
+    #[serde(default)]
+    pub relays: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommandsConfig {
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+}
+
+fn default_prefix() -> String {
+    "!".into()
+}
+
+impl Default for CommandsConfig {
+    fn default() -> Self {
+        CommandsConfig { prefix: default_prefix() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SalConfig {
+    /// The channel that a `!log` sent by private message is recorded under. Unset: private
+    /// `!log` is refused with an explanation.
+    pub private_message_channel: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WebConfig {
+    /// Public URL of the web view; acks link to `<base_url>/sal/<id>` when set.
+    pub base_url: Option<String>,
+}
+
+impl Config {
+    pub fn channel(&self, name: &str) -> Option<&ChannelConfig> {
+        self.channels.iter().find(|c| crate::irc::casefold_eq(&c.name, name))
+    }
+}
+
+/// One thing wrong with a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `irc.sasl.password_file` or `channels.1.name`.
+    pub key: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Reads and validates a config file. `Err` holds every problem found.
+pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
+    let raw = std::fs::read_to_string(path).map_err(|e| {
+        vec![Problem { key: "(file)".into(), line: None, message: format!("cannot read {}: {}", path.display(), e) }]
+    })?;
+    parse(&raw)
+}
+
+/// Parses and validates config text. `Err` holds every problem found.
+///
+/// Each section (and each `[[channels]]` entry) is read on its own, so a wrong value in one
+/// does not hide the problems in the others.
+pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
+    let tree = toml::de::DeTable::parse(raw).map_err(|e| vec![value_problem(raw, &e, "(syntax)")])?;
+    let root = tree.get_ref();
+    let mut problems = Vec::new();
+    for (k, _) in root.iter() {
+        if !["irc", "channels", "storage", "access", "commands", "sal", "web"].contains(&k.get_ref().as_ref()) {
+            problems.push(Problem {
+                key: k.get_ref().to_string(),
+                line: Some(line_of(raw, k.span().start)),
+                message: "unknown section (check the spelling against config.example.toml)".into(),
+            });
+        }
+    }
+    let read = |name: &str| root.get(name).map(|v| (v.clone(), vec![name.to_string()]));
+    let irc: Option<IrcConfig> = required(raw, root, read("irc"), "irc", &mut problems);
+    let storage: Option<StorageConfig> = required(raw, root, read("storage"), "storage", &mut problems);
+    let access: Option<AccessConfig> = optional(raw, root, read("access"), &mut problems);
+    let commands: Option<CommandsConfig> = optional(raw, root, read("commands"), &mut problems);
+    let sal: Option<SalConfig> = optional(raw, root, read("sal"), &mut problems);
+    let web: Option<WebConfig> = optional(raw, root, read("web"), &mut problems);
+    let mut channels = Vec::new();
+    let mut channels_ok = true;
+    if let Some(value) = root.get("channels") {
+        match value.get_ref() {
+            toml::de::DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let path = vec!["channels".to_string(), i.to_string()];
+                    match section::<ChannelConfig>(raw, root, item.clone(), path, &mut problems) {
+                        Some(c) => channels.push(c),
+                        None => channels_ok = false,
+                    }
+                }
+            }
+            _ => {
+                channels_ok = false;
+                problems.push(Problem {
+                    key: "channels".into(),
+                    line: locate(raw, root, &["channels".to_string()]),
+                    message: "must be a list of [[channels]] tables".into(),
+                });
+            }
+        }
+    }
+    if let (Some(irc), Some(storage), true) = (irc, storage, channels_ok) {
+        let config = Config {
+            irc,
+            channels,
+            storage,
+            access: access.unwrap_or_default(),
+            commands: commands.unwrap_or_default(),
+            sal: sal.unwrap_or_default(),
+            web: web.unwrap_or_default(),
+        };
+        for (segments, message) in validate(&config) {
+            problems.push(Problem { key: segments.join("."), line: locate(raw, root, &segments), message });
+        }
+        if problems.is_empty() {
+            return Ok(config);
+        }
+    }
+    Err(problems)
+}
+
+type Found<'i> = Option<(toml::Spanned<toml::de::DeValue<'i>>, Vec<String>)>;
+
+fn required<T: serde::de::DeserializeOwned>(
+    raw: &str,
+    root: &toml::de::DeTable<'_>,
+    found: Found<'_>,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match found {
+        Some((value, path)) => section(raw, root, value, path, problems),
+        None => {
+            problems.push(Problem { key: name.into(), line: None, message: format!("missing section [{name}]") });
+            None
+        }
+    }
+}
+
+fn optional<T: serde::de::DeserializeOwned + Default>(
+    raw: &str,
+    root: &toml::de::DeTable<'_>,
+    found: Found<'_>,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match found {
+        Some((value, path)) => section(raw, root, value, path, problems),
+        None => Some(T::default()),
+    }
+}
+
+/// Reads one section, reporting each unknown key in it and its first bad value.
+fn section<T: serde::de::DeserializeOwned>(
+    raw: &str,
+    root: &toml::de::DeTable<'_>,
+    value: toml::Spanned<toml::de::DeValue<'_>>,
+    path: Vec<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let mut unknown = Vec::new();
+    let result: Result<T, _> =
+        serde_ignored::deserialize(toml::de::ValueDeserializer::from(value), |p| unknown.push(path_segments(&p)));
+    for segments in unknown {
+        let full: Vec<String> = path.iter().cloned().chain(segments).collect();
+        problems.push(Problem {
+            key: full.join("."),
+            line: locate(raw, root, &full),
+            message: "unknown key (check the spelling against config.example.toml)".into(),
+        });
+    }
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(value_problem(raw, &e, &path.join(".")));
+            None
+        }
+    }
+}
+
+const SECRET_KEYS: &[&str] = &["password", "key", "token", "secret"];
+
+fn value_problem(raw: &str, e: &toml::de::Error, key: &str) -> Problem {
+    let line = e.span().map(|s| line_of(raw, s.start));
+    // The message may quote the offending value; hide it when that line holds a secret.
+    let on_secret_line = line
+        .and_then(|l| raw.lines().nth(l - 1))
+        .map(|text| text.split('=').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|key| SECRET_KEYS.iter().any(|s| key == *s));
+    let message = if on_secret_line {
+        "invalid value (not shown: it is a secret)".to_string()
+    } else {
+        e.message().trim().to_string()
+    };
+    Problem { key: key.into(), line, message }
+}
+
+fn line_of(raw: &str, offset: usize) -> usize {
+    raw[..offset.min(raw.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+fn path_segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => Vec::new(),
+        Path::Seq { parent, index } => {
+            let mut v = path_segments(parent);
+            v.push(index.to_string());
+            v
+        }
+        Path::Map { parent, key } => {
+            let mut v = path_segments(parent);
+            v.push(key.clone());
+            v
+        }
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            path_segments(parent)
+        }
+    }
+}
+
+/// The line of the key at `segments` in the document, walking the parsed tree with its spans.
+fn locate(raw: &str, root: &toml::de::DeTable<'_>, segments: &[String]) -> Option<usize> {
+    use toml::de::DeValue;
+    let mut table = root;
+    let mut array: Option<&toml::de::DeArray<'_>> = None;
+    let mut line = None;
+    for seg in segments {
+        let value = if let Some(items) = array.take() {
+            items.get(seg.parse::<usize>().ok()?)?
+        } else {
+            let (key, value) = table.get_key_value(seg.as_str())?;
+            line = Some(line_of(raw, key.span().start));
+            value
+        };
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            DeValue::Array(a) => array = Some(a),
+            _ => {}
+        }
+    }
+    line
+}
+
+fn key(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+fn valid_nick(nick: &str) -> bool {
+    let mut chars = nick.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || "[]\\`_^{|}".contains(c));
+    first_ok && nick.len() <= 30 && nick.chars().all(|c| c.is_ascii_alphanumeric() || "[]\\`_^{|}-".contains(c))
+}
+
+pub fn valid_channel(name: &str) -> bool {
+    name.len() > 1
+        && name.len() <= 50
+        && (name.starts_with('#') || name.starts_with('&'))
+        && !name.chars().any(|c| matches!(c, ' ' | ',' | '\x07' | '\r' | '\n' | '\0' | ':'))
+}
+
+/// Things that are allowed but probably not meant; `check-config` prints them without failing.
+/// (The bot runs with them: a database directory that appears later is used from then on.)
+pub fn warnings(c: &Config) -> Vec<String> {
+    let mut w = Vec::new();
+    let parent = c.storage.database.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        w.push(format!(
+            "storage.database: directory {} does not exist: every !log will be refused until it does",
+            parent.display()
+        ));
+    }
+    if c.irc.tls && !c.irc.tls_verify {
+        w.push("irc.tls_verify = false: the server's certificate is not checked".into());
+    }
+    if c.irc.sasl.is_none() && c.channels.iter().any(|ch| ch.role == ChannelRole::Security) {
+        w.push("a security channel is configured without [irc.sasl]: the bot joins it unidentified".into());
+    }
+    w
+}
+
+/// Semantic checks: each problem as (key path, message).
+fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
+    let mut p = Vec::new();
+    let irc = &c.irc;
+    if irc.server.trim().is_empty() {
+        p.push((key(&["irc", "server"]), "must not be empty".into()));
+    }
+    if irc.port == 0 {
+        p.push((key(&["irc", "port"]), "must be between 1 and 65535".into()));
+    }
+    if !valid_nick(&irc.nick) {
+        p.push((key(&["irc", "nick"]), format!("{:?} is not a valid IRC nick", irc.nick)));
+    }
+    for (i, n) in irc.alt_nicks.iter().enumerate() {
+        if !valid_nick(n) {
+            p.push((key(&["irc", "alt_nicks", &i.to_string()]), format!("{n:?} is not a valid IRC nick")));
+        }
+    }
+    if let Some(u) = &irc.username {
+        if u.is_empty() || u.contains([' ', '@', '\r', '\n', '\0']) {
+            p.push((key(&["irc", "username"]), "must be one word without '@'".into()));
+        }
+    }
+    for (name, file) in
+        [("tls_ca_file", &irc.tls_ca_file), ("tls_cert_file", &irc.tls_cert_file), ("tls_key_file", &irc.tls_key_file)]
+    {
+        if let Some(f) = file {
+            if !irc.tls {
+                p.push((key(&["irc", name]), "is set but tls = false".into()));
+            }
+            if std::fs::metadata(f).is_err() {
+                p.push((key(&["irc", name]), format!("cannot read {}", f.display())));
+            }
+        }
+    }
+    if irc.tls_cert_file.is_some() != irc.tls_key_file.is_some() {
+        p.push((key(&["irc", "tls_cert_file"]), "tls_cert_file and tls_key_file go together".into()));
+    }
+    if irc.flood.burst == 0 {
+        p.push((key(&["irc", "flood", "burst"]), "must be at least 1".into()));
+    }
+    let t = &irc.timeouts;
+    if t.reconnect_min == 0 || t.reconnect_min > t.reconnect_max {
+        p.push((key(&["irc", "timeouts", "reconnect_min"]), "must be at least 1 and not above reconnect_max".into()));
+    }
+    if t.ping_interval == 0 || t.ping_timeout == 0 {
+        p.push((
+            key(&["irc", "timeouts", "ping_interval"]),
+            "ping_interval and ping_timeout must be at least 1".into(),
+        ));
+    }
+    if let Some(s) = &irc.sasl {
+        match s.mechanism {
+            SaslMechanism::Plain => {
+                if s.account.as_deref().is_none_or(str::is_empty) {
+                    p.push((key(&["irc", "sasl", "account"]), "PLAIN needs an account".into()));
+                }
+                if s.password.is_some() && s.password_file.is_some() {
+                    p.push((key(&["irc", "sasl", "password_file"]), "set password or password_file, not both".into()));
+                } else if let Err(e) = s.resolve_password() {
+                    let k = if s.password_file.is_some() { "password_file" } else { "password" };
+                    p.push((key(&["irc", "sasl", k]), e));
+                }
+            }
+            SaslMechanism::External => {
+                if !irc.tls || irc.tls_cert_file.is_none() {
+                    p.push((
+                        key(&["irc", "sasl", "mechanism"]),
+                        "EXTERNAL needs tls = true and tls_cert_file/tls_key_file".into(),
+                    ));
+                }
+            }
+        }
+    }
+    if c.channels.is_empty() {
+        p.push((key(&["channels"]), "no [[channels]]: the bot would sit in no channel".into()));
+    }
+    for (i, ch) in c.channels.iter().enumerate() {
+        let at = |k: &str| key(&["channels", &i.to_string(), k]);
+        if !valid_channel(&ch.name) {
+            p.push((at("name"), format!("{:?} is not a valid channel name (#name, no spaces or commas)", ch.name)));
+        }
+        if c.channels[..i].iter().any(|o| crate::irc::casefold_eq(&o.name, &ch.name)) {
+            p.push((at("name"), format!("{} is listed twice", ch.name)));
+        }
+        if ch.key.is_some() && ch.key_file.is_some() {
+            p.push((at("key_file"), "set key or key_file, not both".into()));
+        } else if let Err(e) = ch.resolve_key() {
+            p.push((at("key_file"), e));
+        }
+    }
+    if c.storage.database.as_os_str().is_empty() {
+        p.push((key(&["storage", "database"]), "must not be empty".into()));
+    }
+    for (i, m) in c.access.hostmasks.iter().enumerate() {
+        if !(m.contains('!') && m.contains('@')) {
+            p.push((key(&["access", "hostmasks", &i.to_string()]), format!("{m:?} is not a nick!user@host pattern")));
+        }
+    }
+    let prefix = &c.commands.prefix;
+    if prefix.is_empty() || prefix.contains(char::is_whitespace) || prefix.len() > 4 {
+        p.push((key(&["commands", "prefix"]), "must be 1 to 4 non-space characters".into()));
+    }
+    if let Some(ch) = &c.sal.private_message_channel {
+        if c.channel(ch).is_none() {
+            p.push((key(&["sal", "private_message_channel"]), format!("{ch} is not one of the [[channels]]")));
+        }
+    }
+    if let Some(url) = &c.web.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            p.push((key(&["web", "base_url"]), "must start with http:// or https://".into()));
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r##"
+[irc]
+server = "127.0.0.1"
+nick = "srebot"
+alt_nicks = ["srebot_"]
+
+[irc.sasl]
+mechanism = "PLAIN"
+account = "srebot"
+password = "hunter2-secret"
+
+[[channels]]
+name = "#sre"
+role = "public"
+
+[[channels]]
+name = "#sre-security"
+role = "security"
+
+[storage]
+database = "srebot.sqlite3"
+
+[access]
+accounts = ["alice"]
+"##;
+
+    #[test]
+    fn good_config_loads_with_defaults() {
+        let c = parse(GOOD).expect("valid");
+        assert_eq!(c.irc.port, 6667);
+        assert_eq!(c.irc.username(), "srebot");
+        assert_eq!(c.irc.flood.burst, 4);
+        assert_eq!(c.channels[1].role, ChannelRole::Security);
+        assert_eq!(c.commands.prefix, "!");
+        assert!(c.irc.tls_verify);
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_with_its_line() {
+        let raw = GOOD
+            .replace("nick = \"srebot\"", "nick = \"srebot\"\nnickk = 1")
+            .replace("role = \"security\"", "role = \"security\"\nrloe = \"x\"")
+            .replace("[access]", "[acess]\nfoo = 1\n[access]");
+        let problems = parse(&raw).unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert!(keys.contains(&("irc.nickk", Some(5))), "{problems:?}");
+        assert!(keys.contains(&("channels.1.rloe", Some(20))), "{problems:?}");
+        assert!(keys.iter().any(|(k, _)| *k == "acess"), "{problems:?}");
+    }
+
+    #[test]
+    fn semantic_problems_are_all_reported() {
+        let raw = GOOD
+            .replace("\"#sre\"", "\"sre\"")
+            .replace("\"srebot_\"", "\"1bad\"")
+            .replace("\"alice\"]", "\"alice\"]\nhostmasks = [\"nobang\"]");
+        let problems = parse(&raw).unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"channels.0.name"), "{problems:?}");
+        assert!(keys.contains(&"irc.alt_nicks.0"), "{problems:?}");
+        assert!(keys.contains(&"access.hostmasks.0"), "{problems:?}");
+        assert_eq!(problems.iter().find(|p| p.key == "channels.0.name").unwrap().line, Some(13));
+    }
+
+    #[test]
+    fn type_errors_never_show_secrets() {
+        let raw = GOOD.replace("password = \"hunter2-secret\"", "password = 12345678");
+        let problems = parse(&raw).unwrap_err();
+        let text = format!("{problems:?}");
+        assert!(!text.contains("12345678"), "{text}");
+        assert!(problems.iter().any(|p| p.line == Some(10)), "{text}");
+    }
+
+    #[test]
+    fn missing_password_file_is_a_problem_and_debug_hides_passwords() {
+        let raw = GOOD.replace("password = \"hunter2-secret\"", "password_file = \"/nonexistent/pw\"");
+        let problems = parse(&raw).unwrap_err();
+        assert!(problems.iter().any(|p| p.key == "irc.sasl.password_file"), "{problems:?}");
+        let c = parse(GOOD).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn syntax_errors_have_lines() {
+        let problems = parse("[irc]\nserver = \n").unwrap_err();
+        assert_eq!(problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn bad_enum_value_is_reported() {
+        let problems = parse(&GOOD.replace("\"public\"", "\"open\"")).unwrap_err();
+        assert!(problems[0].message.contains("public") || problems[0].message.contains("variant"), "{problems:?}");
+        assert_eq!(problems[0].line, Some(14));
+    }
+}

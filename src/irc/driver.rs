@@ -1,0 +1,426 @@
+//! The async side of the session: socket, outgoing queue with flood control, timers, reconnects.
+//!
+//! One task owns the connection. It feeds incoming lines to the [`Session`] state machine and
+//! writes what that returns; replies from the bot wait in a queue and leave through a token
+//! bucket (by default a burst of 4, then one line per 1.5 s), so the bot is never killed for
+//! "Excess Flood". When the link dies (EOF, ERROR, ping timeout) the task reconnects with
+//! exponential backoff and jitter; the queue and the bot survive the reconnect.
+
+use super::line;
+use super::roster::Roster;
+use super::session::{redact, Action, Session, Settings};
+use super::transport::{self, Tls};
+use super::{Client, Event, Outgoing, Status};
+use crate::config::FloodConfig;
+use chrono::Utc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::sync::mpsc;
+use tokio::time::{sleep, timeout, Instant};
+
+/// Replies waiting beyond this are dropped (with a warning) rather than growing without bound.
+const MAX_QUEUED: usize = 20_000;
+
+/// How long a shutdown waits for queued replies before it sends QUIT anyway.
+const QUIT_DRAIN: Duration = Duration::from_secs(5);
+
+/// Where and how to connect.
+#[derive(Clone)]
+pub struct Connector {
+    pub server: String,
+    pub port: u16,
+    pub tls: Option<Tls>,
+    pub connect_timeout: Duration,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    pub flood: FloodConfig,
+}
+
+/// Starts the connection task.
+pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::channel(4096);
+    let roster = Arc::new(Mutex::new(Roster::default()));
+    let status = Arc::new(Mutex::new(Status { nick: settings.nick.clone(), ..Status::default() }));
+    let client = Client { out: out_tx, roster: roster.clone(), status: status.clone() };
+    let driver = Driver {
+        settings: Arc::new(settings),
+        bucket: Bucket::new(&connector.flood),
+        connector,
+        roster,
+        status,
+        events: ev_tx,
+        out_rx,
+        queue: Queue::default(),
+        stopping: false,
+    };
+    let handle = tokio::spawn(driver.run());
+    (client, ev_rx, handle)
+}
+
+/// Token bucket for outgoing lines.
+struct Bucket {
+    tokens: f64,
+    burst: f64,
+    interval: Duration,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(flood: &FloodConfig) -> Bucket {
+        Bucket {
+            tokens: flood.burst as f64,
+            burst: flood.burst as f64,
+            interval: Duration::from_millis(flood.interval_ms),
+            last: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        if self.interval.is_zero() {
+            self.tokens = self.burst;
+        } else {
+            let gained = now.duration_since(self.last).as_secs_f64() / self.interval.as_secs_f64();
+            self.tokens = (self.tokens + gained).min(self.burst);
+        }
+        self.last = now;
+    }
+
+    /// Takes a token, or says how long until one is there.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(self.interval.mul_f64(1.0 - self.tokens))
+        }
+    }
+
+    /// Accounts for a line that could not wait (PONG, QUIT).
+    fn spend(&mut self, now: Instant) {
+        self.refill(now);
+        self.tokens = (self.tokens - 1.0).max(-self.burst);
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    /// PONG and QUIT: out at once.
+    urgent: VecDeque<String>,
+    /// Protocol lines (CAP, JOIN, WHO, NICK…): ahead of replies.
+    protocol: VecDeque<String>,
+    /// Replies from the bot, rendered when they reach the front.
+    replies: VecDeque<Outgoing>,
+    /// The remaining pieces of a reply that was split.
+    rendered: VecDeque<String>,
+}
+
+impl Queue {
+    fn depth(&self) -> usize {
+        self.protocol.len() + self.replies.len() + self.rendered.len()
+    }
+}
+
+struct Driver {
+    settings: Arc<Settings>,
+    connector: Connector,
+    bucket: Bucket,
+    roster: Arc<Mutex<Roster>>,
+    status: Arc<Mutex<Status>>,
+    events: mpsc::Sender<Event>,
+    out_rx: mpsc::UnboundedReceiver<Outgoing>,
+    queue: Queue,
+    stopping: bool,
+}
+
+enum End {
+    /// We were asked to stop and did.
+    Stopped,
+    /// The link is gone; `registered` says whether it got that far (resets the backoff).
+    Lost { reason: String, registered: bool },
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut failures: u32 = 0;
+        loop {
+            let c = &self.connector;
+            tracing::info!(server = %c.server, port = c.port, tls = c.tls.is_some(), "connecting");
+            let end = match timeout(c.connect_timeout, transport::connect(&c.server, c.port, c.tls.as_ref())).await {
+                Err(_) => End::Lost { reason: "connect timed out".into(), registered: false },
+                Ok(Err(e)) => End::Lost { reason: format!("connect failed: {e}"), registered: false },
+                Ok(Ok(stream)) => self.serve(stream).await,
+            };
+            {
+                let mut st = self.status.lock().unwrap();
+                st.connected = false;
+                st.ready = false;
+                st.joined.clear();
+            }
+            match end {
+                End::Stopped => return,
+                End::Lost { reason, registered } => {
+                    if self.stopping {
+                        return;
+                    }
+                    failures = if registered { 1 } else { failures + 1 };
+                    let delay = backoff(self.connector.reconnect_min, self.connector.reconnect_max, failures);
+                    tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "disconnected");
+                    self.status.lock().unwrap().reconnects += 1;
+                    let _ = self.events.send(Event::Disconnected { reason }).await;
+                    if self.wait_offline(delay).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sleeps before a reconnect while still taking replies; true when asked to stop.
+    async fn wait_offline(&mut self, delay: Duration) -> bool {
+        let deadline = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return false,
+                msg = self.out_rx.recv() => match msg {
+                    None | Some(Outgoing::Quit { .. }) => { self.stopping = true; return true }
+                    Some(m) => self.enqueue(m),
+                }
+            }
+        }
+    }
+
+    fn enqueue(&mut self, msg: Outgoing) {
+        if self.queue.replies.len() >= MAX_QUEUED {
+            tracing::warn!(queued = self.queue.replies.len(), "outgoing queue full; dropping a reply");
+            return;
+        }
+        self.queue.replies.push_back(msg);
+    }
+
+    async fn serve(&mut self, stream: Box<dyn transport::Stream>) -> End {
+        let (rd, wr) = tokio::io::split(stream);
+        let mut rd = BufReader::with_capacity(64 * 1024, rd);
+        let mut wr = BufWriter::with_capacity(64 * 1024, wr);
+        let mut session = Session::new(self.settings.clone(), self.roster.clone(), std::time::Instant::now());
+        self.queue.protocol.clear();
+        self.queue.urgent.clear();
+        self.status.lock().unwrap().connected = true;
+        let start = session.start();
+        if let Err(reason) = self.apply(start).await {
+            return End::Lost { reason, registered: false };
+        }
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut buf = Vec::with_capacity(1024);
+        let mut quit_by: Option<(Instant, String)> = None;
+        loop {
+            let wait = match self.write_allowed(&session, &mut wr).await {
+                Ok(w) => w,
+                Err(e) => {
+                    return End::Lost { reason: format!("write failed: {e}"), registered: session.is_registered() }
+                }
+            };
+            if let Some((deadline, message)) = &quit_by {
+                let drained = self.queue.replies.is_empty() && self.queue.rendered.is_empty();
+                if drained || !session.is_ready() || Instant::now() >= *deadline {
+                    self.say_goodbye(&mut rd, &mut wr, message).await;
+                    return End::Stopped;
+                }
+            }
+            self.update_status(&session);
+            tokio::select! {
+                read = rd.read_until(b'\n', &mut buf) => match read {
+                    Ok(0) => return End::Lost { reason: "the server closed the connection".into(), registered: session.is_registered() },
+                    Err(e) => return End::Lost { reason: format!("read failed: {e}"), registered: session.is_registered() },
+                    Ok(_) => {
+                        let raw = String::from_utf8_lossy(&buf).into_owned();
+                        buf.clear();
+                        self.status.lock().unwrap().lines_in += 1;
+                        tracing::trace!(line = %raw.trim_end(), "<<");
+                        if let Some(l) = line::parse(&raw) {
+                            let actions = session.on_line(&l, std::time::Instant::now(), Utc::now());
+                            if let Err(reason) = self.apply(actions).await {
+                                return End::Lost { reason, registered: session.is_registered() };
+                            }
+                        }
+                    }
+                },
+                msg = self.out_rx.recv(), if quit_by.is_none() => match msg {
+                    Some(Outgoing::Quit { message }) => { self.stopping = true; quit_by = Some((Instant::now() + QUIT_DRAIN, message)) }
+                    None => { self.stopping = true; quit_by = Some((Instant::now(), "shutting down".into())) }
+                    Some(m) => self.enqueue(m),
+                },
+                _ = sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
+                _ = tick.tick() => {
+                    let actions = session.on_tick(std::time::Instant::now());
+                    if let Err(reason) = self.apply(actions).await {
+                        return End::Lost { reason, registered: session.is_registered() };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out the session's actions; `Err` when it asks to disconnect.
+    async fn apply(&mut self, actions: Vec<Action>) -> Result<(), String> {
+        for a in actions {
+            match a {
+                Action::Send(l) => self.queue.protocol.push_back(l),
+                Action::SendUrgent(l) => self.queue.urgent.push_back(l),
+                Action::Event(e) => {
+                    let _ = self.events.send(e).await;
+                }
+                Action::Disconnect(reason) => return Err(reason),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every line flood control allows now; returns how long until the next may go.
+    async fn write_allowed<W: tokio::io::AsyncWrite + Unpin>(
+        &mut self,
+        session: &Session,
+        wr: &mut W,
+    ) -> std::io::Result<Option<Duration>> {
+        let mut wrote = 0u64;
+        let mut wait = None;
+        let now = Instant::now();
+        while let Some(l) = self.queue.urgent.pop_front() {
+            self.bucket.spend(now);
+            write_line(wr, &l).await?;
+            wrote += 1;
+        }
+        loop {
+            let next = if let Some(l) = self.queue.protocol.front() {
+                Some(l.clone())
+            } else if !session.is_ready() {
+                None
+            } else if let Some(l) = self.queue.rendered.front() {
+                Some(l.clone())
+            } else if let Some(msg) = self.queue.replies.pop_front() {
+                let (command, target, text) = match &msg {
+                    Outgoing::Privmsg { target, text } => ("PRIVMSG", target, text),
+                    Outgoing::Notice { target, text } => ("NOTICE", target, text),
+                    Outgoing::Quit { .. } => continue,
+                };
+                self.queue.rendered.extend(session.render(command, target, text));
+                continue;
+            } else {
+                None
+            };
+            let Some(l) = next else { break };
+            // Before registration the server expects the handshake at once; flood control
+            // applies from then on.
+            if session.is_registered() {
+                if let Err(w) = self.bucket.take(now) {
+                    wait = Some(w);
+                    break;
+                }
+            }
+            if self.queue.protocol.pop_front().is_none() {
+                self.queue.rendered.pop_front();
+            }
+            write_line(wr, &l).await?;
+            wrote += 1;
+        }
+        if wrote > 0 {
+            wr.flush().await?;
+            self.status.lock().unwrap().lines_out += wrote;
+        }
+        Ok(wait)
+    }
+
+    async fn say_goodbye<R, W>(&mut self, rd: &mut R, wr: &mut W, message: &str)
+    where
+        R: tokio::io::AsyncRead + Unpin,
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        let quit = String::from(&irc::proto::Command::QUIT(Some(crate::text::one_line(message))));
+        if write_line(wr, &quit).await.is_ok() && wr.flush().await.is_ok() {
+            // Give the server a moment to close its side, so the QUIT is not lost in a reset.
+            let mut sink = [0u8; 4096];
+            let _ = timeout(Duration::from_secs(2), async {
+                while let Ok(n) = rd.read(&mut sink).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        let _ = wr.shutdown().await;
+        tracing::info!("quit");
+    }
+
+    fn update_status(&self, session: &Session) {
+        let mut st = self.status.lock().unwrap();
+        st.ready = session.is_ready();
+        if st.nick != session.nick() {
+            st.nick = session.nick().to_string();
+        }
+        let joined = session.joined_channels();
+        if st.joined != joined {
+            st.joined = joined;
+        }
+        st.queue_depth = self.queue.depth();
+    }
+}
+
+async fn write_line<W: tokio::io::AsyncWrite + Unpin>(wr: &mut W, l: &str) -> std::io::Result<()> {
+    tracing::trace!(line = %redact(l), ">>");
+    wr.write_all(l.as_bytes()).await?;
+    wr.write_all(b"\r\n").await
+}
+
+/// The delay before reconnect attempt `n` (1-based): doubling from `min`, capped at `max`, with
+/// jitter in the upper half so that many bots do not come back in lockstep.
+pub fn backoff(min: Duration, max: Duration, n: u32) -> Duration {
+    let full = min.saturating_mul(1u32 << n.saturating_sub(1).min(20)).min(max);
+    let half = full / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_bounds() {
+        let (min, max) = (Duration::from_secs(2), Duration::from_secs(300));
+        for n in 1..40 {
+            let d = backoff(min, max, n);
+            assert!(d >= min / 2 && d <= max, "{n}: {d:?}");
+        }
+        assert!(backoff(min, max, 3) >= Duration::from_secs(4));
+        assert!(backoff(min, max, 30) >= Duration::from_secs(150));
+    }
+
+    #[tokio::test]
+    async fn bucket_allows_a_burst_then_paces() {
+        let mut b = Bucket::new(&FloodConfig { burst: 4, interval_ms: 1500 });
+        let now = Instant::now();
+        for _ in 0..4 {
+            assert!(b.take(now).is_ok());
+        }
+        let wait = b.take(now).unwrap_err();
+        assert!(wait <= Duration::from_millis(1500) && wait > Duration::from_millis(1400), "{wait:?}");
+        assert!(b.take(now + Duration::from_millis(1500)).is_ok());
+        assert!(b.take(now + Duration::from_millis(1600)).is_err());
+        // Urgent lines are paid for, never refused.
+        b.spend(now + Duration::from_millis(1600));
+        assert!(b.take(now + Duration::from_millis(3000)).is_err());
+    }
+
+    #[test]
+    fn wide_open_bucket_never_waits() {
+        let mut b = Bucket::new(&FloodConfig { burst: 1, interval_ms: 0 });
+        let now = Instant::now();
+        for _ in 0..1000 {
+            assert!(b.take(now).is_ok());
+        }
+    }
+}

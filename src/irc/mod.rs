@@ -1,0 +1,139 @@
+//! The connection layer: everything about IRC and nothing about incidents or logs.
+//!
+//! [`session`] is the protocol as a pure state machine; [`driver`] owns the socket, the outgoing
+//! queue with flood control, timers and reconnection, and talks to the rest of the bot through
+//! [`Event`]s (in) and a [`Client`] handle (out).
+
+pub mod driver;
+pub mod isupport;
+pub mod line;
+pub mod roster;
+pub mod session;
+pub mod split;
+pub mod transport;
+
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Who sent a message, as far as the server told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub nick: String,
+    pub user: String,
+    pub host: String,
+    /// The services account, `None` when not identified.
+    pub account: Option<String>,
+}
+
+impl Sender {
+    pub fn userhost(&self) -> String {
+        format!("{}@{}", self.user, self.host)
+    }
+
+    pub fn hostmask(&self) -> String {
+        format!("{}!{}@{}", self.nick, self.user, self.host)
+    }
+}
+
+/// A PRIVMSG addressed to a channel we are in or to us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// From the `server-time` tag when present, else when we received it. UTC.
+    pub time: DateTime<Utc>,
+    /// `None` for a private message to us.
+    pub channel: Option<String>,
+    pub sender: Sender,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Registered and past the MOTD (again, after a reconnect).
+    Ready {
+        nick: String,
+    },
+    Joined {
+        channel: String,
+    },
+    Message(Incoming),
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// A line the bot wants sent; the driver renders and splits it to fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Privmsg {
+        target: String,
+        text: String,
+    },
+    Notice {
+        target: String,
+        text: String,
+    },
+    /// Send QUIT once the queue is drained, then stop the session.
+    Quit {
+        message: String,
+    },
+}
+
+/// The connection's state as the rest of the bot may read it.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    pub connected: bool,
+    pub ready: bool,
+    pub nick: String,
+    pub joined: Vec<String>,
+    pub reconnects: u64,
+    pub lines_in: u64,
+    pub lines_out: u64,
+    pub queue_depth: usize,
+}
+
+/// The handle through which the bot speaks on IRC and asks who is who.
+#[derive(Clone)]
+pub struct Client {
+    out: mpsc::UnboundedSender<Outgoing>,
+    roster: Arc<Mutex<roster::Roster>>,
+    status: Arc<Mutex<Status>>,
+}
+
+impl Client {
+    pub fn send(&self, msg: Outgoing) {
+        // The driver only goes away at shutdown; a reply lost then is not worth a panic.
+        let _ = self.out.send(msg);
+    }
+
+    pub fn privmsg(&self, target: &str, text: impl Into<String>) {
+        self.send(Outgoing::Privmsg { target: target.to_string(), text: text.into() });
+    }
+
+    pub fn notice(&self, target: &str, text: impl Into<String>) {
+        self.send(Outgoing::Notice { target: target.to_string(), text: text.into() });
+    }
+
+    pub fn quit(&self, message: &str) {
+        self.send(Outgoing::Quit { message: message.to_string() });
+    }
+
+    pub fn status(&self) -> Status {
+        self.status.lock().unwrap().clone()
+    }
+
+    /// The services account of `nick` if they are in one of our channels and identified.
+    pub fn account_of(&self, nick: &str) -> Option<String> {
+        let folded = isupport::fold(nick, isupport::CaseMapping::Rfc1459);
+        match self.roster.lock().unwrap().get(&folded).map(|m| m.account.clone()) {
+            Some(roster::Account::LoggedIn(a)) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// Case-insensitive comparison of nicks or channel names (RFC 1459 mapping, the common one).
+pub fn casefold_eq(a: &str, b: &str) -> bool {
+    let m = isupport::CaseMapping::Rfc1459;
+    isupport::fold(a, m) == isupport::fold(b, m)
+}

@@ -1,0 +1,1040 @@
+//! The IRC session as a state machine without I/O: lines in, actions out.
+//!
+//! [`Session`] knows the protocol (CAP 302, SASL, ISUPPORT, nick collisions, joins and their
+//! refusals, KICK, PING, account tracking, CTCP) and nothing about sockets or clocks: the driver
+//! feeds it each parsed line and a periodic tick with the current time, and carries out the
+//! [`Action`]s it returns. So every protocol corner is unit-tested with plain strings.
+
+use super::isupport::{fold, ISupport};
+use super::line::Line;
+use super::roster::{Account, Roster};
+use super::split::{assumed_prefix, split_text, text_budget};
+use super::{Event, Incoming, Sender};
+use crate::config::Secret;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use irc::proto::{CapSubCommand, Command};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The capabilities we use, requested only when the server offers them.
+const WANTED_CAPS: &[&str] =
+    &["sasl", "account-tag", "extended-join", "account-notify", "server-time", "message-tags", "multi-prefix"];
+
+/// SASL PLAIN payloads are sent base64-encoded in pieces of this size (IRCv3 SASL 3.1).
+const SASL_CHUNK: usize = 400;
+
+/// Our WHOX query token, to tell our replies from anyone else's.
+const WHOX_TOKEN: &str = "152";
+
+/// How long after 001 we wait for the end of the MOTD before joining anyway.
+const MOTD_GRACE: Duration = Duration::from_secs(10);
+
+/// A JOIN we sent and heard nothing about is sent again after this long.
+const JOIN_UNANSWERED: Duration = Duration::from_secs(60);
+
+/// At most one CTCP answer per this long, so a CTCP flood cannot fill our queue.
+const CTCP_GAP: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub enum SaslLogin {
+    Plain { account: String, password: Secret },
+    External,
+}
+
+#[derive(Clone)]
+pub struct JoinTarget {
+    pub name: String,
+    pub key: Option<Secret>,
+    /// Joined only after a successful SASL login (when SASL is configured).
+    pub security: bool,
+}
+
+/// Everything the session needs to know, resolved from the config (secrets read) beforehand.
+#[derive(Clone)]
+pub struct Settings {
+    pub nick: String,
+    pub alt_nicks: Vec<String>,
+    pub username: String,
+    pub realname: String,
+    pub sasl: Option<SaslLogin>,
+    pub channels: Vec<JoinTarget>,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub register_timeout: Duration,
+    pub rejoin: Duration,
+    pub rejoin_max: Duration,
+    pub nick_regain: Duration,
+    pub version: String,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send this line now (protocol traffic; goes ahead of queued replies).
+    Send(String),
+    /// Send this line at once even under flood control (PONG, QUIT).
+    SendUrgent(String),
+    Event(Event),
+    /// Drop the connection and reconnect.
+    Disconnect(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaslState {
+    NotConfigured,
+    Pending,
+    Authenticating,
+    Succeeded(String),
+    Failed(String),
+}
+
+struct Channel {
+    target: JoinTarget,
+    folded: String,
+    joined: bool,
+    next_try: Option<Instant>,
+    failures: u32,
+    /// We already said in the log why this channel is skipped.
+    skip_logged: bool,
+}
+
+pub struct Session {
+    settings: Arc<Settings>,
+    nick: String,
+    nick_tries: usize,
+    registered: bool,
+    ready: bool,
+    registered_at: Option<Instant>,
+    started: Instant,
+    caps_offered: Vec<String>,
+    caps: HashSet<String>,
+    cap_end_sent: bool,
+    sasl: SaslState,
+    sasl_mechs: Option<String>,
+    pub isupport: ISupport,
+    own_userhost: Option<(String, String)>,
+    channels: Vec<Channel>,
+    roster: Arc<Mutex<Roster>>,
+    last_rx: Instant,
+    ping_sent: Option<Instant>,
+    next_regain: Option<Instant>,
+    last_ctcp: Option<Instant>,
+}
+
+fn line(c: Command) -> String {
+    String::from(&c)
+}
+
+fn raw(cmd: &str, args: &[&str]) -> String {
+    line(Command::Raw(cmd.to_string(), args.iter().map(|s| s.to_string()).collect()))
+}
+
+impl Session {
+    pub fn new(settings: Arc<Settings>, roster: Arc<Mutex<Roster>>, now: Instant) -> Session {
+        roster.lock().unwrap().clear();
+        let channels = settings
+            .channels
+            .iter()
+            .map(|t| Channel {
+                target: t.clone(),
+                folded: fold(&t.name, super::isupport::CaseMapping::Rfc1459),
+                joined: false,
+                next_try: None,
+                failures: 0,
+                skip_logged: false,
+            })
+            .collect();
+        Session {
+            nick: settings.nick.clone(),
+            sasl: if settings.sasl.is_some() { SaslState::Pending } else { SaslState::NotConfigured },
+            settings,
+            nick_tries: 0,
+            registered: false,
+            ready: false,
+            registered_at: None,
+            started: now,
+            caps_offered: Vec::new(),
+            caps: HashSet::new(),
+            cap_end_sent: false,
+            sasl_mechs: None,
+            isupport: ISupport::default(),
+            own_userhost: None,
+            channels,
+            roster,
+            last_rx: now,
+            ping_sent: None,
+            next_regain: None,
+            last_ctcp: None,
+        }
+    }
+
+    pub fn nick(&self) -> &str {
+        &self.nick
+    }
+
+    /// Registered, and past the MOTD: replies may flow.
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.registered
+    }
+
+    pub fn sasl_state(&self) -> &SaslState {
+        &self.sasl
+    }
+
+    pub fn caps(&self) -> &HashSet<String> {
+        &self.caps
+    }
+
+    pub fn joined_channels(&self) -> Vec<String> {
+        self.channels.iter().filter(|c| c.joined).map(|c| c.target.name.clone()).collect()
+    }
+
+    fn fold(&self, s: &str) -> String {
+        fold(s, self.isupport.case_mapping())
+    }
+
+    fn is_me(&self, nick: &str) -> bool {
+        self.fold(nick) == self.fold(&self.nick)
+    }
+
+    fn is_channel(&self, target: &str) -> bool {
+        target.chars().next().is_some_and(|c| self.isupport.chan_types().contains(c))
+    }
+
+    /// The lines that open a connection.
+    pub fn start(&mut self) -> Vec<Action> {
+        vec![
+            Action::Send(line(Command::CAP(None, CapSubCommand::LS, Some("302".into()), None))),
+            Action::Send(line(Command::NICK(self.nick.clone()))),
+            Action::Send(line(Command::USER(
+                self.settings.username.clone(),
+                "0".into(),
+                self.settings.realname.clone(),
+            ))),
+        ]
+    }
+
+    /// `COMMAND target :text` lines for a reply, split to fit the relayed 512-byte limit.
+    pub fn render(&self, command: &str, target: &str, text: &str) -> Vec<String> {
+        let prefix = match &self.own_userhost {
+            Some((user, host)) => format!("{}!{}@{}", self.nick, user, host),
+            None => assumed_prefix(&self.nick, &self.settings.username),
+        };
+        let text = crate::text::one_line(text);
+        let target = crate::text::one_line(target).replace(' ', "");
+        split_text(&text, text_budget(&prefix, command, &target))
+            .into_iter()
+            .map(|piece| match command {
+                "NOTICE" => line(Command::NOTICE(target.clone(), piece)),
+                _ => line(Command::PRIVMSG(target.clone(), piece)),
+            })
+            .collect()
+    }
+
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        if let Some(sent) = self.ping_sent {
+            if now.duration_since(sent) >= self.settings.ping_timeout {
+                out.push(Action::Disconnect(format!(
+                    "ping timeout ({} s without an answer)",
+                    self.settings.ping_timeout.as_secs()
+                )));
+                return out;
+            }
+        } else if now.duration_since(self.last_rx) >= self.settings.ping_interval {
+            self.ping_sent = Some(now);
+            out.push(Action::SendUrgent(line(Command::PING("srebot".into(), None))));
+        }
+        if !self.registered {
+            if now.duration_since(self.started) >= self.settings.register_timeout {
+                out.push(Action::Disconnect("registration timed out".into()));
+            }
+            return out;
+        }
+        if !self.ready && self.registered_at.is_some_and(|t| now.duration_since(t) >= MOTD_GRACE) {
+            out.extend(self.become_ready(now));
+        }
+        if self.ready {
+            out.extend(self.joins_due(now));
+        }
+        if !self.is_me(&self.settings.nick.clone()) && self.next_regain.is_some_and(|t| now >= t) {
+            self.next_regain = Some(now + self.settings.nick_regain);
+            out.push(Action::Send(line(Command::NICK(self.settings.nick.clone()))));
+        }
+        out
+    }
+
+    pub fn on_line(&mut self, l: &Line, now: Instant, wall: DateTime<Utc>) -> Vec<Action> {
+        self.last_rx = now;
+        self.ping_sent = None;
+        if let Some(code) = l.numeric() {
+            return self.on_numeric(code, l, now);
+        }
+        match l.command.as_str() {
+            "PING" => vec![Action::SendUrgent(line(Command::PONG(l.param(0).to_string(), None)))],
+            "ERROR" => vec![Action::Disconnect(format!("server said: {}", l.param(0)))],
+            "CAP" => self.on_cap(l),
+            "AUTHENTICATE" => self.on_authenticate(l),
+            "PRIVMSG" | "NOTICE" => self.on_message(l, now, wall),
+            "JOIN" => self.on_join(l),
+            "PART" => {
+                self.on_leave(l.nick(), l.param(0), now);
+                vec![]
+            }
+            "KICK" => {
+                let (chan, who) = (l.param(0).to_string(), l.param(1).to_string());
+                if self.is_me(&who) {
+                    tracing::warn!(channel = %chan, by = %l.nick(), reason = %l.param(2), "kicked; will rejoin");
+                }
+                self.on_leave(&who, &chan, now);
+                vec![]
+            }
+            "QUIT" => self.on_quit(l),
+            "NICK" => self.on_nick(l, now),
+            "ACCOUNT" => {
+                let account = match l.param(0) {
+                    "*" => Account::LoggedOut,
+                    a => Account::LoggedIn(a.to_string()),
+                };
+                let who = self.fold(l.nick());
+                self.roster.lock().unwrap().set_account(&who, account);
+                vec![]
+            }
+            "CHGHOST" => {
+                let who = l.nick().to_string();
+                if self.is_me(&who) {
+                    self.own_userhost = Some((l.param(0).to_string(), l.param(1).to_string()));
+                }
+                self.roster.lock().unwrap().set_host(&self.fold(&who), l.param(0), l.param(1));
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn on_numeric(&mut self, code: u16, l: &Line, now: Instant) -> Vec<Action> {
+        match code {
+            1 => {
+                self.registered = true;
+                self.registered_at = Some(now);
+                self.nick = l.param(0).to_string();
+                if !self.is_me(&self.settings.nick.clone()) {
+                    self.next_regain = Some(now + self.settings.nick_regain);
+                }
+                tracing::info!(nick = %self.nick, "registered");
+                vec![]
+            }
+            5 => {
+                let n = l.params.len();
+                if n > 2 {
+                    self.isupport.absorb(&l.params[1..n - 1]);
+                }
+                vec![]
+            }
+            // End of MOTD, or no MOTD: registration is complete.
+            376 | 422 if !self.ready => self.become_ready(now),
+            396 => {
+                if let Some((user, _)) = &self.own_userhost {
+                    self.own_userhost = Some((user.clone(), l.param(1).to_string()));
+                }
+                vec![]
+            }
+            // Nick in use, erroneous, or temporarily unavailable.
+            432 | 433 | 437 if !self.registered => {
+                let next = self.next_nick();
+                tracing::warn!(refused = %l.param(1), trying = %next, "nick refused");
+                self.nick = next.clone();
+                vec![Action::Send(line(Command::NICK(next)))]
+            }
+            432 | 433 | 437 => vec![], // a regain attempt failed; the tick tries again later
+            353 => {
+                self.on_names(l);
+                vec![]
+            }
+            354 => {
+                self.on_whox(l);
+                vec![]
+            }
+            900 => {
+                tracing::info!(account = %l.param(2), "logged in to services");
+                vec![]
+            }
+            903 => {
+                let account = match &self.settings.sasl {
+                    Some(SaslLogin::Plain { account, .. }) => account.clone(),
+                    _ => "(certificate)".to_string(),
+                };
+                tracing::info!("SASL authentication succeeded");
+                self.sasl = SaslState::Succeeded(account);
+                let mut out = self.cap_end();
+                if self.ready {
+                    out.extend(self.joins_due(now));
+                }
+                out
+            }
+            908 => {
+                self.sasl_mechs = Some(l.param(1).to_string());
+                vec![]
+            }
+            902 | 904 | 905 | 906 | 907 => {
+                let mut why = format!("{code} {}", l.params.last().map(String::as_str).unwrap_or(""));
+                if let Some(m) = &self.sasl_mechs {
+                    why.push_str(&format!(" (server offers: {m})"));
+                }
+                self.sasl_failed(why);
+                self.cap_end()
+            }
+            // Cannot join: full, invite-only, banned, bad key, needs registration, too many.
+            471 | 473 | 474 | 475 | 477 | 405 | 403 | 520 => {
+                let chan = self.fold(l.param(1));
+                let (rejoin, max) = (self.settings.rejoin, self.settings.rejoin_max);
+                if let Some(c) = self.channels.iter_mut().find(|c| c.folded == chan) {
+                    c.failures += 1;
+                    let wait = rejoin.saturating_mul(1 << c.failures.min(16).saturating_sub(1)).min(max);
+                    c.next_try = Some(now + wait);
+                    tracing::warn!(channel = %c.target.name, code, reason = %l.params.last().map(String::as_str).unwrap_or(""),
+                        retry_in_s = wait.as_secs(), "cannot join");
+                }
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn next_nick(&mut self) -> String {
+        let s = &self.settings;
+        let i = self.nick_tries;
+        self.nick_tries += 1;
+        match s.alt_nicks.get(i) {
+            Some(n) => n.clone(),
+            None => {
+                let base: String = s.nick.chars().take(12).collect();
+                format!("{base}{}", fastrand::u16(100..10000))
+            }
+        }
+    }
+
+    fn cap_end(&mut self) -> Vec<Action> {
+        if self.cap_end_sent {
+            return vec![];
+        }
+        self.cap_end_sent = true;
+        vec![Action::Send(line(Command::CAP(None, CapSubCommand::END, None, None)))]
+    }
+
+    fn sasl_failed(&mut self, why: String) {
+        tracing::error!(reason = %why, "SASL failed: security channels will not be joined");
+        self.sasl = SaslState::Failed(why);
+    }
+
+    fn on_cap(&mut self, l: &Line) -> Vec<Action> {
+        // CAP <nick|*> <subcommand> [*] :<caps>
+        let sub = l.param(1).to_ascii_uppercase();
+        let more = l.params.len() > 3 && l.param(2) == "*";
+        let list = l.params.last().map(String::as_str).unwrap_or("");
+        match sub.as_str() {
+            "LS" => {
+                self.caps_offered.extend(list.split_whitespace().map(|c| c.split('=').next().unwrap_or(c).to_string()));
+                if more {
+                    return vec![];
+                }
+                let want: Vec<&str> = WANTED_CAPS
+                    .iter()
+                    .copied()
+                    .filter(|w| self.caps_offered.iter().any(|o| o == w))
+                    .filter(|w| *w != "sasl" || self.settings.sasl.is_some())
+                    .collect();
+                if self.settings.sasl.is_some() && !want.contains(&"sasl") {
+                    self.sasl_failed("the server does not offer SASL (are services linked?)".into());
+                }
+                if want.is_empty() {
+                    return self.cap_end();
+                }
+                vec![Action::Send(line(Command::CAP(None, CapSubCommand::REQ, None, Some(want.join(" ")))))]
+            }
+            "ACK" => {
+                for c in list.split_whitespace() {
+                    match c.strip_prefix('-') {
+                        Some(removed) => {
+                            self.caps.remove(removed);
+                        }
+                        None => {
+                            self.caps.insert(c.to_string());
+                        }
+                    }
+                }
+                let sasl_acked = list.split_whitespace().any(|c| c == "sasl");
+                match (&self.settings.sasl, sasl_acked) {
+                    (Some(login), true) => {
+                        self.sasl = SaslState::Authenticating;
+                        let mech = match login {
+                            SaslLogin::Plain { .. } => "PLAIN",
+                            SaslLogin::External => "EXTERNAL",
+                        };
+                        vec![Action::Send(line(Command::AUTHENTICATE(mech.into())))]
+                    }
+                    _ if !self.registered => self.cap_end(),
+                    _ => vec![],
+                }
+            }
+            "NAK" => {
+                if list.split_whitespace().any(|c| c == "sasl") {
+                    self.sasl_failed("the server refused the sasl capability".into());
+                }
+                if self.registered {
+                    vec![]
+                } else {
+                    self.cap_end()
+                }
+            }
+            // cap-notify: services linked later and now offer SASL.
+            "NEW" => {
+                let offered: Vec<&str> = list.split_whitespace().map(|c| c.split('=').next().unwrap_or(c)).collect();
+                let retry_sasl = matches!(self.sasl, SaslState::Failed(_)) && offered.contains(&"sasl");
+                let want: Vec<&str> = WANTED_CAPS
+                    .iter()
+                    .copied()
+                    .filter(|w| offered.contains(w) && !self.caps.contains(*w))
+                    .filter(|w| *w != "sasl" || retry_sasl)
+                    .collect();
+                if want.is_empty() {
+                    return vec![];
+                }
+                if !self.registered {
+                    // A CAP REQ before registration completes suspends it until the next CAP END.
+                    self.cap_end_sent = false;
+                }
+                vec![Action::Send(line(Command::CAP(None, CapSubCommand::REQ, None, Some(want.join(" ")))))]
+            }
+            "DEL" => {
+                for c in list.split_whitespace() {
+                    self.caps.remove(c);
+                }
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn on_authenticate(&mut self, l: &Line) -> Vec<Action> {
+        if l.param(0) != "+" || self.sasl != SaslState::Authenticating {
+            return vec![];
+        }
+        match &self.settings.sasl {
+            Some(SaslLogin::Plain { account, password }) => {
+                let payload = format!("{account}\0{account}\0{}", password.expose());
+                sasl_chunks(&base64::engine::general_purpose::STANDARD.encode(payload))
+                    .into_iter()
+                    .map(|c| Action::Send(line(Command::AUTHENTICATE(c))))
+                    .collect()
+            }
+            Some(SaslLogin::External) => vec![Action::Send(line(Command::AUTHENTICATE("+".into())))],
+            None => vec![],
+        }
+    }
+
+    fn become_ready(&mut self, now: Instant) -> Vec<Action> {
+        self.ready = true;
+        let mut out = Vec::new();
+        if let Some(mode) = self.isupport.bot_mode() {
+            out.push(Action::Send(raw("MODE", &[&self.nick, &format!("+{mode}")])));
+        }
+        out.push(Action::Event(Event::Ready { nick: self.nick.clone() }));
+        out.extend(self.joins_due(now));
+        out
+    }
+
+    fn may_join_security(&self) -> bool {
+        matches!(self.sasl, SaslState::NotConfigured | SaslState::Succeeded(_))
+    }
+
+    fn joins_due(&mut self, now: Instant) -> Vec<Action> {
+        let may_join_security = self.may_join_security();
+        let reason = match &self.sasl {
+            SaslState::Failed(why) => why.clone(),
+            _ => "SASL not finished".into(),
+        };
+        let mut out = Vec::new();
+        for c in &mut self.channels {
+            if c.joined || c.next_try.is_some_and(|t| now < t) {
+                continue;
+            }
+            if c.target.security && !may_join_security {
+                if !c.skip_logged {
+                    c.skip_logged = true;
+                    tracing::error!(channel = %c.target.name, reason = %reason, "not joining a security channel without a SASL login");
+                }
+                continue;
+            }
+            c.next_try = Some(now + JOIN_UNANSWERED);
+            let key = c.target.key.as_ref().map(|k| k.expose().to_string());
+            out.push(Action::Send(line(Command::JOIN(c.target.name.clone(), key, None))));
+        }
+        out
+    }
+
+    fn on_join(&mut self, l: &Line) -> Vec<Action> {
+        let Some(src) = &l.source else { return vec![] };
+        let chan = l.param(0).to_string();
+        let folded_chan = self.fold(&chan);
+        if self.is_me(&src.nick) {
+            self.own_userhost = Some((src.user.clone(), src.host.clone()));
+            let mut out = Vec::new();
+            if let Some(c) = self.channels.iter_mut().find(|c| c.folded == folded_chan) {
+                c.joined = true;
+                c.failures = 0;
+                c.next_try = None;
+                tracing::info!(channel = %c.target.name, "joined");
+                out.push(Action::Event(Event::Joined { channel: c.target.name.clone() }));
+            }
+            let who = if self.isupport.whox() {
+                raw("WHO", &[&chan, &format!("%tuhnairf,{WHOX_TOKEN}")])
+            } else {
+                raw("WHO", &[&chan])
+            };
+            out.push(Action::Send(who));
+            return out;
+        }
+        // extended-join: JOIN #chan account :realname
+        let account = if self.caps.contains("extended-join") {
+            Some(match l.param(1) {
+                "*" | "" => Account::LoggedOut,
+                a => Account::LoggedIn(a.to_string()),
+            })
+        } else {
+            None
+        };
+        let folded = self.fold(&src.nick);
+        self.roster.lock().unwrap().join(&folded, &src.nick, &src.user, &src.host, &folded_chan, account);
+        vec![]
+    }
+
+    fn on_leave(&mut self, nick: &str, chan: &str, now: Instant) {
+        let folded_chan = self.fold(chan);
+        if self.is_me(nick) {
+            self.roster.lock().unwrap().forget_channel(&folded_chan);
+            let rejoin = self.settings.rejoin;
+            if let Some(c) = self.channels.iter_mut().find(|c| c.folded == folded_chan) {
+                c.joined = false;
+                c.next_try = Some(now + rejoin);
+            }
+        } else {
+            let folded = self.fold(nick);
+            self.roster.lock().unwrap().part(&folded, &folded_chan);
+        }
+    }
+
+    fn on_quit(&mut self, l: &Line) -> Vec<Action> {
+        let folded = self.fold(l.nick());
+        self.roster.lock().unwrap().quit(&folded);
+        self.regain_if_freed(l.nick())
+    }
+
+    fn regain_if_freed(&mut self, freed: &str) -> Vec<Action> {
+        let main = self.settings.nick.clone();
+        if self.registered && !self.is_me(&main) && self.fold(freed) == self.fold(&main) {
+            return vec![Action::Send(line(Command::NICK(main)))];
+        }
+        vec![]
+    }
+
+    fn on_nick(&mut self, l: &Line, _now: Instant) -> Vec<Action> {
+        let old = l.nick().to_string();
+        let new = l.param(0).to_string();
+        let (old_f, new_f) = (self.fold(&old), self.fold(&new));
+        self.roster.lock().unwrap().rename(&old_f, &new_f, &new);
+        if self.is_me(&old) {
+            tracing::info!(from = %old, to = %new, "our nick changed");
+            self.nick = new;
+            if self.is_me(&self.settings.nick.clone()) {
+                self.next_regain = None;
+            }
+            return vec![];
+        }
+        self.regain_if_freed(&old)
+    }
+
+    fn on_names(&mut self, l: &Line) {
+        // 353 me <type> #chan :[prefixes]nick[!user@host] ...
+        let chan = self.fold(l.param(2));
+        let (_, symbols) = self.isupport.prefix();
+        let names = l.params.last().cloned().unwrap_or_default();
+        let mut roster = self.roster.lock().unwrap();
+        for entry in names.split_whitespace() {
+            let entry = entry.trim_start_matches(|c| symbols.contains(c));
+            let (nick, userhost) = entry.split_once('!').unwrap_or((entry, ""));
+            let (user, host) = userhost.split_once('@').unwrap_or(("", ""));
+            if nick.is_empty() || self.is_me(nick) {
+                continue;
+            }
+            roster.join(&self.fold(nick), nick, user, host, &chan, None);
+        }
+    }
+
+    fn on_whox(&mut self, l: &Line) {
+        // 354 me 152 user ip host nick flags account :realname  (fields t,u,i,h,n,f,a,r)
+        if l.param(1) != WHOX_TOKEN || l.params.len() < 9 {
+            return;
+        }
+        let (user, host, nick, account) = (l.param(2), l.param(4), l.param(5), l.param(7));
+        let folded = self.fold(nick);
+        let account = if account == "0" { Account::LoggedOut } else { Account::LoggedIn(account.to_string()) };
+        let mut roster = self.roster.lock().unwrap();
+        roster.set_host(&folded, user, host);
+        roster.set_account(&folded, account);
+    }
+
+    fn on_message(&mut self, l: &Line, now: Instant, wall: DateTime<Utc>) -> Vec<Action> {
+        let Some(src) = l.source.clone() else { return vec![] };
+        if src.user.is_empty() || self.is_me(&src.nick) {
+            return vec![]; // a server notice, or our own line echoed back
+        }
+        let (target, text) = (l.param(0), l.param(1));
+        let folded = self.fold(&src.nick);
+        let account = if self.caps.contains("account-tag") {
+            let tagged = l.tag("account").map(String::from);
+            let known = tagged.clone().map(Account::LoggedIn).unwrap_or(Account::LoggedOut);
+            self.roster.lock().unwrap().set_account(&folded, known);
+            tagged
+        } else {
+            match self.roster.lock().unwrap().get(&folded).map(|m| m.account.clone()) {
+                Some(Account::LoggedIn(a)) => Some(a),
+                _ => None,
+            }
+        };
+        if let Some(ctcp) = text.strip_prefix('\x01') {
+            return self.on_ctcp(&src.nick, l.command == "PRIVMSG", ctcp.trim_end_matches('\x01'), now);
+        }
+        if l.command != "PRIVMSG" {
+            return vec![]; // never answer a NOTICE
+        }
+        let channel = if self.is_channel(target) {
+            Some(target.to_string())
+        } else if self.is_me(target) {
+            None
+        } else {
+            return vec![]; // STATUSMSG (@#chan) and the like: not addressed to us as a channel member
+        };
+        let time = l
+            .tag("time")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(wall);
+        vec![Action::Event(Event::Message(Incoming {
+            time,
+            channel,
+            sender: Sender { nick: src.nick, user: src.user, host: src.host, account },
+            text: text.to_string(),
+        }))]
+    }
+
+    fn on_ctcp(&mut self, nick: &str, is_privmsg: bool, body: &str, now: Instant) -> Vec<Action> {
+        if !is_privmsg || self.last_ctcp.is_some_and(|t| now.duration_since(t) < CTCP_GAP) {
+            return vec![];
+        }
+        let (verb, arg) = body.split_once(' ').unwrap_or((body, ""));
+        let answer = match verb.to_ascii_uppercase().as_str() {
+            "VERSION" => format!("\x01VERSION {}\x01", self.settings.version),
+            "PING" => format!("\x01PING {}\x01", crate::text::truncate_bytes(arg, 64)),
+            _ => return vec![],
+        };
+        self.last_ctcp = Some(now);
+        self.render("NOTICE", nick, &answer).into_iter().take(1).map(Action::Send).collect()
+    }
+}
+
+/// Splits a base64 SASL payload into AUTHENTICATE arguments: 400-byte pieces, and a lone `+`
+/// after a final piece of exactly 400 bytes (or for an empty payload).
+pub fn sasl_chunks(encoded: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        encoded.as_bytes().chunks(SASL_CHUNK).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    if encoded.len().is_multiple_of(SASL_CHUNK) {
+        out.push("+".into());
+    }
+    out
+}
+
+/// Hides secrets in a raw line before it is logged: SASL payloads, channel keys, passwords.
+pub fn redact(raw: &str) -> String {
+    let upper = raw.trim_start().to_ascii_uppercase();
+    if upper.starts_with("AUTHENTICATE ")
+        && !upper.starts_with("AUTHENTICATE PLAIN")
+        && !upper.starts_with("AUTHENTICATE EXTERNAL")
+    {
+        return "AUTHENTICATE <redacted>".into();
+    }
+    if upper.starts_with("PASS ") || upper.starts_with("OPER ") {
+        return format!("{} <redacted>", &raw[..4]);
+    }
+    if upper.starts_with("JOIN ") && raw.split(' ').count() > 2 {
+        let chans = raw.split(' ').nth(1).unwrap_or("");
+        return format!("JOIN {chans} <key redacted>");
+    }
+    raw.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::line::parse;
+    use super::*;
+
+    fn settings(sasl: bool) -> Settings {
+        Settings {
+            nick: "srebot".into(),
+            alt_nicks: vec!["srebot_".into()],
+            username: "srebot".into(),
+            realname: "srebot test".into(),
+            sasl: sasl.then(|| SaslLogin::Plain { account: "srebot".into(), password: Secret("s3cret-pw".into()) }),
+            channels: vec![
+                JoinTarget { name: "#sre".into(), key: None, security: false },
+                JoinTarget { name: "#sre-security".into(), key: Some(Secret("k3y".into())), security: true },
+            ],
+            ping_interval: Duration::from_secs(90),
+            ping_timeout: Duration::from_secs(60),
+            register_timeout: Duration::from_secs(90),
+            rejoin: Duration::from_secs(30),
+            rejoin_max: Duration::from_secs(300),
+            nick_regain: Duration::from_secs(60),
+            version: "srebot 0.1.0".into(),
+        }
+    }
+
+    struct Harness {
+        s: Session,
+        now: Instant,
+    }
+
+    impl Harness {
+        fn new(sasl: bool) -> Harness {
+            let now = Instant::now();
+            Harness { s: Session::new(Arc::new(settings(sasl)), Arc::default(), now), now }
+        }
+        fn feed(&mut self, raw: &str) -> Vec<Action> {
+            self.s.on_line(&parse(raw).unwrap(), self.now, Utc::now())
+        }
+        fn sent(actions: &[Action]) -> Vec<String> {
+            actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Send(l) | Action::SendUrgent(l) => Some(l.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+        fn register(&mut self) -> Vec<Action> {
+            let mut all = self.feed(":irc 001 srebot :Welcome");
+            all.extend(self.feed(":irc 005 srebot CASEMAPPING=rfc1459 WHOX BOT=B TOPICLEN=300 :are supported"));
+            all.extend(self.feed(":irc 376 srebot :End of MOTD"));
+            all
+        }
+    }
+
+    #[test]
+    fn full_sasl_registration() {
+        let mut h = Harness::new(true);
+        let start = Harness::sent(&h.s.start());
+        assert_eq!(start, vec!["CAP LS 302", "NICK srebot", "USER srebot 0 * :srebot test"]);
+        assert!(h.feed(":irc CAP * LS * :multi-prefix sasl=PLAIN,EXTERNAL").is_empty());
+        let req = Harness::sent(&h.feed(":irc CAP * LS :account-tag server-time away-notify extended-join"));
+        assert_eq!(req, vec!["CAP REQ :sasl account-tag extended-join server-time multi-prefix"]);
+        let auth = Harness::sent(&h.feed(":irc CAP * ACK :sasl account-tag extended-join server-time multi-prefix"));
+        assert_eq!(auth, vec!["AUTHENTICATE PLAIN"]);
+        let payload = Harness::sent(&h.feed("AUTHENTICATE +"));
+        let expected = base64::engine::general_purpose::STANDARD.encode("srebot\0srebot\0s3cret-pw");
+        assert_eq!(payload, vec![format!("AUTHENTICATE {expected}")]);
+        h.feed(":irc 900 srebot srebot!srebot@127.0.0.1 srebot :You are now logged in as srebot");
+        assert_eq!(Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful")), vec!["CAP END"]);
+        let ready = Harness::sent(&h.register());
+        assert_eq!(ready, vec!["MODE srebot +B", "JOIN #sre", "JOIN #sre-security k3y"]);
+        assert!(h.s.is_ready());
+    }
+
+    #[test]
+    fn sasl_failure_skips_security_channels() {
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        h.feed(":irc CAP * ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        h.feed(":irc 908 srebot PLAIN,EXTERNAL :are available SASL mechanisms");
+        assert_eq!(Harness::sent(&h.feed(":irc 904 srebot :SASL authentication failed")), vec!["CAP END"]);
+        assert!(
+            matches!(h.s.sasl_state(), SaslState::Failed(why) if why.contains("904") && why.contains("PLAIN,EXTERNAL"))
+        );
+        let joins = Harness::sent(&h.register());
+        assert_eq!(joins, vec!["MODE srebot +B", "JOIN #sre"]);
+    }
+
+    #[test]
+    fn no_sasl_offered_means_no_security_channels() {
+        let mut h = Harness::new(true);
+        h.s.start();
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * LS :multi-prefix")), vec!["CAP REQ multi-prefix"]);
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :multi-prefix")), vec!["CAP END"]);
+        assert!(matches!(h.s.sasl_state(), SaslState::Failed(_)));
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre"]);
+        // Services link later and offer SASL (cap-notify): we log in, then join.
+        assert_eq!(Harness::sent(&h.feed(":irc CAP srebot NEW :sasl")), vec!["CAP REQ sasl"]);
+        assert_eq!(Harness::sent(&h.feed(":irc CAP srebot ACK :sasl")), vec!["AUTHENTICATE PLAIN"]);
+        h.feed("AUTHENTICATE +");
+        let after = Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful"));
+        assert_eq!(after, vec!["JOIN #sre-security k3y"]);
+    }
+
+    #[test]
+    fn sasl_offered_late_during_registration_still_ends_cap() {
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :multi-prefix");
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :multi-prefix")), vec!["CAP END"]);
+        // Services link before 001: the new REQ reopens negotiation, so CAP END must follow again.
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * NEW :sasl")), vec!["CAP REQ sasl"]);
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["AUTHENTICATE PLAIN"]);
+        h.feed("AUTHENTICATE +");
+        assert_eq!(Harness::sent(&h.feed(":irc 903 * :SASL authentication successful")), vec!["CAP END"]);
+        assert!(matches!(h.s.sasl_state(), SaslState::Succeeded(_)));
+    }
+
+    #[test]
+    fn sasl_chunking() {
+        assert_eq!(sasl_chunks(&"a".repeat(399)), vec!["a".repeat(399)]);
+        assert_eq!(sasl_chunks(&"a".repeat(400)), vec!["a".repeat(400), "+".into()]);
+        assert_eq!(sasl_chunks(&"a".repeat(801)), vec!["a".repeat(400), "a".repeat(400), "a".into()]);
+        assert_eq!(sasl_chunks(""), vec!["+"]);
+    }
+
+    #[test]
+    fn nick_collision_uses_alt_nicks_then_regains() {
+        let mut h = Harness::new(false);
+        h.s.start();
+        assert_eq!(Harness::sent(&h.feed(":irc 433 * srebot :Nickname is already in use")), vec!["NICK srebot_"]);
+        let third = Harness::sent(&h.feed(":irc 433 * srebot_ :Nickname is already in use"));
+        assert!(third[0].starts_with("NICK srebot") && third[0].len() > "NICK srebot_".len() - 1, "{third:?}");
+        h.feed(":irc 001 srebot_ :Welcome");
+        assert_eq!(h.s.nick(), "srebot_");
+        // The holder of our nick quits: take it at once.
+        assert_eq!(Harness::sent(&h.feed(":srebot!x@y QUIT :bye")), vec!["NICK srebot"]);
+        h.feed(":srebot_!srebot@host NICK srebot");
+        assert_eq!(h.s.nick(), "srebot");
+    }
+
+    #[test]
+    fn periodic_regain_while_on_alt_nick() {
+        let mut h = Harness::new(false);
+        h.s.start();
+        h.feed(":irc 433 * srebot :in use");
+        h.feed(":irc 001 srebot_ :Welcome");
+        h.feed(":irc 376 srebot_ :End");
+        h.now += Duration::from_secs(61);
+        let sent = Harness::sent(&h.s.on_tick(h.now));
+        assert!(sent.contains(&"NICK srebot".to_string()), "{sent:?}");
+        assert!(h.feed(":irc 433 srebot_ srebot :in use").is_empty());
+    }
+
+    #[test]
+    fn join_refusals_back_off_and_kick_rejoins() {
+        let mut h = Harness::new(false);
+        h.register();
+        h.feed(":irc 474 srebot #sre :Cannot join channel (+b)");
+        h.now += Duration::from_secs(29);
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).iter().any(|l| l.starts_with("JOIN #sre")));
+        h.now += Duration::from_secs(2);
+        assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()));
+        h.feed(":irc 474 srebot #sre :Cannot join channel (+b)");
+        h.now += Duration::from_secs(31);
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()), "second refusal waits 60 s");
+        h.now += Duration::from_secs(30);
+        assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()));
+        let joined = h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre");
+        assert!(joined.contains(&Action::Event(Event::Joined { channel: "#sre".into() })));
+        assert!(Harness::sent(&joined).contains(&"WHO #sre %tuhnairf,152".to_string()));
+        h.feed(":op!o@h KICK #sre srebot :out");
+        h.now += Duration::from_secs(31);
+        assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()));
+    }
+
+    #[test]
+    fn ping_pong_and_dead_link() {
+        let mut h = Harness::new(false);
+        h.register();
+        assert_eq!(Harness::sent(&h.feed("PING :abc")), vec!["PONG abc"]);
+        h.feed(":srebot!s@h JOIN #sre");
+        h.feed(":srebot!s@h JOIN #sre-security");
+        h.now += Duration::from_secs(91);
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["PING srebot"]);
+        h.now += Duration::from_secs(61);
+        assert!(matches!(h.s.on_tick(h.now).as_slice(), [Action::Disconnect(_)]));
+    }
+
+    #[test]
+    fn messages_carry_accounts_from_tags_or_whox() {
+        let mut h = Harness::new(false);
+        h.feed(":irc CAP * ACK :account-tag");
+        h.register();
+        let ev = h.feed("@account=alice;time=2026-11-22T10:00:00.000Z :Al!a@sre/alice PRIVMSG #sre :!log hi");
+        let Action::Event(Event::Message(m)) = &ev[0] else { panic!("{ev:?}") };
+        assert_eq!(m.sender.account.as_deref(), Some("alice"));
+        assert_eq!(m.channel.as_deref(), Some("#sre"));
+        assert_eq!(m.time.to_rfc3339(), "2026-11-22T10:00:00+00:00");
+        let ev = h.feed(":bob!b@h PRIVMSG srebot :!log private");
+        let Action::Event(Event::Message(m)) = &ev[0] else { panic!() };
+        assert_eq!(m.sender.account, None);
+        assert_eq!(m.channel, None);
+
+        // Without account-tag: from the roster, filled by WHOX.
+        let mut h = Harness::new(false);
+        h.register();
+        h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre");
+        h.feed(":irc 353 srebot = #sre :@carol srebot");
+        h.feed(":irc 354 srebot 152 c 127.0.0.1 host carol H@ carolacct :Carol");
+        let ev = h.feed(":carol!c@host PRIVMSG #sre :!log x");
+        let Action::Event(Event::Message(m)) = &ev[0] else { panic!() };
+        assert_eq!(m.sender.account.as_deref(), Some("carolacct"));
+        h.feed(":carol!c@host ACCOUNT *");
+        let ev = h.feed(":carol!c@host PRIVMSG #sre :!log x");
+        let Action::Event(Event::Message(m)) = &ev[0] else { panic!() };
+        assert_eq!(m.sender.account, None);
+    }
+
+    #[test]
+    fn ignores_echoes_notices_and_channel_noise_but_answers_ctcp_version() {
+        let mut h = Harness::new(false);
+        h.register();
+        assert!(h.feed(":srebot!s@h PRIVMSG #sre :!log echo").is_empty());
+        assert!(h.feed(":a!b@c NOTICE #sre :!log notice").is_empty());
+        assert!(h.feed(":irc.server NOTICE * :*** Looking up").is_empty());
+        assert!(h.feed(":a!b@c PRIVMSG @#sre :!log statusmsg").is_empty());
+        assert!(h.feed(":a!b@c PRIVMSG #sre :\x01ACTION waves\x01").is_empty());
+        let v = Harness::sent(&h.feed(":a!b@c PRIVMSG srebot :\x01VERSION\x01"));
+        assert_eq!(v, vec!["NOTICE a :\x01VERSION srebot 0.1.0\x01"]);
+        assert!(h.feed(":a!b@c PRIVMSG srebot :\x01PING 1\x01").is_empty(), "rate-limited");
+    }
+
+    #[test]
+    fn render_fits_512_with_our_prefix() {
+        let mut h = Harness::new(false);
+        h.register();
+        h.feed(":srebot!~srebot@a-rather-long-host.example.org JOIN #sre");
+        let text = "ü".repeat(600);
+        for l in h.s.render("PRIVMSG", "#sre", &text) {
+            let relayed = format!(":srebot!~srebot@a-rather-long-host.example.org {l}\r\n");
+            assert!(relayed.len() <= 512, "{}", relayed.len());
+        }
+        let injected = h.s.render("PRIVMSG", "#sre", "a\r\nQUIT :x");
+        assert_eq!(injected, vec!["PRIVMSG #sre :a  QUIT :x"]);
+    }
+
+    #[test]
+    fn redacts_secrets() {
+        assert_eq!(redact("AUTHENTICATE c2VjcmV0"), "AUTHENTICATE <redacted>");
+        assert_eq!(redact("AUTHENTICATE PLAIN"), "AUTHENTICATE PLAIN");
+        assert_eq!(redact("JOIN #sec k3y"), "JOIN #sec <key redacted>");
+        assert_eq!(redact("PRIVMSG #a :hi"), "PRIVMSG #a :hi");
+    }
+}

@@ -1,0 +1,73 @@
+//! srebot: an IRC bot that keeps an SRE team's memory in SQLite.
+//!
+//! The layout follows the path of a message. [`irc`] is the connection layer: it knows IRC
+//! (CAP, SASL, ISUPPORT, flood control, reconnects, who is logged in to which account) and
+//! nothing about logs or incidents; it hands the rest of the bot [`irc::Event`]s and takes
+//! replies through an [`irc::Client`]. [`bot`] turns each message into a [`cmd`] — one file per
+//! command, each a function from (command, context, store) to replies — deciding rights with
+//! [`access`]. [`store`] is SQLite behind one writer thread and knows SQL and nothing about IRC;
+//! a reply that acknowledges a write is only sent after that write committed. [`config`] reads
+//! and checks the TOML configuration; [`text`] holds the small pure text helpers.
+//! ARCHITECTURE.md draws the same map.
+
+pub mod access;
+pub mod bot;
+pub mod clinic;
+pub mod cmd;
+pub mod config;
+pub mod incident;
+pub mod irc;
+pub mod store;
+pub mod text;
+
+/// Builds the connection layer's settings from the config, reading secret files.
+pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, irc::driver::Connector), String> {
+    use irc::session::{JoinTarget, SaslLogin, Settings};
+    use std::time::Duration;
+    let i = &c.irc;
+    let sasl = match &i.sasl {
+        None => None,
+        Some(s) => Some(match s.mechanism {
+            config::SaslMechanism::Plain => SaslLogin::Plain {
+                account: s.account.clone().unwrap_or_default(),
+                password: s.resolve_password().map_err(|e| format!("irc.sasl: {e}"))?,
+            },
+            config::SaslMechanism::External => SaslLogin::External,
+        }),
+    };
+    let mut channels = Vec::new();
+    for ch in &c.channels {
+        channels.push(JoinTarget {
+            name: ch.name.clone(),
+            key: ch.resolve_key().map_err(|e| format!("channel {}: {e}", ch.name))?,
+            security: ch.role == config::ChannelRole::Security,
+        });
+    }
+    let t = &i.timeouts;
+    let secs = Duration::from_secs;
+    let settings = Settings {
+        nick: i.nick.clone(),
+        alt_nicks: i.alt_nicks.clone(),
+        username: i.username().to_string(),
+        realname: i.realname().to_string(),
+        sasl,
+        channels,
+        ping_interval: secs(t.ping_interval),
+        ping_timeout: secs(t.ping_timeout),
+        register_timeout: secs(t.connect + t.ping_timeout),
+        rejoin: secs(t.rejoin),
+        rejoin_max: secs(t.reconnect_max),
+        nick_regain: secs(t.nick_regain),
+        version: format!("srebot {}", env!("CARGO_PKG_VERSION")),
+    };
+    let connector = irc::driver::Connector {
+        server: i.server.clone(),
+        port: i.port,
+        tls: irc::transport::Tls::from_config(i)?,
+        connect_timeout: secs(t.connect),
+        reconnect_min: secs(t.reconnect_min),
+        reconnect_max: secs(t.reconnect_max),
+        flood: i.flood.clone(),
+    };
+    Ok((settings, connector))
+}

@@ -1,0 +1,8 @@
+//! Integration tests against a real IRC network (InspIRCd + Atheme); see
+//! `support` for the fixture. Run with `cargo test --test it`.
+
+mod botproc;
+mod fixture_smoke;
+mod resilience;
+mod sal;
+mod support;
