@@ -22,6 +22,8 @@ pub struct Config {
     pub sal: SalConfig,
     #[serde(default)]
     pub web: WebConfig,
+    #[serde(default)]
+    pub incidents: IncidentsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,15 +249,66 @@ pub struct AccessConfig {
 pub struct CommandsConfig {
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// Other names for commands, e.g. `inc = "incident"`.
+    #[serde(default = "default_aliases")]
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 fn default_prefix() -> String {
     "!".into()
 }
 
+fn default_aliases() -> std::collections::BTreeMap<String, String> {
+    [("inc".to_string(), "incident".to_string())].into()
+}
+
 impl Default for CommandsConfig {
     fn default() -> Self {
-        CommandsConfig { prefix: default_prefix() }
+        CommandsConfig { prefix: default_prefix(), aliases: default_aliases() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IncidentsConfig {
+    /// Remind the communicator after this long without a state change or note (fractions allowed).
+    #[serde(default = "default_update_reminder")]
+    pub update_reminder_minutes: f64,
+    /// Mention a resolved incident that needs a report and has none this often.
+    #[serde(default = "default_report_reminder")]
+    pub report_reminder_hours: f64,
+    /// Where `!incident report` writes drafts; default: `reports/` beside the database.
+    pub report_dir: Option<PathBuf>,
+}
+
+fn default_update_reminder() -> f64 {
+    30.0
+}
+
+fn default_report_reminder() -> f64 {
+    24.0
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig {
+            update_reminder_minutes: default_update_reminder(),
+            report_reminder_hours: default_report_reminder(),
+            report_dir: None,
+        }
+    }
+}
+
+impl Config {
+    /// Where report drafts are written.
+    pub fn report_dir(&self) -> PathBuf {
+        self.incidents.report_dir.clone().unwrap_or_else(|| {
+            self.storage
+                .database
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("reports")
+        })
     }
 }
 
@@ -313,7 +366,9 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let root = tree.get_ref();
     let mut problems = Vec::new();
     for (k, _) in root.iter() {
-        if !["irc", "channels", "storage", "access", "commands", "sal", "web"].contains(&k.get_ref().as_ref()) {
+        if !["irc", "channels", "storage", "access", "commands", "sal", "web", "incidents"]
+            .contains(&k.get_ref().as_ref())
+        {
             problems.push(Problem {
                 key: k.get_ref().to_string(),
                 line: Some(line_of(raw, k.span().start)),
@@ -328,6 +383,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let commands: Option<CommandsConfig> = optional(raw, root, read("commands"), &mut problems);
     let sal: Option<SalConfig> = optional(raw, root, read("sal"), &mut problems);
     let web: Option<WebConfig> = optional(raw, root, read("web"), &mut problems);
+    let incidents: Option<IncidentsConfig> = optional(raw, root, read("incidents"), &mut problems);
     let mut channels = Vec::new();
     let mut channels_ok = true;
     if let Some(value) = root.get("channels") {
@@ -360,6 +416,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             commands: commands.unwrap_or_default(),
             sal: sal.unwrap_or_default(),
             web: web.unwrap_or_default(),
+            incidents: incidents.unwrap_or_default(),
         };
         for (segments, message) in validate(&config) {
             problems.push(Problem { key: segments.join("."), line: locate(raw, root, &segments), message });
@@ -632,6 +689,19 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
     let prefix = &c.commands.prefix;
     if prefix.is_empty() || prefix.contains(char::is_whitespace) || prefix.len() > 4 {
         p.push((key(&["commands", "prefix"]), "must be 1 to 4 non-space characters".into()));
+    }
+    for (alias, target) in &c.commands.aliases {
+        if !crate::cmd::NAMES.contains(&target.as_str()) {
+            p.push((
+                key(&["commands", "aliases", alias]),
+                format!("{target:?} is not a command ({})", crate::cmd::NAMES.join(", ")),
+            ));
+        }
+    }
+    let inc = &c.incidents;
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !positive(inc.update_reminder_minutes) || !positive(inc.report_reminder_hours) {
+        p.push((key(&["incidents", "update_reminder_minutes"]), "reminder intervals must be above 0".into()));
     }
     if let Some(ch) = &c.sal.private_message_channel {
         if c.channel(ch).is_none() {

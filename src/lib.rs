@@ -17,6 +17,7 @@ pub mod cmd;
 pub mod config;
 pub mod incident;
 pub mod irc;
+pub mod privacy;
 pub mod store;
 pub mod text;
 

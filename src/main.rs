@@ -24,6 +24,22 @@ enum Sub {
     CheckConfig { file: PathBuf },
     /// Copy the database consistently (SQLite online backup), even while the bot runs.
     Backup { dest: PathBuf },
+    /// Incidents: print a report draft.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IncidentCommand {
+    /// Print the post-mortem draft of incident N (security incidents included: this is the CLI).
+    Report {
+        id: i64,
+        /// wikitext (MediaWiki) or markdown
+        #[arg(long, default_value = "wikitext")]
+        format: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,6 +58,10 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Sub::Incident { command: IncidentCommand::Report { id, format } } => {
+            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            print_report(&c, id, &format)
         }
         Sub::Run => {
             let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
@@ -66,6 +86,30 @@ fn check_config(file: &std::path::Path) -> ExitCode {
                 println!("{}: {p}", file.display());
             }
             println!("{} problem(s)", problems.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_report(c: &config::Config, id: i64, format: &str) -> ExitCode {
+    use srebot::incident::report::{render, Format};
+    let Some(format) = Format::parse(format) else {
+        eprintln!("unknown format {format:?}: wikitext or markdown");
+        return ExitCode::FAILURE;
+    };
+    let record = store::open_database(&c.storage.database)
+        .and_then(|conn| store::incident::record(&conn, id).map_err(store::StoreError::from));
+    match record {
+        Ok(Some(r)) => {
+            print!("{}", render(&r, format, chrono::Utc::now()));
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!("no incident #{id}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cannot read incident #{id}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -3,7 +3,7 @@
 use super::{Context, Reply};
 use crate::access::Level;
 use crate::config::ChannelRole;
-use crate::store::{sal, Store};
+use crate::store::{incident, sal, Store};
 use crate::text;
 
 /// Where an entry goes, or why it cannot be made here.
@@ -32,15 +32,7 @@ fn channel_for<'a>(ctx: &'a Context<'_>) -> Result<(&'a str, bool, bool), String
 pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     let sender = &ctx.msg.sender;
     if ctx.level < Level::Member && !ctx.is_relay {
-        let admins = &ctx.config.access.admins;
-        let ask = if admins.is_empty() { "the bot's operator".to_string() } else { admins.join(", ") };
-        return Err(match &sender.account {
-            None => format!(
-                "Not logged: {}, you are not identified to services. Log in (SASL or NickServ IDENTIFY) with an account on srebot's access list (ask {ask}).",
-                sender.nick
-            ),
-            Some(acct) => format!("Not logged: account {acct} is not on srebot's access list (ask {ask})."),
-        });
+        return Err(format!("Not logged: {}", ctx.not_allowed("!log")));
     }
     let (channel, private, via_pm) = channel_for(ctx)?;
     let cleaned = text::strip_formatting(message);
@@ -90,7 +82,15 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
         Err(refusal) => return vec![ctx.reply(refusal)],
     };
     let nick = entry.nick.clone();
-    match store.call(move |conn| sal::insert(conn, &entry)).await {
+    let stored = store.call(move |conn| {
+        let id = sal::insert(conn, &entry)?;
+        // "!log everything": what is logged during an incident is its timeline.
+        let who =
+            incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
+        incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
+        Ok(id)
+    });
+    match stored.await {
         Ok(id) => vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))],
         Err(e) => {
             tracing::error!(error = %e, "a !log was NOT stored");
@@ -141,12 +141,15 @@ relays = ["logbridge"]
         }
     }
 
+    static NOBODY: std::sync::LazyLock<crate::cmd::testing::FakeDirectory> = std::sync::LazyLock::new(Default::default);
+
     fn ctx<'a>(config: &'a crate::config::Config, m: &'a Incoming) -> Context<'a> {
         Context {
             config,
             msg: m,
             level: crate::access::level(&config.access, &m.sender),
             is_relay: crate::access::is_relay(&config.access, &m.sender),
+            directory: &*NOBODY,
         }
     }
 

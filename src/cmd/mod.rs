@@ -2,11 +2,15 @@
 //! (who, where, when, with what rights) and the store, and returns the replies.
 
 pub mod help;
+pub mod incident;
 pub mod log;
 
 use crate::access::Level;
-use crate::config::Config;
+use crate::config::{CommandsConfig, Config};
 use crate::irc::Incoming;
+
+/// The command words (aliases in `[commands] aliases` map onto these).
+pub const NAMES: &[&str] = &["log", "help", "incident"];
 
 /// A command recognised in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,21 +19,33 @@ pub enum Command {
     Log { message: String },
     /// `!help [topic]`.
     Help { topic: Option<String> },
+    /// `!incident …`; a parse error is kept so the user gets the usage line.
+    Incident(Result<incident::Sub, String>),
 }
 
 /// Reads a command from a message, or `None` when the message is not for us (no prefix, or a
 /// command word we do not have: other bots share these channels).
-pub fn parse(prefix: &str, text: &str) -> Option<Command> {
-    let rest = text.trim_start().strip_prefix(prefix)?;
+pub fn parse(commands: &CommandsConfig, text: &str) -> Option<Command> {
+    let prefix = &commands.prefix;
+    let rest = text.trim_start().strip_prefix(prefix.as_str())?;
     let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let args = args.trim();
-    match word.to_ascii_lowercase().as_str() {
+    let word = word.to_ascii_lowercase();
+    let word = commands.aliases.get(&word).map(String::as_str).unwrap_or(&word);
+    match word {
         "log" => Some(Command::Log { message: args.to_string() }),
         "help" => Some(Command::Help {
-            topic: args.split_whitespace().next().map(|t| t.trim_start_matches(prefix).to_ascii_lowercase()),
+            topic: args.split_whitespace().next().map(|t| t.trim_start_matches(prefix.as_str()).to_ascii_lowercase()),
         }),
+        "incident" => Some(Command::Incident(incident::parse(args))),
         _ => None,
     }
+}
+
+/// Who is in a channel, and logged in as whom (the connection layer's roster).
+pub trait Directory: Send + Sync {
+    /// `Some((nick as the server spells it, account))` when `nick` is in `channel`.
+    fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)>;
 }
 
 /// What a command knows about the message that invoked it.
@@ -38,6 +54,7 @@ pub struct Context<'a> {
     pub msg: &'a Incoming,
     pub level: Level,
     pub is_relay: bool,
+    pub directory: &'a dyn Directory,
 }
 
 impl Context<'_> {
@@ -48,6 +65,19 @@ impl Context<'_> {
 
     pub fn reply(&self, text: impl Into<String>) -> Reply {
         Reply { target: self.reply_to().to_string(), text: text.into() }
+    }
+
+    /// A refusal for a write command, saying who may and how to get access.
+    pub fn not_allowed(&self, what: &str) -> String {
+        let admins = &self.config.access.admins;
+        let ask = if admins.is_empty() { "the bot's operator".to_string() } else { admins.join(", ") };
+        match &self.msg.sender.account {
+            None => format!(
+                "{}, you are not identified to services: {what} needs a logged-in account on srebot's access list (ask {ask}).",
+                self.msg.sender.nick
+            ),
+            Some(acct) => format!("{what}: account {acct} is not on srebot's access list (ask {ask})."),
+        }
     }
 }
 
@@ -63,6 +93,26 @@ pub async fn run(cmd: Command, ctx: &Context<'_>, store: &crate::store::Store) -
     match cmd {
         Command::Log { message } => log::run(&message, ctx, store).await,
         Command::Help { topic } => help::run(topic.as_deref(), ctx),
+        Command::Incident(Ok(sub)) => incident::run(sub, ctx, store).await,
+        Command::Incident(Err(usage)) => vec![ctx.reply(usage)],
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A directory from a fixed map of (channel, nick) → account.
+    #[derive(Default)]
+    pub struct FakeDirectory(pub HashMap<(String, String), Option<String>>);
+
+    impl Directory for FakeDirectory {
+        fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)> {
+            self.0
+                .get(&(channel.to_ascii_lowercase(), nick.to_ascii_lowercase()))
+                .map(|a| (nick.to_string(), a.clone()))
+        }
     }
 }
 
@@ -70,19 +120,27 @@ pub async fn run(cmd: Command, ctx: &Context<'_>, store: &crate::store::Store) -
 mod tests {
     use super::*;
 
+    fn cmds() -> CommandsConfig {
+        CommandsConfig::default()
+    }
+
     #[test]
     fn parses_known_commands_only() {
-        assert_eq!(parse("!", "!log restarted db151"), Some(Command::Log { message: "restarted db151".into() }));
-        assert_eq!(parse("!", "  !LOG   spaced out  "), Some(Command::Log { message: "spaced out".into() }));
-        assert_eq!(parse("!", "!log"), Some(Command::Log { message: String::new() }));
-        assert_eq!(parse("!", "!log\t"), Some(Command::Log { message: String::new() }));
-        assert_eq!(parse("!", "!help !log"), Some(Command::Help { topic: Some("log".into()) }));
-        assert_eq!(parse("!", "!help"), Some(Command::Help { topic: None }));
-        assert_eq!(parse("!", "!logger x"), None);
-        assert_eq!(parse("!", "!unknown"), None);
-        assert_eq!(parse("!", "log this"), None);
-        assert_eq!(parse("!", "!"), None);
-        assert_eq!(parse("!", ""), None);
-        assert_eq!(parse("%%", "%%log x"), Some(Command::Log { message: "x".into() }));
+        let c = cmds();
+        assert_eq!(parse(&c, "!log restarted db151"), Some(Command::Log { message: "restarted db151".into() }));
+        assert_eq!(parse(&c, "  !LOG   spaced out  "), Some(Command::Log { message: "spaced out".into() }));
+        assert_eq!(parse(&c, "!log"), Some(Command::Log { message: String::new() }));
+        assert_eq!(parse(&c, "!log\t"), Some(Command::Log { message: String::new() }));
+        assert_eq!(parse(&c, "!help !log"), Some(Command::Help { topic: Some("log".into()) }));
+        assert_eq!(parse(&c, "!help"), Some(Command::Help { topic: None }));
+        assert_eq!(parse(&c, "!logger x"), None);
+        assert_eq!(parse(&c, "!unknown"), None);
+        assert_eq!(parse(&c, "log this"), None);
+        assert_eq!(parse(&c, "!"), None);
+        assert_eq!(parse(&c, ""), None);
+        assert!(matches!(parse(&c, "!inc list"), Some(Command::Incident(Ok(incident::Sub::List)))));
+        let custom = CommandsConfig { prefix: "%%".into(), aliases: Default::default() };
+        assert_eq!(parse(&custom, "%%log x"), Some(Command::Log { message: "x".into() }));
+        assert_eq!(parse(&custom, "%%inc list"), None);
     }
 }

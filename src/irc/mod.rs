@@ -122,13 +122,20 @@ impl Client {
         self.status.lock().unwrap().clone()
     }
 
-    /// The services account of `nick` if they are in one of our channels and identified.
-    pub fn account_of(&self, nick: &str) -> Option<String> {
-        let folded = isupport::fold(nick, isupport::CaseMapping::Rfc1459);
-        match self.roster.lock().unwrap().get(&folded).map(|m| m.account.clone()) {
-            Some(roster::Account::LoggedIn(a)) => Some(a),
-            _ => None,
+    /// `Some((nick, account))` when `nick` is in `channel`; the account is `None` when they are
+    /// not identified (or we do not know yet).
+    pub fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)> {
+        let m = isupport::CaseMapping::Rfc1459;
+        let roster = self.roster.lock().unwrap();
+        let member = roster.get(&isupport::fold(nick, m))?;
+        if !member.channels.contains(&isupport::fold(channel, m)) {
+            return None;
         }
+        let account = match &member.account {
+            roster::Account::LoggedIn(a) => Some(a.clone()),
+            _ => None,
+        };
+        Some((member.nick.clone(), account))
     }
 }
 

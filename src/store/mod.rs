@@ -9,6 +9,7 @@
 //! The connection is opened lazily and reopened after a failure, so a database that is missing
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
+pub mod incident;
 pub mod sal;
 
 use rusqlite::{Connection, OpenFlags};

@@ -3,6 +3,7 @@
 
 mod botproc;
 mod fixture_smoke;
+mod incident;
 mod resilience;
 mod sal;
 mod support;
