@@ -4,6 +4,7 @@
 //! and concurrent `!log`s reach the store together (where they share one commit).
 
 use crate::access;
+use crate::clinic_task::TopicEvent;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming};
@@ -27,14 +28,16 @@ impl Bot {
     /// in flight finish (their rows committed, their replies queued) and asks the session to QUIT.
     pub async fn run(self, mut events: mpsc::Receiver<Event>, shutdown: impl std::future::Future<Output = ()>) {
         let mut tasks = JoinSet::new();
+        let mut limiter = crate::ratelimit::RateLimiter::new(&self.config.ratelimit);
         tokio::pin!(shutdown);
+        let clinic = crate::clinic_task::spawn(self.config.clone(), self.store.clone(), self.client.clone());
         let mut reminders = tokio::time::interval(reminder_tick(&self.config));
         reminders.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = reminders.tick() => {
                     let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
-                    tasks.spawn(async move { remind(&config, &store, &client, chrono::Utc::now()).await });
+                    tasks.spawn(async move { remind(&config, &store, &client, config.clock.now()).await });
                 }
                 _ = &mut shutdown => {
                     tracing::info!("shutting down");
@@ -42,10 +45,21 @@ impl Bot {
                 }
                 event = events.recv() => match event {
                     None => break,
-                    Some(Event::Message(m)) => self.on_message(m, &mut tasks),
+                    Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut limiter),
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
-                    Some(Event::Joined { channel }) => tracing::debug!(%channel, "in channel"),
-                    Some(Event::Disconnected { reason }) => tracing::debug!(%reason, "connection lost"),
+                    Some(Event::Joined { channel, topic, opped }) => {
+                        tracing::debug!(%channel, "in channel");
+                        tell(&clinic, TopicEvent::Joined { channel, topic, opped });
+                    }
+                    Some(Event::Topic { channel, topic, .. }) => tell(&clinic, TopicEvent::Topic { channel, topic }),
+                    Some(Event::Opped { channel, opped }) => tell(&clinic, TopicEvent::Opped { channel, opped }),
+                    Some(Event::TopicRefused { channel, retry_later }) => {
+                        tell(&clinic, TopicEvent::Refused { channel, retry_later });
+                    }
+                    Some(Event::Disconnected { reason }) => {
+                        tracing::debug!(%reason, "connection lost");
+                        tell(&clinic, TopicEvent::Disconnected);
+                    }
                 },
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                     if let Err(e) = done {
@@ -58,12 +72,21 @@ impl Bot {
         self.client.quit("srebot shutting down");
     }
 
-    fn on_message(&self, msg: Incoming, tasks: &mut JoinSet<()>) {
+    fn on_message(&self, msg: Incoming, tasks: &mut JoinSet<()>, limiter: &mut crate::ratelimit::RateLimiter) {
         let Some(command) = cmd::parse(&self.config.commands, &msg.text) else { return };
         if let Some(chan) = &msg.channel {
             if self.config.channel(chan).is_none() {
                 return; // not one of our channels (forced join, invite): stay quiet
             }
+        }
+        // One spammer must not get a thousand answers: see `ratelimit`.
+        let relay = access::is_relay(&self.config.access, &msg.sender);
+        match limiter.check(&crate::ratelimit::key(&msg.sender), relay, std::time::Instant::now()) {
+            crate::ratelimit::Verdict::Allow => {}
+            crate::ratelimit::Verdict::Warn => {
+                return self.client.notice(&msg.sender.nick, crate::ratelimit::slow_down(&msg.sender.nick))
+            }
+            crate::ratelimit::Verdict::Drop => return,
         }
         let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
         tasks.spawn(async move {
@@ -74,10 +97,42 @@ impl Bot {
                 msg: &msg,
                 directory: &client,
             };
-            for reply in cmd::run(command, &ctx, &store).await {
-                client.privmsg(&reply.target, reply.text);
+            let is_log = matches!(command, cmd::Command::Log { .. });
+            let name = command.name();
+            let started = std::time::Instant::now();
+            let replies = cmd::run(command, &ctx, &store).await;
+            crate::metrics::METRICS.command(name, started.elapsed());
+            for reply in replies {
+                client.send(outgoing(reply, is_log, config.web.base_url.as_deref()));
             }
         });
+    }
+}
+
+/// A `!log` acknowledgement (`cmd::log::ack`) as an [`Outgoing::Ack`], so the driver can merge
+/// acks that wait behind flood control; any other reply as a PRIVMSG. The ack is recognised by
+/// rebuilding its text, so a change of wording degrades to plain messages, never to a wrong id.
+fn outgoing(reply: cmd::Reply, is_log: bool, base_url: Option<&str>) -> crate::irc::Outgoing {
+    use crate::irc::Outgoing;
+    let ack = is_log.then(|| reply.text.rsplit_once(", ")).flatten().and_then(|(head, nick)| {
+        let id: i64 = head.rsplit(['#', '/']).next()?.parse().ok()?;
+        (cmd::log::ack(id, nick, base_url) == reply.text).then(|| (id, nick.to_string(), head.rsplit(' ').next()))
+    });
+    match ack {
+        Some((id, nick, link)) => Outgoing::Ack {
+            url: base_url.and(link).map(String::from),
+            target: reply.target,
+            id,
+            nick,
+            text: reply.text,
+        },
+        None => Outgoing::Privmsg { target: reply.target, text: reply.text },
+    }
+}
+
+fn tell(clinic: &Option<mpsc::UnboundedSender<TopicEvent>>, event: TopicEvent) {
+    if let Some(tx) = clinic {
+        let _ = tx.send(event);
     }
 }
 

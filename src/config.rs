@@ -24,6 +24,15 @@ pub struct Config {
     pub web: WebConfig,
     #[serde(default)]
     pub incidents: IncidentsConfig,
+    #[serde(default)]
+    pub publish: PublishConfig,
+    #[serde(default)]
+    pub clinic: ClinicConfig,
+    #[serde(default)]
+    pub ratelimit: crate::ratelimit::RateLimitConfig,
+    /// Not configured in the file: the system clock, or a test's (see `clock`).
+    #[serde(skip)]
+    pub clock: crate::clock::Clock,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -298,6 +307,65 @@ impl Default for IncidentsConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClinicConfig {
+    /// IANA timezone the duty weeks are counted in.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    #[serde(default = "default_week_starts")]
+    pub week_starts: String,
+    /// Local time of the weekly hand-off (HH:MM).
+    #[serde(default = "default_handoff")]
+    pub handoff_time: String,
+    /// Channels whose topic carries our section and that hear the hand-off.
+    #[serde(default)]
+    pub topic_channels: Vec<String>,
+    #[serde(default = "default_label")]
+    pub topic_label: String,
+    #[serde(default = "default_separator")]
+    pub topic_separator: String,
+    /// Without channel operator rights, ask ChanServ to set the topic.
+    #[serde(default)]
+    pub topic_via_chanserv: bool,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+fn default_week_starts() -> String {
+    "monday".into()
+}
+fn default_handoff() -> String {
+    "00:00".into()
+}
+fn default_label() -> String {
+    "SRE Clinic Duty:".into()
+}
+fn default_separator() -> String {
+    " | ".into()
+}
+
+impl Default for ClinicConfig {
+    fn default() -> Self {
+        ClinicConfig {
+            timezone: default_tz(),
+            week_starts: default_week_starts(),
+            handoff_time: default_handoff(),
+            topic_channels: Vec::new(),
+            topic_label: default_label(),
+            topic_separator: default_separator(),
+            topic_via_chanserv: false,
+        }
+    }
+}
+
+impl ClinicConfig {
+    /// The week rule; validated when the config is loaded.
+    pub fn rule(&self) -> Result<crate::clinic::week::WeekRule, String> {
+        crate::clinic::week::WeekRule::parse(&self.timezone, &self.week_starts, &self.handoff_time)
+    }
+}
+
 impl Config {
     /// Where report drafts are written.
     pub fn report_dir(&self) -> PathBuf {
@@ -312,17 +380,106 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SalConfig {
     /// The channel that a `!log` sent by private message is recorded under. Unset: private
     /// `!log` is refused with an explanation.
     pub private_message_channel: Option<String>,
+    /// How long after logging an entry its author may take it back with `!log undo`.
+    #[serde(default = "default_undo_minutes")]
+    pub undo_minutes: u32,
+    /// Mask IPv4/IPv6 addresses in everything published (web, wiki, feeds).
+    #[serde(default = "yes")]
+    pub mask_ips: bool,
+    /// Internal networks (CIDR) whose addresses are published unmasked.
+    #[serde(default)]
+    pub internal_networks: Vec<String>,
+}
+
+fn default_undo_minutes() -> u32 {
+    15
+}
+
+impl Default for SalConfig {
+    fn default() -> Self {
+        SalConfig {
+            private_message_channel: None,
+            undo_minutes: default_undo_minutes(),
+            mask_ips: true,
+            internal_networks: Vec::new(),
+        }
+    }
+}
+
+/// `[publish.*]`: sinks the Server Admin Log is published to.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PublishConfig {
+    pub mediawiki: Option<MediaWikiConfig>,
+}
+
+/// `[publish.mediawiki]`: a wiki page that carries the log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaWikiConfig {
+    /// The wiki's `api.php`, e.g. `https://wikitech.example.org/w/api.php`.
+    pub api_url: String,
+    /// The page title, e.g. `Tech:Server_admin_log`.
+    pub page: String,
+    /// The bot-password login name, `User@BotName` (Special:BotPasswords).
+    pub username: String,
+    /// The file whose first line is the bot password (never in the config itself).
+    pub password_file: PathBuf,
+    /// Channels whose entries are published; empty: every public channel. Never a security one.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// First delay after a failed edit; doubles (with jitter) up to `retry_max_seconds`.
+    #[serde(default = "default_retry_min")]
+    pub retry_min_seconds: u64,
+    #[serde(default = "default_retry_max")]
+    pub retry_max_seconds: u64,
+    /// Timeout of one HTTP request.
+    #[serde(default = "default_http_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_retry_min() -> u64 {
+    10
+}
+fn default_retry_max() -> u64 {
+    900
+}
+fn default_http_timeout() -> u64 {
+    30
+}
+
+impl MediaWikiConfig {
+    /// The bot password, from `password_file`.
+    pub fn resolve_password(&self) -> Result<Secret, String> {
+        std::fs::read_to_string(&self.password_file)
+            .map(|s| Secret(s.lines().next().unwrap_or("").trim().to_string()))
+            .map_err(|e| format!("cannot read {}: {}", self.password_file.display(), e.kind()))
+            .and_then(
+                |s| if s.0.is_empty() { Err(format!("{} is empty", self.password_file.display())) } else { Ok(s) },
+            )
+    }
+
+    /// Whether entries of `channel` go to the wiki (never those of a security channel).
+    pub fn publishes(&self, config: &Config, channel: &str) -> bool {
+        let Some(ch) = config.channel(channel) else { return false };
+        ch.role == ChannelRole::Public
+            && (self.channels.is_empty() || self.channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct WebConfig {
+    /// Address the web view listens on (e.g. `127.0.0.1:8080`); unset: no web server.
+    pub listen: Option<String>,
     /// Public URL of the web view; acks link to `<base_url>/sal/<id>` when set.
     pub base_url: Option<String>,
+    /// Link pattern for task ids, `{}` is the id, e.g. `https://phabricator.wikimedia.org/{}`.
+    pub task_url: Option<String>,
+    /// Link pattern for commit hashes, e.g. `https://gerrit.wikimedia.org/r/q/{}`.
+    pub commit_url: Option<String>,
 }
 
 impl Config {
@@ -357,6 +514,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
     parse(&raw)
 }
 
+/// The top-level sections a config may have (each read by `parse` below).
+const SECTIONS: &[&str] =
+    &["irc", "channels", "storage", "access", "commands", "sal", "web", "incidents", "clinic", "ratelimit", "publish"];
+
 /// Parses and validates config text. `Err` holds every problem found.
 ///
 /// Each section (and each `[[channels]]` entry) is read on its own, so a wrong value in one
@@ -366,9 +527,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let root = tree.get_ref();
     let mut problems = Vec::new();
     for (k, _) in root.iter() {
-        if !["irc", "channels", "storage", "access", "commands", "sal", "web", "incidents"]
-            .contains(&k.get_ref().as_ref())
-        {
+        if !SECTIONS.contains(&k.get_ref().as_ref()) {
             problems.push(Problem {
                 key: k.get_ref().to_string(),
                 line: Some(line_of(raw, k.span().start)),
@@ -384,6 +543,9 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let sal: Option<SalConfig> = optional(raw, root, read("sal"), &mut problems);
     let web: Option<WebConfig> = optional(raw, root, read("web"), &mut problems);
     let incidents: Option<IncidentsConfig> = optional(raw, root, read("incidents"), &mut problems);
+    let publish: Option<PublishConfig> = optional(raw, root, read("publish"), &mut problems);
+    let clinic: Option<ClinicConfig> = optional(raw, root, read("clinic"), &mut problems);
+    let ratelimit: Option<crate::ratelimit::RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
     let mut channels = Vec::new();
     let mut channels_ok = true;
     if let Some(value) = root.get("channels") {
@@ -417,6 +579,10 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             sal: sal.unwrap_or_default(),
             web: web.unwrap_or_default(),
             incidents: incidents.unwrap_or_default(),
+            publish: publish.unwrap_or_default(),
+            clinic: clinic.unwrap_or_default(),
+            ratelimit: ratelimit.unwrap_or_default(),
+            clock: crate::clock::Clock::System,
         };
         for (segments, message) in validate(&config) {
             problems.push(Problem { key: segments.join("."), line: locate(raw, root, &segments), message });
@@ -584,6 +750,9 @@ pub fn warnings(c: &Config) -> Vec<String> {
     if c.irc.sasl.is_none() && c.channels.iter().any(|ch| ch.role == ChannelRole::Security) {
         w.push("a security channel is configured without [irc.sasl]: the bot joins it unidentified".into());
     }
+    if !c.sal.mask_ips {
+        w.push("sal.mask_ips = false: IP addresses in entries are published as they are".into());
+    }
     w
 }
 
@@ -698,6 +867,28 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
             ));
         }
     }
+    let clinic = &c.clinic;
+    if let Err(e) = clinic.rule() {
+        let k = if e.contains("timezone") {
+            "timezone"
+        } else if e.contains("time") {
+            "handoff_time"
+        } else {
+            "week_starts"
+        };
+        p.push((key(&["clinic", k]), e));
+    }
+    for (i, ch) in clinic.topic_channels.iter().enumerate() {
+        if c.channel(ch).is_none() {
+            p.push((
+                key(&["clinic", "topic_channels", &i.to_string()]),
+                format!("{ch} is not one of the [[channels]]"),
+            ));
+        }
+    }
+    if clinic.topic_label.trim().is_empty() || clinic.topic_separator.is_empty() {
+        p.push((key(&["clinic", "topic_label"]), "topic_label and topic_separator must not be empty".into()));
+    }
     let inc = &c.incidents;
     let positive = |x: f64| x.is_finite() && x > 0.0;
     if !positive(inc.update_reminder_minutes) || !positive(inc.report_reminder_hours) {
@@ -708,12 +899,67 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
             p.push((key(&["sal", "private_message_channel"]), format!("{ch} is not one of the [[channels]]")));
         }
     }
+    if let Some(listen) = &c.web.listen {
+        if listen.parse::<std::net::SocketAddr>().is_err() {
+            p.push((key(&["web", "listen"]), format!("{listen:?} is not an address:port like 127.0.0.1:8080")));
+        }
+    }
+    for (k, v) in [("task_url", &c.web.task_url), ("commit_url", &c.web.commit_url)] {
+        if let Some(v) = v {
+            if !v.starts_with("http") || !v.contains("{}") {
+                p.push((key(&["web", k]), "must be an http(s) URL with {} where the id goes".into()));
+            }
+        }
+    }
     if let Some(url) = &c.web.base_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             p.push((key(&["web", "base_url"]), "must start with http:// or https://".into()));
         }
     }
+    validate_sal_and_publish(c, &mut p);
     p
+}
+
+/// `[sal]` privacy keys and `[publish.mediawiki]`.
+fn validate_sal_and_publish(c: &Config, p: &mut Vec<(Vec<String>, String)>) {
+    if !(1..=1440).contains(&c.sal.undo_minutes) {
+        p.push((key(&["sal", "undo_minutes"]), "must be 1 to 1440".into()));
+    }
+    for (i, net) in c.sal.internal_networks.iter().enumerate() {
+        if let Err(e) = crate::privacy::Networks::parse(std::slice::from_ref(net)) {
+            p.push((key(&["sal", "internal_networks", &i.to_string()]), e));
+        }
+    }
+    let Some(mw) = &c.publish.mediawiki else { return };
+    let at = |k: &str| key(&["publish", "mediawiki", k]);
+    if !(mw.api_url.starts_with("http://") || mw.api_url.starts_with("https://")) {
+        p.push((at("api_url"), "must start with http:// or https://".into()));
+    }
+    if mw.page.trim().is_empty() || mw.page.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+        p.push((at("page"), "must be a page title (no # < > [ ] { } |)".into()));
+    }
+    if !mw.username.contains('@') {
+        p.push((at("username"), "must be a bot-password login, User@BotName (Special:BotPasswords)".into()));
+    }
+    if let Err(e) = mw.resolve_password() {
+        p.push((at("password_file"), e));
+    }
+    for (i, name) in mw.channels.iter().enumerate() {
+        let k = key(&["publish", "mediawiki", "channels", &i.to_string()]);
+        match c.channel(name) {
+            None => p.push((k, format!("{name} is not one of the [[channels]]"))),
+            Some(ch) if ch.role == ChannelRole::Security => {
+                p.push((k, format!("{name} is a security channel: its entries are never published")))
+            }
+            Some(_) => {}
+        }
+    }
+    if mw.retry_min_seconds == 0 || mw.retry_min_seconds > mw.retry_max_seconds {
+        p.push((at("retry_min_seconds"), "must be at least 1 and not above retry_max_seconds".into()));
+    }
+    if mw.timeout_seconds == 0 {
+        p.push((at("timeout_seconds"), "must be at least 1".into()));
+    }
 }
 
 #[cfg(test)]
@@ -813,5 +1059,86 @@ accounts = ["alice"]
         let problems = parse(&GOOD.replace("\"public\"", "\"open\"")).unwrap_err();
         assert!(problems[0].message.contains("public") || problems[0].message.contains("variant"), "{problems:?}");
         assert_eq!(problems[0].line, Some(14));
+    }
+}
+
+#[cfg(test)]
+mod sal_publish_tests {
+    use super::*;
+
+    fn base(extra: &str) -> String {
+        format!(
+            r##"
+[irc]
+server = "127.0.0.1"
+nick = "srebot"
+[[channels]]
+name = "#sre"
+role = "public"
+[[channels]]
+name = "#sre-security"
+role = "security"
+[storage]
+database = "x.sqlite3"
+{extra}"##
+        )
+    }
+
+    fn keys(problems: &[Problem]) -> Vec<&str> {
+        problems.iter().map(|p| p.key.as_str()).collect()
+    }
+
+    #[test]
+    fn sal_privacy_defaults_and_checks() {
+        let c = parse(&base("")).unwrap();
+        assert!(c.sal.mask_ips, "masking is on by default");
+        assert_eq!((c.sal.undo_minutes, c.sal.internal_networks.len()), (15, 0));
+        assert!(c.publish.mediawiki.is_none());
+        let bad = parse(&base("[sal]\nundo_minutes = 0\ninternal_networks = [\"10.0.0.0/8\", \"10.64.0.0/1\"]\n"))
+            .unwrap_err();
+        assert_eq!(keys(&bad), vec!["sal.undo_minutes", "sal.internal_networks.1"]);
+        assert!(bad[1].message.contains("host bits"), "{bad:?}");
+        let off = parse(&base("[sal]\nmask_ips = false\n")).unwrap();
+        assert!(warnings(&off).iter().any(|w| w.contains("mask_ips = false")));
+    }
+
+    #[test]
+    fn mediawiki_section_is_checked_and_its_password_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("bot-password");
+        std::fs::write(&pw, "s3cr3tbotpasswordvalue0123456789\n").unwrap();
+        let good = format!(
+            "[publish.mediawiki]\napi_url = \"https://wiki.example.org/w/api.php\"\npage = \"Tech:Server_admin_log\"\n\
+             username = \"Srebot@sal\"\npassword_file = {pw:?}\n"
+        );
+        let c = parse(&base(&good)).unwrap();
+        let mw = c.publish.mediawiki.clone().unwrap();
+        assert_eq!((mw.retry_min_seconds, mw.retry_max_seconds, mw.timeout_seconds), (10, 900, 30));
+        assert_eq!(mw.resolve_password().unwrap().expose(), "s3cr3tbotpasswordvalue0123456789");
+        assert!(mw.publishes(&c, "#SRE") && !mw.publishes(&c, "#sre-security") && !mw.publishes(&c, "#other"));
+        assert!(!format!("{mw:?}").contains("s3cr3t"));
+        let bad = parse(&base(
+            "[publish.mediawiki]\napi_url = \"wiki.example.org\"\npage = \"A|B\"\nusername = \"Srebot\"\n\
+             password_file = \"/nonexistent/pw\"\nchannels = [\"#sre-security\", \"#nope\"]\nretry_min_seconds = 0\n\
+             timeout_seconds = 0\nunknown = 1\n",
+        ))
+        .unwrap_err();
+        let mut got = keys(&bad);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "publish.mediawiki.api_url",
+                "publish.mediawiki.channels.0",
+                "publish.mediawiki.channels.1",
+                "publish.mediawiki.page",
+                "publish.mediawiki.password_file",
+                "publish.mediawiki.retry_min_seconds",
+                "publish.mediawiki.timeout_seconds",
+                "publish.mediawiki.unknown",
+                "publish.mediawiki.username",
+            ]
+        );
+        assert!(bad.iter().all(|p| p.line.is_some() || p.key.ends_with("password_file")), "{bad:?}");
     }
 }

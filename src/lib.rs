@@ -13,13 +13,19 @@
 pub mod access;
 pub mod bot;
 pub mod clinic;
+pub mod clinic_task;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod incident;
 pub mod irc;
+pub mod metrics;
 pub mod privacy;
+pub mod publish;
+pub mod ratelimit;
 pub mod store;
 pub mod text;
+pub mod web;
 
 /// Builds the connection layer's settings from the config, reading secret files.
 pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, irc::driver::Connector), String> {

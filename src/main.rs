@@ -24,11 +24,26 @@ enum Sub {
     CheckConfig { file: PathBuf },
     /// Copy the database consistently (SQLite online backup), even while the bot runs.
     Backup { dest: PathBuf },
+    /// Clinic duty: import or export the rotation.
+    Clinic {
+        #[command(subcommand)]
+        command: ClinicCommand,
+    },
     /// Incidents: print a report draft.
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ClinicCommand {
+    /// Import the base rotation from CSV (week_start,clinician,backup,team) or the wiki table
+    /// text; idempotent, reports what changed. Bad rows are reported by line and nothing is
+    /// imported.
+    Import { file: PathBuf },
+    /// Print the base rotation as CSV.
+    Export,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +74,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Sub::Clinic { command } => {
+            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            match command {
+                ClinicCommand::Import { file } => clinic_import(&c, &file),
+                ClinicCommand::Export => clinic_export(&c),
+            }
+        }
         Sub::Incident { command: IncidentCommand::Report { id, format } } => {
             let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
             print_report(&c, id, &format)
@@ -86,6 +108,66 @@ fn check_config(file: &std::path::Path) -> ExitCode {
                 println!("{}: {p}", file.display());
             }
             println!("{} problem(s)", problems.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn clinic_import(c: &config::Config, file: &std::path::Path) -> ExitCode {
+    use srebot::clinic::import;
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (rows, errors) = import::parse_any(&text);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{}: {e}", file.display());
+        }
+        eprintln!("{} bad row(s): nothing imported", errors.len());
+        return ExitCode::FAILURE;
+    }
+    if let Ok(rule) = c.clinic.rule() {
+        for warning in import::check_weekday(&rows, rule.week_starts) {
+            eprintln!("{}: warning: {warning}", file.display());
+        }
+    }
+    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let result = store::open_database(&c.storage.database).and_then(|mut conn| {
+        let tx = conn.transaction()?;
+        let report = store::clinic::import(&tx, &rows, &who, chrono::Utc::now())?;
+        tx.commit()?;
+        Ok(report)
+    });
+    match result {
+        Ok(r) => {
+            println!("{} added, {} changed, {} unchanged", r.added.len(), r.changed.len(), r.unchanged);
+            for w in &r.added {
+                println!("added   {w}");
+            }
+            for w in &r.changed {
+                println!("changed {w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("import failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn clinic_export(c: &config::Config) -> ExitCode {
+    match store::open_database(&c.storage.database).and_then(|conn| Ok(store::clinic::base_rows(&conn)?)) {
+        Ok(rows) => {
+            print!("{}", srebot::clinic::import::to_csv(&rows));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("export failed: {e}");
             ExitCode::FAILURE
         }
     }
@@ -150,7 +232,8 @@ fn init_logging() {
     }
 }
 
-async fn run(c: config::Config) -> ExitCode {
+async fn run(mut c: config::Config) -> ExitCode {
+    c.clock = srebot::clock::Clock::from_env();
     let (settings, connector) = match srebot::session_settings(&c) {
         Ok(s) => s,
         Err(e) => {
@@ -159,15 +242,53 @@ async fn run(c: config::Config) -> ExitCode {
         }
     };
     let (store, store_thread) = store::Store::open(&c.storage.database);
+    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki (if configured)
     let (client, events, driver) = srebot::irc::driver::spawn(settings, connector);
-    let bot = Bot { config: Arc::new(c), store, client };
+    let config = Arc::new(c);
+    let web = start_web(&config, &store, &client).await;
+    let bot = Bot { config, store, client };
     bot.run(events, shutdown_signal()).await;
+    publisher.stop().await;
+    if let Some(web) = web {
+        web.abort();
+    }
     if tokio::time::timeout(std::time::Duration::from_secs(10), driver).await.is_err() {
         tracing::warn!("the connection did not close in time");
     }
     // Every store handle is gone now: the store thread commits what it has and ends.
     tokio::task::spawn_blocking(move || store_thread.join()).await.ok();
     ExitCode::SUCCESS
+}
+
+/// Starts the web view when `[web] listen` is set. A web server that cannot start is logged,
+/// not fatal: the bot's IRC side matters more.
+async fn start_web(
+    config: &Arc<config::Config>,
+    store: &store::Store,
+    client: &srebot::irc::Client,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let listen = config.web.listen.as_ref()?;
+    let web = match srebot::web::Web::new(config.clone(), store.clone(), client.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "web view not started");
+            return None;
+        }
+    };
+    match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => {
+            tracing::info!(%listen, "web view listening");
+            Some(tokio::spawn(async move {
+                if let Err(e) = srebot::web::serve(listener, web).await {
+                    tracing::error!(error = %e, "web view stopped");
+                }
+            }))
+        }
+        Err(e) => {
+            tracing::error!(%listen, error = %e, "web view cannot listen");
+            None
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,5 +7,7 @@
 //! wiki table as people paste it, and writes it back as CSV.
 
 pub mod import;
+pub mod keeper;
+pub mod schedule;
 pub mod topic;
 pub mod week;

@@ -1,8 +1,13 @@
-//! `!log <message>`: a Server Admin Log entry, committed before it is acknowledged.
+//! `!log <message>`: a Server Admin Log entry, committed before it is acknowledged, and
+//! `!log undo`: its author takes it back.
+//!
+//! A message that looks like it carries a secret (password, private key, token) is refused
+//! before anything is stored, and the refusal does not repeat it.
 
 use super::{Context, Reply};
 use crate::access::Level;
 use crate::config::ChannelRole;
+use crate::publish::{self, Targets};
 use crate::store::{incident, sal, Store};
 use crate::text;
 
@@ -36,6 +41,13 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     }
     let (channel, private, via_pm) = channel_for(ctx)?;
     let cleaned = text::strip_formatting(message);
+    // The whole line, relay prefix included, before anything else looks at it: the reason names
+    // the kind of secret only, so the refusal is safe to say in the channel.
+    if let Some(why) = crate::privacy::looks_like_secret(&cleaned) {
+        return Err(format!(
+            "NOT logged: that looks like a secret ({why}). Nothing was stored; log what you did, not the credential."
+        ));
+    }
     let mut message = cleaned.trim();
     let mut nick = sender.nick.clone();
     let mut userhost = sender.userhost();
@@ -77,26 +89,82 @@ pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> String {
 }
 
 pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
+    if message.trim().eq_ignore_ascii_case("undo") {
+        return vec![ctx.reply(undo(ctx, store).await.unwrap_or_else(|refusal| refusal))];
+    }
     let entry = match plan(message, ctx) {
         Ok(e) => e,
         Err(refusal) => return vec![ctx.reply(refusal)],
     };
     let nick = entry.nick.clone();
+    let targets = Targets::from_config(ctx.config);
     let stored = store.call(move |conn| {
         let id = sal::insert(conn, &entry)?;
         // "!log everything": what is logged during an incident is its timeline.
         let who =
             incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
         incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
-        Ok(id)
+        // In the same transaction: an acknowledged entry cannot miss its publication.
+        let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
+        Ok((id, queued))
     });
     match stored.await {
-        Ok(id) => vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))],
+        Ok((id, queued)) => {
+            if queued {
+                publish::wake();
+            }
+            vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))]
+        }
         Err(e) => {
             tracing::error!(error = %e, "a !log was NOT stored");
             vec![ctx.reply(format!("NOT logged: {}", text::truncate_bytes(&e.to_string(), 200)))]
         }
     }
+}
+
+/// `!log undo`: hides the author's latest entry in this channel if it is recent enough. The
+/// author is known by services account, never by nick.
+async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+    let Some(account) = ctx.msg.sender.account.clone() else {
+        return Err(format!(
+            "{}, you are not identified to services: !log undo finds your entries by account.",
+            ctx.msg.sender.nick
+        ));
+    };
+    let (channel, _, _) = channel_for(ctx)?;
+    let channel = channel.to_string();
+    let window = chrono::Duration::minutes(i64::from(ctx.config.sal.undo_minutes));
+    let minutes = ctx.config.sal.undo_minutes;
+    let who = sal::Actor { at: ctx.msg.time, nick: ctx.msg.sender.nick.clone(), account: Some(account.clone()) };
+    let targets = Targets::from_config(ctx.config);
+    let outcome = store
+        .call(move |conn| {
+            let Some(e) = sal::latest_own(conn, &account, &channel)? else {
+                return Ok(Err(format!("You have no entry to undo in {channel}.")));
+            };
+            let age = e.time().map(|t| who.at - t).unwrap_or(chrono::Duration::MAX);
+            if age > window {
+                return Ok(Err(format!(
+                    "Your latest entry #{} is older than {minutes} minutes: fix it with !sal amend #{} <text>, or ask an \
+                     admin to !sal redact #{} <reason>.",
+                    e.id, e.id, e.id
+                )));
+            }
+            sal::hide(conn, &e, sal::Kind::Undo, &who, "")?;
+            let queued = targets.enqueue(conn, e.id, &e.channel, e.private, sal::Action::Remove, who.at)?;
+            Ok(Ok((e, queued)))
+        })
+        .await
+        .map_err(|e| format!("NOT undone: {}", text::truncate_bytes(&e.to_string(), 200)))??;
+    let (e, queued) = outcome;
+    if queued {
+        publish::wake();
+    }
+    Ok(format!(
+        "Undone: #{} ({}). It is kept for the record, hidden everywhere.",
+        e.id,
+        text::truncate_bytes(&e.message, 80)
+    ))
 }
 
 #[cfg(test)]
@@ -210,6 +278,99 @@ relays = ["logbridge"]
             ack(7, "alice", Some("https://sal.example/")),
             "Logged the message at https://sal.example/sal/7, alice"
         );
+    }
+
+    #[tokio::test]
+    async fn secrets_are_refused_unstored_and_unechoed() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
+        let m = msg(Some("#sre"), Some("alice"));
+        for secret in [
+            "set db password=Tr0ub4dor&3xyz on db1001",
+            "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA",
+            "deployed with token ghp_aB3dE5gH7jK9mN1pQ3rS5tU7vW9xY1zA2bC4",
+        ] {
+            let replies = run(secret, &ctx(&c, &m), &store).await;
+            assert_eq!(replies.len(), 1);
+            let r = &replies[0].text;
+            assert!(r.starts_with("NOT logged: that looks like a secret ("), "{r}");
+            for word in secret.split_whitespace().filter(|w| w.len() > 8) {
+                assert!(!r.contains(word), "the refusal repeats {word:?}: {r}");
+            }
+        }
+        let relay = msg(Some("#sre"), Some("logbridge"));
+        let r = run("jdoe@deploy1002 mysql -uroot -phunter2secret db", &ctx(&c, &relay), &store).await;
+        assert!(r[0].text.starts_with("NOT logged: that looks like a secret"), "{r:?}");
+        let n: i64 =
+            store.call(|conn| conn.query_row("SELECT count(*) FROM sal_entry", [], |r| r.get(0))).await.unwrap();
+        assert_eq!(n, 0, "nothing stored");
+        let fts: i64 =
+            store.call(|conn| conn.query_row("SELECT count(*) FROM sal_fts", [], |r| r.get(0))).await.unwrap();
+        assert_eq!(fts, 0);
+    }
+
+    #[tokio::test]
+    async fn undo_takes_back_the_authors_latest_recent_entry() {
+        let mut c = config();
+        c.sal.undo_minutes = 15;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
+        let mut m = msg(Some("#sre"), Some("alice"));
+        assert_eq!(run("first", &ctx(&c, &m), &store).await[0].text, "Logged #1, Alice");
+        assert_eq!(run("second", &ctx(&c, &m), &store).await[0].text, "Logged #2, Alice");
+        // Someone else cannot undo alice's entry: they have none of their own.
+        let mut r = msg(Some("#sre"), Some("root"));
+        r.sender.nick = "Alice".into(); // same nick, other account
+        assert_eq!(run("undo", &ctx(&c, &r), &store).await[0].text, "You have no entry to undo in #sre.");
+        let no_account = msg(Some("#sre"), None);
+        assert!(run("undo", &ctx(&c, &no_account), &store).await[0].text.contains("not identified"));
+        m.time += chrono::Duration::minutes(14);
+        let undone = run("UNDO", &ctx(&c, &m), &store).await;
+        assert!(undone[0].text.starts_with("Undone: #2 (second)"), "{undone:?}");
+        let two = store.call(|conn| sal::get(conn, 2)).await.unwrap().unwrap();
+        assert!(two.is_hidden() && two.message == "second", "hidden, not deleted");
+        let corr = store.call(|conn| sal::corrections(conn, 2)).await.unwrap();
+        assert_eq!((corr[0].kind, corr[0].actor_account.as_deref()), (sal::Kind::Undo, Some("alice")));
+        // The next one back is #1, now too old.
+        m.time += chrono::Duration::minutes(2);
+        let old = run("undo", &ctx(&c, &m), &store).await;
+        assert!(
+            old[0].text.contains("#1 is older than 15 minutes") && old[0].text.contains("!sal amend #1"),
+            "{old:?}"
+        );
+        assert!(!store.call(|conn| sal::get(conn, 1)).await.unwrap().unwrap().is_hidden());
+    }
+
+    #[tokio::test]
+    async fn publishing_is_queued_with_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "x").unwrap();
+        let mut c = config();
+        c.publish.mediawiki = Some(crate::config::MediaWikiConfig {
+            api_url: "http://127.0.0.1:1/api.php".into(),
+            page: "SAL".into(),
+            username: "Bot@sal".into(),
+            password_file: pw,
+            channels: vec![],
+            retry_min_seconds: 1,
+            retry_max_seconds: 2,
+            timeout_seconds: 1,
+        });
+        let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
+        run("public work", &ctx(&c, &msg(Some("#sre"), Some("alice"))), &store).await;
+        run("secret work", &ctx(&c, &msg(Some("#sre-security"), Some("alice"))), &store).await;
+        run("undo", &ctx(&c, &msg(Some("#sre"), Some("alice"))), &store).await;
+        let rows: Vec<(i64, String)> = store
+            .call(|conn| {
+                conn.prepare("SELECT entry_id, action FROM sal_outbox ORDER BY id")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![(1, "publish".to_string()), (1, "remove".to_string())], "never the private entry");
     }
 
     #[tokio::test]

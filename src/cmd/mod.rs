@@ -1,16 +1,18 @@
 //! The commands: one file each. Parsing is pure; running takes the context of the message
 //! (who, where, when, with what rights) and the store, and returns the replies.
 
+pub mod clinic;
 pub mod help;
 pub mod incident;
 pub mod log;
+pub mod sal;
 
 use crate::access::Level;
 use crate::config::{CommandsConfig, Config};
 use crate::irc::Incoming;
 
 /// The command words (aliases in `[commands] aliases` map onto these).
-pub const NAMES: &[&str] = &["log", "help", "incident"];
+pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal"];
 
 /// A command recognised in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,25 @@ pub enum Command {
     Help { topic: Option<String> },
     /// `!incident …`; a parse error is kept so the user gets the usage line.
     Incident(Result<incident::Sub, String>),
+    /// `!clinic …`, likewise.
+    Clinic(Result<clinic::Sub, String>),
+    /// `!sal …` (Server Admin Log queries and corrections), likewise.
+    Sal(Result<sal::Sub, String>),
+}
+
+impl Command {
+    /// The command word, for metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Log { .. } => "log",
+            Command::Help { .. } => "help",
+            Command::Incident(_) => "incident",
+            Command::Clinic(_) => "clinic",
+            Command::Sal(_) => "sal",
+            #[allow(unreachable_patterns)]
+            _ => "other",
+        }
+    }
 }
 
 /// Reads a command from a message, or `None` when the message is not for us (no prefix, or a
@@ -38,6 +59,8 @@ pub fn parse(commands: &CommandsConfig, text: &str) -> Option<Command> {
             topic: args.split_whitespace().next().map(|t| t.trim_start_matches(prefix.as_str()).to_ascii_lowercase()),
         }),
         "incident" => Some(Command::Incident(incident::parse(args))),
+        "clinic" => Some(Command::Clinic(clinic::parse(args))),
+        "sal" => Some(Command::Sal(sal::parse(args))),
         _ => None,
     }
 }
@@ -95,6 +118,10 @@ pub async fn run(cmd: Command, ctx: &Context<'_>, store: &crate::store::Store) -
         Command::Help { topic } => help::run(topic.as_deref(), ctx),
         Command::Incident(Ok(sub)) => incident::run(sub, ctx, store).await,
         Command::Incident(Err(usage)) => vec![ctx.reply(usage)],
+        Command::Clinic(Ok(sub)) => clinic::run(sub, ctx, store).await,
+        Command::Clinic(Err(usage)) => vec![ctx.reply(usage)],
+        Command::Sal(Ok(sub)) => sal::run(sub, ctx, store).await,
+        Command::Sal(Err(usage)) => vec![ctx.reply(usage)],
     }
 }
 

@@ -5,6 +5,11 @@
 //! bucket (by default a burst of 4, then one line per 1.5 s), so the bot is never killed for
 //! "Excess Flood". When the link dies (EOF, ERROR, ping timeout) the task reconnects with
 //! exponential backoff and jitter; the queue and the bot survive the reconnect.
+//!
+//! A reply is rendered only when flood control lets it go. When several `!log`
+//! acknowledgements ([`Outgoing::Ack`]) for one channel are waiting and the bucket cannot send
+//! them all now, they leave as one line (`Logged #101–#112 (alice ×5, bob ×7)`) instead of
+//! falling minutes behind; an ack that can go at once is never held back to be merged.
 
 use super::line;
 use super::roster::Roster;
@@ -21,7 +26,13 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
 /// Replies waiting beyond this are dropped (with a warning) rather than growing without bound.
+/// Acks are never dropped: they are the promise that an entry is stored, they are few (one per
+/// `!log`, which the rate limit paces) and coalescing sends thousands of them in a few lines.
 const MAX_QUEUED: usize = 20_000;
+
+/// Lines read (or replies taken) in one go before the driver looks at its other duties: enough
+/// to batch a burst into few writes and flushes, few enough to stay responsive.
+const BATCH: usize = 256;
 
 /// How long a shutdown waits for queued replies before it sends QUIT anyway.
 const QUIT_DRAIN: Duration = Duration::from_secs(5);
@@ -94,6 +105,19 @@ impl Bucket {
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
+        } else {
+            Err(self.interval.mul_f64(1.0 - self.tokens))
+        }
+    }
+
+    /// How many lines may go now (unbounded without an interval), or how long until one may.
+    fn room(&mut self, now: Instant) -> Result<f64, Duration> {
+        if self.interval.is_zero() {
+            return Ok(f64::INFINITY);
+        }
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            Ok(self.tokens)
         } else {
             Err(self.interval.mul_f64(1.0 - self.tokens))
         }
@@ -194,7 +218,7 @@ impl Driver {
     }
 
     fn enqueue(&mut self, msg: Outgoing) {
-        if self.queue.replies.len() >= MAX_QUEUED {
+        if self.queue.replies.len() >= MAX_QUEUED && !matches!(msg, Outgoing::Ack { .. }) {
             tracing::warn!(queued = self.queue.replies.len(), "outgoing queue full; dropping a reply");
             return;
         }
@@ -237,22 +261,40 @@ impl Driver {
                     Ok(0) => return End::Lost { reason: "the server closed the connection".into(), registered: session.is_registered() },
                     Err(e) => return End::Lost { reason: format!("read failed: {e}"), registered: session.is_registered() },
                     Ok(_) => {
-                        let raw = String::from_utf8_lossy(&buf).into_owned();
-                        buf.clear();
-                        self.status.lock().unwrap().lines_in += 1;
-                        tracing::trace!(line = %raw.trim_end(), "<<");
-                        if let Some(l) = line::parse(&raw) {
-                            let actions = session.on_line(&l, std::time::Instant::now(), Utc::now());
-                            if let Err(reason) = self.apply(actions).await {
+                        // Under a burst the buffer holds many whole lines: take them all (up to
+                        // BATCH) before writing, so replies go out in few writes.
+                        let mut taken = 0;
+                        loop {
+                            if let Err(reason) = self.on_raw(&mut session, &buf).await {
                                 return End::Lost { reason, registered: session.is_registered() };
+                            }
+                            buf.clear();
+                            taken += 1;
+                            if taken >= BATCH || !rd.buffer().contains(&b'\n') {
+                                break;
+                            }
+                            // A whole line is buffered: this read completes without waiting.
+                            if let Err(e) = rd.read_until(b'\n', &mut buf).await {
+                                return End::Lost { reason: format!("read failed: {e}"), registered: session.is_registered() };
                             }
                         }
                     }
                 },
-                msg = self.out_rx.recv(), if quit_by.is_none() => match msg {
-                    Some(Outgoing::Quit { message }) => { self.stopping = true; quit_by = Some((Instant::now() + QUIT_DRAIN, message)) }
-                    None => { self.stopping = true; quit_by = Some((Instant::now(), "shutting down".into())) }
-                    Some(m) => self.enqueue(m),
+                msg = self.out_rx.recv(), if quit_by.is_none() => {
+                    let mut msg = msg;
+                    for _ in 0..BATCH {
+                        match msg {
+                            Some(Outgoing::Quit { message }) => { self.stopping = true; quit_by = Some((Instant::now() + QUIT_DRAIN, message)); break }
+                            None => { self.stopping = true; quit_by = Some((Instant::now(), "shutting down".into())); break }
+                            Some(m) => self.enqueue(m),
+                        }
+                        // Take whatever else is already waiting, so that acks finished by one
+                        // commit are queued (and can be merged) together.
+                        match self.out_rx.try_recv() {
+                            Ok(m) => msg = Some(m),
+                            Err(_) => break,
+                        }
+                    }
                 },
                 _ = sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
                 _ = tick.tick() => {
@@ -262,6 +304,17 @@ impl Driver {
                     }
                 }
             }
+        }
+    }
+
+    /// Parses one raw line and hands it to the session.
+    async fn on_raw(&mut self, session: &mut Session, raw: &[u8]) -> Result<(), String> {
+        let raw = String::from_utf8_lossy(raw);
+        self.status.lock().unwrap().lines_in += 1;
+        tracing::trace!(line = %raw.trim_end(), "<<");
+        match line::parse(&raw) {
+            Some(l) => self.apply(session.on_line(&l, std::time::Instant::now(), Utc::now())).await,
+            None => Ok(()),
         }
     }
 
@@ -301,13 +354,35 @@ impl Driver {
                 None
             } else if let Some(l) = self.queue.rendered.front() {
                 Some(l.clone())
-            } else if let Some(msg) = self.queue.replies.pop_front() {
-                let (command, target, text) = match &msg {
+            } else if !self.queue.replies.is_empty() {
+                // A reply is rendered only when it can go, so that acks arriving while it waits
+                // can still be merged into it.
+                let room = match self.bucket.room(now) {
+                    Ok(room) => room,
+                    Err(w) => {
+                        wait = Some(w);
+                        break;
+                    }
+                };
+                let Some(msg) = self.queue.replies.pop_front() else { break };
+                let (command, target, text) = match msg {
                     Outgoing::Privmsg { target, text } => ("PRIVMSG", target, text),
                     Outgoing::Notice { target, text } => ("NOTICE", target, text),
+                    Outgoing::Topic { channel, text } => {
+                        self.queue.rendered.push_back(session.render_topic(&channel, &text));
+                        continue;
+                    }
+                    // Everything waiting fits in the bucket: no reason to merge.
+                    Outgoing::Ack { target, text, .. } if (self.queue.replies.len() + 1) as f64 <= room.floor() => {
+                        ("PRIVMSG", target, text)
+                    }
+                    Outgoing::Ack { target, id, nick, text, url } => {
+                        let text = self.coalesce(&target, AckItem { id, nick, text, url }, session);
+                        ("PRIVMSG", target, text)
+                    }
                     Outgoing::Quit { .. } => continue,
                 };
-                self.queue.rendered.extend(session.render(command, target, text));
+                self.queue.rendered.extend(session.render(command, &target, &text));
                 continue;
             } else {
                 None
@@ -332,6 +407,33 @@ impl Driver {
             self.status.lock().unwrap().lines_out += wrote;
         }
         Ok(wait)
+    }
+
+    /// Takes `first` and every other ack waiting for `target` out of the queue and returns one
+    /// line for as many of them as fit; the rest go back to the front of the queue (in id
+    /// order) for the next line.
+    fn coalesce(&mut self, target: &str, first: AckItem, session: &Session) -> String {
+        let mut acks = vec![first];
+        let mut others = VecDeque::with_capacity(self.queue.replies.len());
+        for m in self.queue.replies.drain(..) {
+            match m {
+                Outgoing::Ack { target: t, id, nick, text, url } if super::casefold_eq(&t, target) => {
+                    acks.push(AckItem { id, nick, text, url })
+                }
+                other => others.push_back(other),
+            }
+        }
+        self.queue.replies = others;
+        acks.sort_by_key(|a| a.id);
+        // Our real prefix may not be known yet: assume the longest, so the line never splits.
+        let prefix = super::split::assumed_prefix(session.nick(), &self.settings.username);
+        let budget = super::split::text_budget(&prefix, "PRIVMSG", target);
+        let (text, used) = coalesced_ack(&acks, budget);
+        for a in acks.drain(used..).rev() {
+            let AckItem { id, nick, text, url } = a;
+            self.queue.replies.push_front(Outgoing::Ack { target: target.to_string(), id, nick, text, url });
+        }
+        text
     }
 
     async fn say_goodbye<R, W>(&mut self, rd: &mut R, wr: &mut W, message: &str)
@@ -366,14 +468,121 @@ impl Driver {
         if st.joined != joined {
             st.joined = joined;
         }
+        st.topic_len = session.isupport.topic_len();
         st.queue_depth = self.queue.depth();
     }
 }
 
+/// One acknowledgement taken from the queue to be merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AckItem {
+    id: i64,
+    nick: String,
+    /// The ack as it reads alone.
+    text: String,
+    url: Option<String>,
+}
+
+/// Acks merged into one line: the ids as ranges, then who (with counts), then the first link
+/// when acks carry links. Built from `acks` sorted by id.
+#[derive(Default)]
+struct Merged<'a> {
+    ranges: Vec<(i64, i64)>,
+    nicks: Vec<(&'a str, usize)>,
+    first_url: Option<&'a str>,
+    count: usize,
+}
+
+impl<'a> Merged<'a> {
+    fn add(&mut self, a: &'a AckItem) {
+        match self.ranges.last_mut() {
+            Some((_, end)) if a.id == *end + 1 => *end = a.id,
+            Some((_, end)) if a.id == *end => {}
+            _ => self.ranges.push((a.id, a.id)),
+        }
+        match self.nicks.iter_mut().find(|(n, _)| super::casefold_eq(n, &a.nick)) {
+            Some((_, c)) => *c += 1,
+            None => self.nicks.push((&a.nick, 1)),
+        }
+        if self.first_url.is_none() {
+            self.first_url = a.url.as_deref();
+        }
+        self.count += 1;
+    }
+
+    fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("Logged ");
+        for (i, (start, end)) in self.ranges.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            let _ = match end - start {
+                0 => write!(out, "{sep}#{start}"),
+                _ => write!(out, "{sep}#{start}\u{2013}#{end}"),
+            };
+        }
+        match self.nicks.as_slice() {
+            [(nick, _)] => {
+                let _ = write!(out, ", {nick}");
+            }
+            nicks => {
+                out.push_str(" (");
+                for (i, (nick, n)) in nicks.iter().enumerate() {
+                    let sep = if i > 0 { ", " } else { "" };
+                    let _ = match n {
+                        1 => write!(out, "{sep}{nick}"),
+                        _ => write!(out, "{sep}{nick} \u{00d7}{n}"),
+                    };
+                }
+                out.push(')');
+            }
+        }
+        if let Some(url) = self.first_url {
+            let _ = match self.count {
+                1 => write!(out, ": {url}"),
+                n => write!(out, ": {url} and {} more", n - 1),
+            };
+        }
+        out
+    }
+}
+
+/// One line for the first acks of `acks` (sorted by id) that fit in `budget` bytes, and how many
+/// it covers (at least one: a lone ack reads as it would alone, and the renderer splits it if
+/// it must). Every id covered appears in the line, as itself or inside a range.
+fn coalesced_ack(acks: &[AckItem], budget: usize) -> (String, usize) {
+    let Some(first) = acks.first() else { return (String::new(), 0) };
+    let mut merged = Merged::default();
+    merged.add(first);
+    let mut best = (first.text.clone(), 1);
+    for (i, a) in acks.iter().enumerate().skip(1) {
+        merged.add(a);
+        let text = merged.render();
+        if text.len() > budget {
+            break;
+        }
+        best = (text, i + 1);
+    }
+    best
+}
+
 async fn write_line<W: tokio::io::AsyncWrite + Unpin>(wr: &mut W, l: &str) -> std::io::Result<()> {
-    tracing::trace!(line = %redact(l), ">>");
+    let l = wire_safe(l);
+    tracing::trace!(line = %redact(&l), ">>");
     wr.write_all(l.as_bytes()).await?;
     wr.write_all(b"\r\n").await
+}
+
+/// The line as it may go on the wire: one line, never two. CR or LF inside would let text that
+/// came from outside (a channel name the server sent, a nick) smuggle in a second command, and
+/// NUL ends a line for some servers; each becomes a space. Replies are already cleaned by the
+/// renderer; this is the last guard for every line, protocol lines included.
+pub fn wire_safe(l: &str) -> std::borrow::Cow<'_, str> {
+    if l.contains(['\r', '\n', '\0']) {
+        tracing::warn!(line = %redact(l).escape_debug(), "control character in an outgoing line; replaced");
+        std::borrow::Cow::Owned(l.replace(['\r', '\n', '\0'], " "))
+    } else {
+        std::borrow::Cow::Borrowed(l)
+    }
 }
 
 /// The delay before reconnect attempt `n` (1-based): doubling from `min`, capped at `max`, with
@@ -413,6 +622,79 @@ mod tests {
         // Urgent lines are paid for, never refused.
         b.spend(now + Duration::from_millis(1600));
         assert!(b.take(now + Duration::from_millis(3000)).is_err());
+    }
+
+    fn ack(id: i64, nick: &str) -> AckItem {
+        AckItem { id, nick: nick.into(), text: format!("Logged #{id}, {nick}"), url: None }
+    }
+
+    #[test]
+    fn acks_merge_into_ranges_with_counts() {
+        let mut acks: Vec<AckItem> = (101..=112).map(|i| ack(i, if i % 2 == 0 { "alice" } else { "bob" })).collect();
+        assert_eq!(coalesced_ack(&acks, 400), ("Logged #101\u{2013}#112 (bob ×6, alice ×6)".into(), 12));
+        acks.retain(|a| a.id != 102 && a.id != 111);
+        assert_eq!(coalesced_ack(&acks, 400), ("Logged #101, #103\u{2013}#110, #112 (bob ×5, alice ×5)".into(), 10));
+        // One nick reads like a single ack; a lone ack is left exactly as it was.
+        let one: Vec<AckItem> = (7..=9).map(|i| ack(i, "carol")).collect();
+        assert_eq!(coalesced_ack(&one, 400), ("Logged #7\u{2013}#9, carol".into(), 3));
+        assert_eq!(coalesced_ack(&one[..1], 400), ("Logged #7, carol".into(), 1));
+        // Nicks differing only in case are one person.
+        let mixed = vec![ack(1, "Dave"), ack(2, "dave")];
+        assert_eq!(coalesced_ack(&mixed, 400).0, "Logged #1\u{2013}#2, Dave");
+    }
+
+    #[test]
+    fn merged_acks_respect_the_budget_and_keep_every_id() {
+        // Every other id, 30 nicks: far more than one line holds.
+        let acks: Vec<AckItem> = (0..2000).map(|i| ack(1000 + 2 * i, &format!("user{}", i % 30))).collect();
+        let mut rest = &acks[..];
+        let mut seen = Vec::new();
+        while !rest.is_empty() {
+            let (text, used) = coalesced_ack(rest, 300);
+            assert!(text.len() <= 300 && used >= 1, "{text}");
+            for a in &rest[..used] {
+                assert!(text.contains(&format!("#{}", a.id)), "#{} missing from {text}", a.id);
+                seen.push(a.id);
+            }
+            rest = &rest[used..];
+        }
+        assert_eq!(seen.len(), 2000);
+        // Contiguous ids from 20 people: 2,000 acks in one line.
+        let burst: Vec<AckItem> = (1..=2000).map(|i| ack(i, &format!("loadclient{}", i % 20))).collect();
+        let (text, used) = coalesced_ack(&burst, 450);
+        assert_eq!(used, 2000, "{text}");
+        assert!(text.starts_with("Logged #1\u{2013}#2000 (loadclient1 ×100, "), "{text}");
+    }
+
+    #[test]
+    fn merged_acks_with_links_give_the_first_and_a_count() {
+        let acks: Vec<AckItem> = (5..=7)
+            .map(|i| AckItem {
+                id: i,
+                nick: "alice".into(),
+                text: format!("Logged the message at https://sal.example/sal/{i}, alice"),
+                url: Some(format!("https://sal.example/sal/{i}")),
+            })
+            .collect();
+        assert_eq!(coalesced_ack(&acks, 400).0, "Logged #5\u{2013}#7, alice: https://sal.example/sal/5 and 2 more");
+        assert_eq!(coalesced_ack(&acks[..1], 400).0, "Logged the message at https://sal.example/sal/5, alice");
+    }
+
+    #[tokio::test]
+    async fn bucket_room_counts_tokens() {
+        let mut b = Bucket::new(&FloodConfig { burst: 4, interval_ms: 1500 });
+        let now = Instant::now();
+        assert_eq!(b.room(now), Ok(4.0));
+        b.take(now).unwrap();
+        assert_eq!(b.room(now), Ok(3.0));
+        let mut open = Bucket::new(&FloodConfig { burst: 1, interval_ms: 0 });
+        assert_eq!(open.room(now), Ok(f64::INFINITY));
+    }
+
+    #[test]
+    fn lines_on_the_wire_are_single_lines() {
+        assert_eq!(wire_safe("PRIVMSG #a :hi"), "PRIVMSG #a :hi");
+        assert_eq!(wire_safe("WHO #a\r\nQUIT :x\0"), "WHO #a  QUIT :x ");
     }
 
     #[test]

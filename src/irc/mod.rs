@@ -53,8 +53,28 @@ pub enum Event {
     Ready {
         nick: String,
     },
+    /// We are in the channel and have its topic and member list (sent at the end of NAMES).
     Joined {
         channel: String,
+        topic: String,
+        opped: bool,
+    },
+    /// The topic changed; `by_us` when we set it ourselves (the server's echo).
+    Topic {
+        channel: String,
+        topic: String,
+        setter: String,
+        by_us: bool,
+    },
+    /// We gained or lost channel operator status.
+    Opped {
+        channel: String,
+        opped: bool,
+    },
+    /// The server refused our TOPIC: `retry_later` for its rate limit (437), else no rights (482).
+    TopicRefused {
+        channel: String,
+        retry_later: bool,
     },
     Message(Incoming),
     Disconnected {
@@ -73,6 +93,21 @@ pub enum Outgoing {
         target: String,
         text: String,
     },
+    /// Set a channel's topic (cut to fit one line).
+    Topic {
+        channel: String,
+        text: String,
+    },
+    /// The acknowledgement of stored `!log` entry `id` for `nick`: sent as `text` when it can go
+    /// at once, merged with other acks for the same target when they wait behind flood control
+    /// (see `driver`). `url` is the entry's link when the acks carry links.
+    Ack {
+        target: String,
+        id: i64,
+        nick: String,
+        text: String,
+        url: Option<String>,
+    },
     /// Send QUIT once the queue is drained, then stop the session.
     Quit {
         message: String,
@@ -90,6 +125,8 @@ pub struct Status {
     pub lines_in: u64,
     pub lines_out: u64,
     pub queue_depth: usize,
+    /// TOPICLEN from 005 (390 until the server says).
+    pub topic_len: usize,
 }
 
 /// The handle through which the bot speaks on IRC and asks who is who.
@@ -101,6 +138,13 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client with no connection behind it (for tools and benchmarks that need the web view
+    /// without IRC): what it is told to send goes nowhere, and its status says disconnected.
+    pub fn detached() -> Client {
+        let (out, _) = mpsc::unbounded_channel();
+        Client { out, roster: Arc::default(), status: Arc::default() }
+    }
+
     pub fn send(&self, msg: Outgoing) {
         // The driver only goes away at shutdown; a reply lost then is not worth a panic.
         let _ = self.out.send(msg);

@@ -98,6 +98,8 @@ struct Channel {
     failures: u32,
     /// We already said in the log why this channel is skipped.
     skip_logged: bool,
+    topic: String,
+    opped: bool,
 }
 
 pub struct Session {
@@ -144,6 +146,8 @@ impl Session {
                 next_try: None,
                 failures: 0,
                 skip_logged: false,
+                topic: String::new(),
+                opped: false,
             })
             .collect();
         Session {
@@ -237,6 +241,24 @@ impl Session {
             .collect()
     }
 
+    /// `TOPIC #chan :text`, cut (on a character boundary) to fit one relayed line.
+    pub fn render_topic(&self, channel: &str, text: &str) -> String {
+        let prefix = match &self.own_userhost {
+            Some((user, host)) => format!("{}!{}@{}", self.nick, user, host),
+            None => assumed_prefix(&self.nick, &self.settings.username),
+        };
+        let channel = crate::text::one_line(channel).replace(' ', "");
+        let budget = text_budget(&prefix, "TOPIC", &channel);
+        let text = crate::text::one_line(text);
+        let text = split_text(&text, budget).into_iter().next().unwrap_or_default();
+        line(Command::TOPIC(channel, Some(text)))
+    }
+
+    fn channel_mut(&mut self, name: &str) -> Option<&mut Channel> {
+        let folded = self.fold(name);
+        self.channels.iter_mut().find(|c| c.folded == folded)
+    }
+
     pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         if let Some(sent) = self.ping_sent {
@@ -297,6 +319,18 @@ impl Session {
             }
             "QUIT" => self.on_quit(l),
             "NICK" => self.on_nick(l, now),
+            "TOPIC" => {
+                let (setter, topic) = (l.nick().to_string(), l.param(1).to_string());
+                let by_us = self.is_me(&setter);
+                match self.channel_mut(l.param(0)) {
+                    Some(c) => {
+                        c.topic = topic.clone();
+                        vec![Action::Event(Event::Topic { channel: c.target.name.clone(), topic, setter, by_us })]
+                    }
+                    None => vec![],
+                }
+            }
+            "MODE" => self.on_mode(l),
             "ACCOUNT" => {
                 let account = match l.param(0) {
                     "*" => Account::LoggedOut,
@@ -345,6 +379,35 @@ impl Session {
                 }
                 vec![]
             }
+            // RPL_TOPIC on join: the topic as it is.
+            332 => {
+                let topic = l.param(2).to_string();
+                if let Some(c) = self.channel_mut(l.param(1)) {
+                    c.topic = topic;
+                }
+                vec![]
+            }
+            // End of NAMES: the join is complete.
+            366 => match self.channel_mut(l.param(1)) {
+                Some(c) if c.joined => vec![Action::Event(Event::Joined {
+                    channel: c.target.name.clone(),
+                    topic: c.topic.clone(),
+                    opped: c.opped,
+                })],
+                _ => vec![],
+            },
+            482 => match self.channel_mut(l.param(1)) {
+                Some(c) => {
+                    vec![Action::Event(Event::TopicRefused { channel: c.target.name.clone(), retry_later: false })]
+                }
+                None => vec![],
+            },
+            437 if self.registered && self.is_channel(l.param(1)) => match self.channel_mut(l.param(1)) {
+                Some(c) => {
+                    vec![Action::Event(Event::TopicRefused { channel: c.target.name.clone(), retry_later: true })]
+                }
+                None => vec![],
+            },
             // Nick in use, erroneous, or temporarily unavailable.
             432 | 433 | 437 if !self.registered => {
                 let next = self.next_nick();
@@ -587,11 +650,13 @@ impl Session {
             self.own_userhost = Some((src.user.clone(), src.host.clone()));
             let mut out = Vec::new();
             if let Some(c) = self.channels.iter_mut().find(|c| c.folded == folded_chan) {
+                // Joined is announced at the end of NAMES, once the topic and our modes are known.
                 c.joined = true;
                 c.failures = 0;
                 c.next_try = None;
+                c.topic.clear();
+                c.opped = false;
                 tracing::info!(channel = %c.target.name, "joined");
-                out.push(Action::Event(Event::Joined { channel: c.target.name.clone() }));
             }
             let who = if self.isupport.whox() {
                 raw("WHO", &[&chan, &format!("%tuhnairf,{WHOX_TOKEN}")])
@@ -660,17 +725,64 @@ impl Session {
         self.regain_if_freed(&old)
     }
 
+    /// Follows `MODE #chan +o-v nick other` for changes to our own operator status.
+    fn on_mode(&mut self, l: &Line) -> Vec<Action> {
+        let target = l.param(0);
+        if !self.is_channel(target) {
+            return vec![];
+        }
+        let (prefix_modes, _) = self.isupport.prefix();
+        let [list, always, when_set, _] = self.isupport.chan_modes();
+        let mut args = l.params.iter().skip(2);
+        let mut adding = true;
+        let mut opped = None;
+        for m in l.param(1).chars() {
+            match m {
+                '+' => adding = true,
+                '-' => adding = false,
+                m if prefix_modes.contains(m) => {
+                    let who = args.next().map(String::as_str).unwrap_or("");
+                    if "qao".contains(m) && self.is_me(who) {
+                        opped = Some(adding);
+                    }
+                }
+                m if list.contains(m) || always.contains(m) || (adding && when_set.contains(m)) => {
+                    args.next();
+                }
+                _ => {}
+            }
+        }
+        let Some(opped) = opped else { return vec![] };
+        match self.channel_mut(target) {
+            Some(c) if c.opped != opped => {
+                c.opped = opped;
+                vec![Action::Event(Event::Opped { channel: c.target.name.clone(), opped })]
+            }
+            _ => vec![],
+        }
+    }
+
     fn on_names(&mut self, l: &Line) {
         // 353 me <type> #chan :[prefixes]nick[!user@host] ...
         let chan = self.fold(l.param(2));
         let (_, symbols) = self.isupport.prefix();
         let names = l.params.last().cloned().unwrap_or_default();
-        let mut roster = self.roster.lock().unwrap();
-        for entry in names.split_whitespace() {
-            let entry = entry.trim_start_matches(|c| symbols.contains(c));
+        let roster_handle = self.roster.clone();
+        let mut roster = roster_handle.lock().unwrap();
+        for original in names.split_whitespace() {
+            let entry = original.trim_start_matches(|c| symbols.contains(c));
             let (nick, userhost) = entry.split_once('!').unwrap_or((entry, ""));
             let (user, host) = userhost.split_once('@').unwrap_or(("", ""));
-            if nick.is_empty() || self.is_me(nick) {
+            if self.is_me(nick) {
+                let opped = original.starts_with(['~', '&', '@']);
+                drop(roster);
+                if let Some(c) = self.channels.iter_mut().find(|c| c.folded == chan) {
+                    c.opped = opped;
+                }
+                roster = roster_handle.lock().unwrap();
+                continue;
+            }
+            if nick.is_empty() {
                 continue;
             }
             roster.join(&self.fold(nick), nick, user, host, &chan, None);
@@ -952,11 +1064,46 @@ mod tests {
         h.now += Duration::from_secs(30);
         assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()));
         let joined = h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre");
-        assert!(joined.contains(&Action::Event(Event::Joined { channel: "#sre".into() })));
         assert!(Harness::sent(&joined).contains(&"WHO #sre %tuhnairf,152".to_string()));
+        h.feed(":irc 332 srebot #sre :Welcome | SRE Clinic Duty: none");
+        h.feed(":irc 353 srebot = #sre :@srebot alice");
+        let done = h.feed(":irc 366 srebot #sre :End of /NAMES list.");
+        let topic = "Welcome | SRE Clinic Duty: none".to_string();
+        assert_eq!(done, vec![Action::Event(Event::Joined { channel: "#sre".into(), topic, opped: true })]);
         h.feed(":op!o@h KICK #sre srebot :out");
         h.now += Duration::from_secs(31);
         assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()));
+    }
+
+    #[test]
+    fn topic_and_operator_status() {
+        let mut h = Harness::new(false);
+        h.register();
+        h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre");
+        h.feed(":irc 353 srebot = #sre :srebot @alice");
+        assert_eq!(
+            h.feed(":irc 366 srebot #sre :End"),
+            vec![Action::Event(Event::Joined { channel: "#sre".into(), topic: String::new(), opped: false })]
+        );
+        let ev = h.feed(":alice!a@h TOPIC #sre :new topic");
+        let topic =
+            Event::Topic { channel: "#sre".into(), topic: "new topic".into(), setter: "alice".into(), by_us: false };
+        assert_eq!(ev, vec![Action::Event(topic)]);
+        // +b takes a parameter, +n none, -v one: our +o is found in the middle.
+        let ev = h.feed(":alice!a@h MODE #sre +bnov x!*@* srebot alice");
+        assert_eq!(ev, vec![Action::Event(Event::Opped { channel: "#sre".into(), opped: true })]);
+        assert!(h.feed(":alice!a@h MODE #sre +o alice").is_empty());
+        let ev = h.feed(":alice!a@h MODE #sre -o srebot");
+        assert_eq!(ev, vec![Action::Event(Event::Opped { channel: "#sre".into(), opped: false })]);
+        let ev = h.feed(":irc 482 srebot #sre :You must be a channel operator");
+        assert_eq!(ev, vec![Action::Event(Event::TopicRefused { channel: "#sre".into(), retry_later: false })]);
+        let ev = h.feed(":irc 437 srebot #sre :Retry topic change later");
+        assert_eq!(ev, vec![Action::Event(Event::TopicRefused { channel: "#sre".into(), retry_later: true })]);
+        let long = "é".repeat(400);
+        let line = h.s.render_topic("#sre", &long);
+        let relayed = format!(":srebot!~srebot@127.0.0.1 {line}\r\n");
+        assert!(relayed.len() <= 512 && relayed.len() > 500, "{}", relayed.len());
+        assert!(line.starts_with("TOPIC #sre é"), "{line}");
     }
 
     #[test]

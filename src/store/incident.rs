@@ -361,8 +361,15 @@ pub fn attach_log(
 
 pub fn timeline(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Event>> {
     conn.prepare_cached(
-        "SELECT id, at, recorded_at, kind, actor, text, from_state, to_state, role, from_holder, to_holder, sal_id
-         FROM incident_event WHERE incident_id = ?1 ORDER BY at, id",
+        // A `!log` on the timeline shows the entry as it is now: amended text, or nothing of it
+        // once undone or redacted (the correction must reach the report draft too).
+        "SELECT ev.id, ev.at, ev.recorded_at, ev.kind, ev.actor,
+                CASE WHEN ev.sal_id IS NULL THEN ev.text
+                     WHEN s.hidden_at IS NOT NULL THEN '(entry retracted)'
+                     ELSE coalesce(s.message, ev.text) END,
+                ev.from_state, ev.to_state, ev.role, ev.from_holder, ev.to_holder, ev.sal_id
+         FROM incident_event ev LEFT JOIN sal_entry s ON s.id = ev.sal_id
+         WHERE ev.incident_id = ?1 ORDER BY ev.at, ev.id",
     )?
     .query_map([id], |r| {
         let kind: String = r.get(3)?;

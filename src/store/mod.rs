@@ -9,6 +9,7 @@
 //! The connection is opened lazily and reopened after a failure, so a database that is missing
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
+pub mod clinic;
 pub mod incident;
 pub mod sal;
 
@@ -258,6 +259,7 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     let conn = match db.conn() {
         Ok(c) => c,
         Err(e) => {
+            crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(error = %e, calls = batch.len(), "database unavailable");
             for job in batch {
                 job.fail(e.clone());
@@ -276,6 +278,7 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     let finishes: Vec<_> = batch.into_iter().map(|job| job.run(conn)).collect();
     let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
     if let Err(e) = &commit {
+        crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::error!(error = %e, calls = finishes.len(), "commit failed");
         let _ = conn.execute_batch("ROLLBACK");
         // Start from a fresh connection next time: the old one may be in a bad state.

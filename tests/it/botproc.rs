@@ -21,6 +21,8 @@ pub struct BotOpts {
     pub database: Option<PathBuf>,
     /// Extra TOML appended to the config.
     pub extra: String,
+    /// Extra environment for the process (e.g. SREBOT_CLOCK_FILE).
+    pub env: Vec<(String, String)>,
 }
 
 impl BotOpts {
@@ -35,6 +37,7 @@ impl BotOpts {
             flood: (20, 100),
             database: None,
             extra: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -45,6 +48,7 @@ pub struct BotProcess {
     pub config: PathBuf,
     pub database: PathBuf,
     pub log: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 fn list(items: &[String]) -> String {
@@ -53,6 +57,13 @@ fn list(items: &[String]) -> String {
 
 impl BotProcess {
     pub fn start(opts: BotOpts) -> BotProcess {
+        let mut bot = BotProcess::create(opts);
+        bot.spawn();
+        bot
+    }
+
+    /// Writes the config without starting the bot (to prepare its database with the CLI first).
+    pub fn create(opts: BotOpts) -> BotProcess {
         let dir = tempfile::Builder::new().prefix("srebot-bot-").tempdir().unwrap();
         let database = opts.database.clone().unwrap_or_else(|| dir.path().join("srebot.sqlite3"));
         let mut toml = format!(
@@ -90,12 +101,25 @@ nick_regain = 2
         toml += &format!("[storage]\ndatabase = {:?}\n", database);
         toml += &format!("[access]\naccounts = [{}]\nadmins = [{}]\n", list(&opts.accounts), list(&opts.admins));
         toml += &opts.extra;
+        if !opts.extra.contains("[ratelimit]") {
+            // Tests fire commands faster than people do; the limit has tests of its own.
+            toml += "[ratelimit]\ninterval_ms = 0\n";
+        }
         let config = dir.path().join("srebot.toml");
         std::fs::write(&config, toml).unwrap();
         let log = dir.path().join("srebot.log");
-        let mut bot = BotProcess { child: None, _dir: dir, config, database, log };
-        bot.spawn();
-        bot
+        BotProcess { child: None, _dir: dir, config, database, log, env: opts.env }
+    }
+
+    /// Runs `srebot --config <ours> <args…>` to completion; returns (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_srebot"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("run srebot");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
     }
 
     /// Starts the process (again) with the same config and database.
@@ -106,12 +130,18 @@ nick_regain = 2
             .arg(&self.config)
             .env("SREBOT_LOG", "srebot=debug")
             .env_remove("SREBOT_SASL_PASSWORD")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start srebot");
         self.child = Some(child);
+    }
+
+    /// The bot's own temp directory (config, log, default database).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
     }
 
     pub fn log_text(&self) -> String {

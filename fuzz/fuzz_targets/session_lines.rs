@@ -1,0 +1,79 @@
+//! The incoming path: arbitrary bytes, split into lines as the driver does, through
+//! `irc::line::parse` and `Session::on_line` (after a registration, so that the joined-channel
+//! paths are reached). Never panics; every line we would send fits and is a single line.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use srebot::irc::driver::wire_safe;
+use srebot::irc::line;
+use srebot::irc::roster::Roster;
+use srebot::irc::session::{Action, Session};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r##"
+[irc]
+server = "127.0.0.1"
+nick = "srebot"
+[irc.sasl]
+mechanism = "PLAIN"
+account = "srebot"
+password = "pw-for-fuzzing"
+[[channels]]
+name = "#sre"
+role = "public"
+[[channels]]
+name = "#sre-security"
+role = "security"
+[storage]
+database = "unused.sqlite3"
+"##;
+
+const REGISTRATION: &[&str] = &[
+    ":irc.test CAP * LS :sasl account-tag extended-join server-time message-tags",
+    ":irc.test CAP srebot ACK :sasl account-tag extended-join server-time message-tags",
+    "AUTHENTICATE +",
+    ":irc.test 903 srebot :SASL authentication successful",
+    ":irc.test 001 srebot :Welcome",
+    ":irc.test 376 srebot :End of MOTD",
+    ":srebot!~srebot@127.0.0.1 JOIN #sre * :srebot",
+    ":irc.test 366 srebot #sre :End of NAMES",
+];
+
+fn settings() -> Arc<srebot::irc::session::Settings> {
+    static S: OnceLock<Arc<srebot::irc::session::Settings>> = OnceLock::new();
+    S.get_or_init(|| {
+        let c = srebot::config::parse(CONFIG).expect("fuzz config");
+        Arc::new(srebot::session_settings(&c).expect("settings").0)
+    })
+    .clone()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let t0 = Instant::now();
+    let wall = chrono::Utc::now();
+    let mut s = Session::new(settings(), Arc::new(Mutex::new(Roster::default())), t0);
+    let mut out = s.start();
+    let registered = data.first().is_some_and(|b| b & 1 == 1);
+    if registered {
+        for raw in REGISTRATION {
+            if let Some(l) = line::parse(raw) {
+                out.extend(s.on_line(&l, t0, wall));
+            }
+        }
+    }
+    for (i, raw) in data.split(|&b| b == b'\n').enumerate() {
+        let raw = String::from_utf8_lossy(raw);
+        let now = t0 + Duration::from_millis(50 * i as u64);
+        if let Some(l) = line::parse(&raw) {
+            out.extend(s.on_line(&l, now, wall));
+        }
+        out.extend(s.on_tick(now));
+    }
+    for a in &out {
+        if let Action::Send(l) | Action::SendUrgent(l) = a {
+            assert!(!wire_safe(l).contains(['\r', '\n', '\0']));
+            assert!(l.len() + 2 <= 512, "{} bytes", l.len());
+        }
+    }
+});

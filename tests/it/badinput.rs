@@ -1,0 +1,314 @@
+//! Bad input and floods against the real bot: a catalogue of garbage, each line answered
+//! briefly or ignored as documented, nothing unintended stored, no panic; and a spammer
+//! rate-limited with one notice while the bot stays connected on a strict server.
+
+use crate::botproc::{BotOpts, BotProcess};
+use crate::sal::{join_with, wait_join};
+use crate::support::{shared_network, unique, Message, TestClient, WAIT};
+use base64::Engine as _;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// The entry ids an ack names: `Logged #7, alice`, or merged, `Logged #5–#9, #12 (alice ×3, bob ×3)`.
+/// Nicks cannot contain `#` and links name ids after `/sal/`, so every `#N` (or `#N–#M`) is an id.
+pub fn acked_ids(text: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('#') {
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Ok(start) = rest[..digits].parse::<i64>() else { continue };
+        rest = &rest[digits..];
+        let end = match rest.strip_prefix("\u{2013}#") {
+            Some(r) => {
+                let d = r.bytes().take_while(u8::is_ascii_digit).count();
+                rest = &r[d..];
+                r[..d].parse::<i64>().unwrap_or(start)
+            }
+            None => start,
+        };
+        ids.extend(start..=end);
+    }
+    ids
+}
+
+#[test]
+fn acked_ids_reads_single_and_merged_acks() {
+    assert_eq!(acked_ids("Logged #7, alice"), vec![7]);
+    assert_eq!(acked_ids("Logged #5\u{2013}#7, #9 (alice ×3, bob)"), vec![5, 6, 7, 9]);
+    assert_eq!(acked_ids("Logged the message at https://x/sal/3, al"), Vec::<i64>::new());
+}
+
+/// A connection that writes raw bytes (TestClient only sends `&str`): for invalid UTF-8, NUL and
+/// lone CR. Logs in with SASL PLAIN so that its `!log` is allowed.
+struct RawClient {
+    rd: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    wr: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl RawClient {
+    async fn connect_sasl(port: u16, nick: &str, password: &str) -> RawClient {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        let (rd, wr) = stream.into_split();
+        let mut c = RawClient { rd: BufReader::new(rd), wr };
+        c.write(format!("CAP REQ :sasl\r\nNICK {nick}\r\nUSER {nick} 0 * :raw\r\n").as_bytes()).await;
+        c.wait_for(|m| m.command == "CAP" && m.param(1) == Some("ACK")).await;
+        c.write(b"AUTHENTICATE PLAIN\r\n").await;
+        c.wait_for(|m| m.command == "AUTHENTICATE").await;
+        let payload = base64::engine::general_purpose::STANDARD.encode(format!("{nick}\0{nick}\0{password}"));
+        c.write(format!("AUTHENTICATE {payload}\r\n").as_bytes()).await;
+        let done = c.wait_for(|m| matches!(m.command.as_str(), "903" | "904")).await;
+        assert_eq!(done.command, "903", "SASL for the raw client");
+        c.write(b"CAP END\r\n").await;
+        c.wait_for(|m| matches!(m.command.as_str(), "376" | "422")).await;
+        c
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        self.wr.write_all(bytes).await.expect("write");
+    }
+
+    async fn wait_for(&mut self, pred: impl Fn(&Message) -> bool) -> Message {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = tokio::time::timeout_at(deadline, self.rd.read_until(b'\n', &mut buf))
+                .await
+                .expect("raw client: timed out")
+                .expect("raw client: read");
+            assert!(n > 0, "raw client: connection closed");
+            let line = String::from_utf8_lossy(&buf);
+            if let Some(token) = line.strip_prefix("PING ") {
+                let pong = format!("PONG {}\r\n", token.trim_end());
+                self.write(pong.as_bytes()).await;
+                continue;
+            }
+            if let Some(m) = Message::parse(&line) {
+                if pred(&m) {
+                    return m;
+                }
+            }
+        }
+    }
+}
+
+/// Every stored message, in id order.
+fn messages(bot: &BotProcess) -> Vec<String> {
+    let db = bot.db();
+    let mut stmt = db.prepare("SELECT message FROM sal_entry ORDER BY id").unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalogue_of_bad_input_is_answered_briefly_or_ignored() {
+    let net = shared_network().await;
+    let (botnick, alice, raw, eve) = (unique("sb"), unique("al"), unique("rw"), unique("ev"));
+    net.register_account(&botnick, "botpass1").await;
+    net.register_account(&alice, "alicepw1").await;
+    net.register_account(&raw, "rawpass1").await;
+    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    a.join(&sec).await;
+    let mut opts = BotOpts::new(net, &botnick);
+    opts.sasl = Some((botnick.clone(), "botpass1".into()));
+    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
+    opts.accounts = vec![alice.clone(), raw.clone()];
+    // Alice sends some thirty commands in a row here; the rate limit has its own test below.
+    opts.extra = "[ratelimit]\ninterval_ms = 0\n".into();
+    let bot = BotProcess::start(opts);
+    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    wait_join(&mut a, &botnick, &sec, WAIT).await;
+
+    // Sends `text` as alice in `target` and returns the bot's answer there, or None when it
+    // says nothing. A `!help` after it marks the end; commands run concurrently, so an answer
+    // may come just after the help's: anything within 300 ms of it still counts.
+    async fn answer(a: &mut TestClient, bot: &str, target: &str, text: &str) -> Option<String> {
+        a.privmsg(target, text).await;
+        a.privmsg(target, "!help").await;
+        let (mut got, mut help) = (Vec::new(), false);
+        loop {
+            let wait = if help { Duration::from_millis(300) } else { WAIT };
+            // `expect` is cancel-safe: a line read but not matched stays pending.
+            match tokio::time::timeout(wait, a.expect_privmsg_from(bot, target, 2 * WAIT)).await {
+                Err(_) => {
+                    assert!(help, "no answer to !help after {text:?}");
+                    break;
+                }
+                Ok(line) if !help && line.contains("!log <message>") => help = true,
+                Ok(line) => got.push(line),
+            }
+        }
+        assert!(got.len() <= 1, "one answer to {text:?}: {got:?}");
+        got.pop()
+    }
+    let short = |reply: &str| {
+        assert!(reply.len() <= 400 && !reply.contains(['\r', '\n']), "a short one-line reply: {reply:?}");
+    };
+
+    // Empty and whitespace-only commands, a bare prefix, unknown commands: documented answers
+    // or silence (other bots share the channel, so unknown !words are not ours).
+    assert_eq!(answer(&mut a, &botnick, &chan, "!log").await.as_deref(), Some("Message missing. Nothing logged."));
+    assert_eq!(
+        answer(&mut a, &botnick, &chan, "!log \t   ").await.as_deref(),
+        Some("Message missing. Nothing logged.")
+    );
+    assert_eq!(answer(&mut a, &botnick, &chan, "!").await, None);
+    assert_eq!(answer(&mut a, &botnick, &chan, "   ").await, None);
+    assert_eq!(answer(&mut a, &botnick, &chan, "!frobnicate the cache").await, None);
+    let unknown = answer(&mut a, &botnick, &chan, "!incident frobnicate now").await.expect("usage");
+    assert!(unknown.starts_with("Unknown subcommand \"frobnicate\""), "{unknown}");
+    short(&unknown);
+
+    // Colour codes are stripped before storing; a colour code before the prefix is not a command.
+    assert!(answer(&mut a, &botnick, &chan, "!log \x02bold\x02 \x0304,01red\x03 \x1funder\x1f")
+        .await
+        .unwrap()
+        .starts_with("Logged #1"));
+    assert_eq!(answer(&mut a, &botnick, &chan, "\x0304!log coloured prefix\x03").await, None);
+
+    // CTCP: ACTION is ignored (even one that reads like a command); VERSION is answered by NOTICE.
+    assert_eq!(answer(&mut a, &botnick, &chan, "\x01ACTION !log waves\x01").await, None);
+
+    // An overlong line: the server cuts it at 512 bytes; what arrives is logged.
+    let long = format!("!log {}", "x".repeat(10_000));
+    let ack = answer(&mut a, &botnick, &chan, &long).await.expect("an ack");
+    assert!(ack.starts_with("Logged #2"), "{ack}");
+
+    // The wrong channel: an incident of the security channel does not exist in the public one.
+    let opened = answer(&mut a, &botnick, &sec, "!incident open key leak").await.expect("opened");
+    assert!(opened.starts_with("Incident #1 opened"), "{opened}");
+    assert_eq!(answer(&mut a, &botnick, &chan, "!incident show 1").await.as_deref(), Some("No incident #1 here."));
+
+    // Not identified: refused with how to get access, nothing stored.
+    let mut e = TestClient::connect(net.port(), &eve).await;
+    e.join(&chan).await;
+    e.privmsg(&chan, "!log sneaky").await;
+    let refusal = e.expect_privmsg_from(&botnick, &chan, WAIT).await;
+    assert!(refusal.starts_with("Not logged") && refusal.contains("not identified"), "{refusal}");
+    short(&refusal);
+
+    // By private message (no private_message_channel): explained privately, nothing stored.
+    a.privmsg(&botnick, "!log from a query").await;
+    let pm = a.expect_privmsg_from(&botnick, &alice, WAIT).await;
+    assert!(pm.contains("not enabled"), "{pm}");
+    short(&pm);
+
+    // Raw bytes: invalid UTF-8, NUL, a lone CR and a lone LF inside a line.
+    let mut r = RawClient::connect_sasl(net.port(), &raw, "rawpass1").await;
+    r.write(format!("JOIN {chan}\r\n").as_bytes()).await;
+    r.wait_for(|m| m.command == "366").await;
+    for (i, bytes) in [
+        b"!log caf\xe9 latin1 \xff\xfe".as_slice(),
+        b"!log nul\0inside".as_slice(),
+        b"!log lone\rcarriage return".as_slice(),
+        b"!log before lf\nPRIVMSG #nowhere :after lf".as_slice(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut line = format!("PRIVMSG {chan} :").into_bytes();
+        line.extend_from_slice(bytes);
+        line.extend_from_slice(format!(" raw{i}\r\n").as_bytes());
+        r.write(&line).await;
+    }
+    r.write(format!("PRIVMSG {chan} :!log raw done\r\n").as_bytes()).await;
+    // Whatever the server passed on was answered; the last one proves the bot is still there.
+    let is_ack = |m: &Message| m.command == "PRIVMSG" && m.params.last().is_some_and(|t| t.starts_with("Logged #"));
+    loop {
+        let ack = r.wait_for(is_ack).await;
+        let ids = acked_ids(ack.params.last().map(String::as_str).unwrap_or(""));
+        let last: Option<String> = ids.last().and_then(|id| {
+            bot.db().query_row("SELECT message FROM sal_entry WHERE id = ?1", [id], |row| row.get(0)).ok()
+        });
+        if last.as_deref() == Some("raw done") {
+            break;
+        }
+    }
+
+    // Nothing unintended was stored: only !log lines, clean, one line each.
+    let stored = messages(&bot);
+    assert_eq!(stored[0], "bold red under", "formatting stripped");
+    assert!(stored[1].len() < 512 && stored[1].chars().all(|c| c == 'x'), "the cut overlong line");
+    for m in &stored {
+        assert!(!m.contains(['\r', '\n', '\0', '\x02', '\x03', '\x1f']), "{m:?}");
+        assert!(!m.contains("sneaky") && !m.contains("from a query") && !m.contains("waves"), "{m:?}");
+    }
+    // Invalid UTF-8 becomes U+FFFD; NUL arrives as a space, a lone CR is a control character and
+    // goes; at a lone LF the server ends the line (the rest is another line, to no channel).
+    for m in [
+        "caf\u{fffd} latin1 \u{fffd}\u{fffd} raw0",
+        "nul inside raw1",
+        "lonecarriage return raw2",
+        "before lf",
+        "raw done",
+    ] {
+        assert!(stored.iter().any(|s| s == m), "{m:?} not in {stored:?}");
+    }
+    assert_eq!(stored.len(), 7, "nothing else: {stored:?}");
+    let log = bot.log_text();
+    assert!(!log.contains("panicked"), "no panic:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spammer_gets_one_notice_and_the_bot_stays_connected() {
+    let net = shared_network().await;
+    let (botnick, alice, spam) = (unique("sb"), unique("al"), unique("sp"));
+    net.register_account(&alice, "alicepw1").await;
+    net.register_account(&spam, "spampw12").await;
+    let chan = format!("#{}", unique("sre"));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    let mut s = TestClient::connect_sasl(net.port(), &spam, &spam, "spampw12").await;
+    // The bot on the strict (Libera-like) port with the default flood control and rate limit.
+    let mut opts = BotOpts::new(net, &botnick);
+    opts.port = net.strict_port();
+    opts.flood = (4, 1500);
+    opts.channels = vec![(chan.clone(), "public")];
+    opts.accounts = vec![alice.clone(), spam.clone()];
+    opts.extra = "[ratelimit]\nburst = 10\ninterval_ms = 500\n".into(); // the defaults
+    let mut bot = BotProcess::start(opts);
+    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    join_with(&mut s, &chan, &botnick, WAIT).await;
+
+    for i in 0..1000 {
+        s.privmsg(&chan, &format!("!log spam {i}")).await;
+    }
+    // The spammer is told once, privately.
+    let notice = s.expect_msg("the slow-down notice", WAIT, |m| m.command == "NOTICE" && m.is_from(&botnick)).await;
+    assert!(notice.params.last().unwrap().contains("slow down"), "{notice:?}");
+    // Someone else is not held up behind the spam.
+    a.privmsg(&chan, "!log unrelated work").await;
+    let mut acked = std::collections::BTreeSet::new();
+    let mut lines = 0;
+    loop {
+        // Alice's ack may come merged with the spammer's: read until a line names her.
+        let ack = a.expect_privmsg_from(&botnick, &chan, Duration::from_secs(20)).await;
+        lines += 1;
+        acked.extend(acked_ids(&ack));
+        if ack.contains(&alice) {
+            break;
+        }
+    }
+    let alice_id: i64 =
+        bot.db().query_row("SELECT id FROM sal_entry WHERE message = 'unrelated work'", [], |r| r.get(0)).unwrap();
+    assert!(acked.contains(&alice_id), "{acked:?}");
+    a.assert_silent(Duration::from_secs(3), |l| l.contains(&format!(":{botnick}!")) && l.contains("NOTICE")).await;
+    let stored = bot.count("message LIKE 'spam %'");
+    assert!(stored <= 15, "the limit held: {stored} spam entries stored");
+    assert!(lines <= 8, "a handful of (merged) ack lines, not 1,000: {lines}");
+    // Exactly one notice, and the bot was never disconnected.
+    s.assert_silent(Duration::from_secs(1), |l| l.contains(" NOTICE ") && l.contains(&format!(":{botnick}!"))).await;
+    let quits = a.seen().iter().filter(|l| l.contains(" QUIT ") && l.contains(&format!(":{botnick}!"))).count();
+    assert_eq!(quits, 0, "the bot was never disconnected");
+    assert!(bot.is_running());
+    assert!(!bot.log_text().contains("disconnected"), "{}", bot.log_text());
+    // Calm again (the bucket refills in 5 s), the spammer is heard again.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    s.privmsg(&chan, "!log calm now").await;
+    let ack = s.expect_privmsg_from(&botnick, &chan, WAIT).await;
+    assert!(ack.starts_with("Logged #") && ack.contains(&spam), "{ack}");
+}

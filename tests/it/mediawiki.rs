@@ -1,0 +1,414 @@
+//! Publishing the Server Admin Log to a real MediaWiki on loopback: Debian's `mediawiki`
+//! package with an SQLite database in a temp dir, installed non-interactively by
+//! `maintenance/install.php` and served by PHP's built-in web server (`php -S`). MediaWiki reads
+//! `MW_CONFIG_FILE`, so nothing outside the temp dir is touched.
+//!
+//! Skipped, with the reason printed, only when the packages are missing and cannot be installed
+//! (`scripts/install-test-deps` installs them).
+
+use crate::botproc::{BotOpts, BotProcess};
+use crate::sal::wait_join;
+use crate::support::{shared_network, unique, TestClient, WAIT};
+use srebot::config::{MediaWikiConfig, Secret};
+use srebot::publish::mediawiki::{self, Wiki};
+use srebot::publish::wikitext::{Change, PageEntry};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MEDIAWIKI: &str = "/usr/share/mediawiki";
+const BOT_USER: &str = "Srebot";
+const BOT_LOGIN: &str = "Srebot@sal";
+/// What Special:BotPasswords would generate: 32 characters of lower-case base32.
+const BOT_PASSWORD: &str = "k2v7q4m9a3b8c6d1e5f0g7h2j4n6p8r3";
+const PAGE: &str = "Tech:Server_admin_log";
+
+fn have_mediawiki() -> Result<(), String> {
+    if !Path::new(MEDIAWIKI).join("maintenance/install.php").exists() {
+        return Err(format!("{MEDIAWIKI}/maintenance/install.php is missing (Debian package mediawiki)"));
+    }
+    let check = r#"foreach (["pdo_sqlite", "intl", "mbstring", "dom"] as $e) { if (!extension_loaded($e)) { echo $e; exit(1); } }"#;
+    match Command::new("php").args(["-r", check]).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!("PHP lacks the {} extension", String::from_utf8_lossy(&o.stdout))),
+        Err(e) => Err(format!("no php ({e})")),
+    }
+}
+
+/// MediaWiki and PHP, installing them with scripts/install-test-deps when missing. Err: why the
+/// test cannot run here.
+fn ensure_mediawiki() -> Result<(), String> {
+    static RESULT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    RESULT
+        .get_or_init(|| {
+            if have_mediawiki().is_ok() {
+                return Ok(());
+            }
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-test-deps");
+            let installed = Command::new(&script).stdout(Stdio::null()).status();
+            have_mediawiki().map_err(|why| format!("{why}; {} did not help ({installed:?})", script.display()))
+        })
+        .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A wiki in a temp dir, served on a loopback port by `php -S` while `server` runs.
+struct TestWiki {
+    dir: tempfile::TempDir,
+    port: u16,
+    server: Option<Child>,
+}
+
+impl TestWiki {
+    fn settings(&self) -> PathBuf {
+        self.dir.path().join("LocalSettings.php")
+    }
+
+    fn api(&self) -> String {
+        format!("http://127.0.0.1:{}/api.php", self.port)
+    }
+
+    fn maintenance(&self, script: &str, args: &[&str], stdin: Option<&str>) {
+        let mut cmd = Command::new("php");
+        cmd.arg(format!("{MEDIAWIKI}/maintenance/{script}"))
+            .args(args)
+            .env("MW_CONFIG_FILE", self.settings())
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("php {script}: {e}"));
+        if let Some(text) = stdin {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "php {script} {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Installs a fresh wiki with an admin, the bot (with a bot password) and a human editor.
+    fn install() -> TestWiki {
+        let dir = tempfile::Builder::new().prefix("srebot-mediawiki-").tempdir().unwrap();
+        let wiki = TestWiki { port: free_port(), dir, server: None };
+        let data = wiki.dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let server = format!("http://127.0.0.1:{}", wiki.port);
+        let confpath = wiki.dir.path().to_string_lossy().into_owned();
+        let dbpath = data.to_string_lossy().into_owned();
+        let install = [
+            "--dbtype",
+            "sqlite",
+            "--dbpath",
+            &dbpath,
+            "--dbname",
+            "wiki",
+            "--confpath",
+            &confpath,
+            "--server",
+            &server,
+            "--scriptpath",
+            "",
+            "--lang",
+            "en",
+            "--pass",
+            "admin-password-123",
+            "--skins",
+            "",
+            "SAL test wiki",
+            "Admin",
+        ];
+        wiki.maintenance("install.php", &install, None);
+        wiki.maintenance("createAndPromote.php", &["--bot", BOT_USER, "bot-user-password-123"], None);
+        wiki.maintenance(
+            "createBotPassword.php",
+            &["--appid", "sal", "--grants", "basic,editpage,createeditmovepage,highvolume", BOT_USER, BOT_PASSWORD],
+            None,
+        );
+        wiki.maintenance("createAndPromote.php", &["Human", "human-password-123"], None);
+        wiki
+    }
+
+    /// Starts serving (again, on the same port) and waits until the API answers.
+    fn start(&mut self) {
+        let mut cmd = Command::new("php");
+        cmd.args(["-S", &format!("127.0.0.1:{}", self.port), "-t", MEDIAWIKI])
+            .env("MW_CONFIG_FILE", self.settings())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        self.server = Some(cmd.spawn().expect("start php -S"));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let agent = ureq::Agent::new_with_defaults();
+        let probe = format!("{}?action=query&meta=siteinfo&format=json", self.api());
+        while !agent.get(&probe).call().is_ok_and(|r| r.status().as_u16() == 200) {
+            assert!(Instant::now() < deadline, "MediaWiki did not come up on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// An edit by a person (another account than the bot's), as a maintenance script.
+    fn human_edit(&self, title: &str, text: &str) {
+        self.maintenance("edit.php", &["-u", "Human", "-s", "by hand", title], Some(text));
+    }
+
+    /// The page's current text, read anonymously.
+    fn text(&self, title: &str) -> String {
+        self.client().read(title).expect("read the page").content
+    }
+
+    fn config(&self, password_file: &Path) -> MediaWikiConfig {
+        MediaWikiConfig {
+            api_url: self.api(),
+            page: PAGE.into(),
+            username: BOT_LOGIN.into(),
+            password_file: password_file.to_path_buf(),
+            channels: vec![],
+            retry_min_seconds: 1,
+            retry_max_seconds: 2,
+            timeout_seconds: 5,
+        }
+    }
+
+    fn client(&self) -> Wiki {
+        Wiki::new(&self.config(Path::new("/nonexistent")), Secret(BOT_PASSWORD.into()))
+    }
+}
+
+impl Drop for TestWiki {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Waits (polling the wiki) until `pred` holds for the page text; returns that text.
+async fn wait_page(wiki: &TestWiki, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = wiki.text(PAGE);
+        if pred(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}; the page:\n{text}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn lines_with(text: &str, needle: &str) -> usize {
+    text.lines().filter(|l| l.contains(needle)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_out() {
+    if let Err(why) = ensure_mediawiki() {
+        eprintln!("SKIPPED: MediaWiki publishing test: {why}");
+        return;
+    }
+    let started = Instant::now();
+    let mut wiki = TestWiki::install();
+    wiki.start();
+    wiki.human_edit(PAGE, "{{Navigation}}\nThe team's Server Admin Log. Newest on top.");
+    eprintln!("mediawiki: installed and serving in {:?}", started.elapsed());
+
+    let net = shared_network().await;
+    let (botnick, alice) = (unique("sb"), unique("al"));
+    net.register_account(&botnick, "botpass1").await;
+    net.register_account(&alice, "alicepw1").await;
+    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    a.join(&sec).await;
+    let secrets = tempfile::tempdir().unwrap();
+    let pw = secrets.path().join("bot-password");
+    std::fs::write(&pw, format!("{BOT_PASSWORD}\n")).unwrap();
+    let mut opts = BotOpts::new(net, &botnick);
+    opts.sasl = Some((botnick.clone(), "botpass1".into()));
+    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
+    opts.accounts = vec![alice.clone()];
+    opts.admins = vec![alice.clone()];
+    opts.extra = format!(
+        "[sal]\ninternal_networks = [\"10.0.0.0/8\"]\n[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\n\
+         username = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\nretry_min_seconds = 1\nretry_max_seconds = 2\ntimeout_seconds = 5\n",
+        wiki.api()
+    );
+    let bot = BotProcess::start(opts);
+    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    wait_join(&mut a, &botnick, &sec, WAIT).await;
+    let mut say = async |target: &str, text: &str| -> String {
+        a.privmsg(target, text).await;
+        a.expect_privmsg_from(&botnick, target, WAIT).await
+    };
+
+    // 1. Entries appear in the page's wikitext in the teams' layout.
+    let t0 = Instant::now();
+    assert!(say(&chan, "!log depooled db151 (T123456) from 203.0.113.5 via 10.64.0.15").await.starts_with("Logged #1"));
+    assert!(say(&sec, "!log rotated the leaked key on cp3050").await.starts_with("Logged #2"));
+    assert!(say(&chan, "!log see [[Tech:Db151]], {{not a template}} | <b>not bold</b> ~~~~")
+        .await
+        .starts_with("Logged #3"));
+    let text = wait_page(&wiki, "entries #1 and #3", Duration::from_secs(20), |t| {
+        t.contains("<!-- sal:1 -->") && t.contains("<!-- sal:3 -->")
+    })
+    .await;
+    eprintln!("mediawiki: first entries published {:?} after logging", t0.elapsed());
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "{{Navigation}}", "the preamble is kept:\n{text}");
+    assert_eq!(lines[1], "The team's Server Admin Log. Newest on top.");
+    let heading = lines.iter().position(|l| *l == format!("== {today} ==")).expect("a heading for today");
+    let (e3, e1) = (lines[heading + 1], lines[heading + 2]);
+    let hhmm = r"\* \d\d:\d\d ";
+    let re = |s: &str| regex::Regex::new(s).unwrap();
+    assert!(re(&format!("^{hhmm}{alice}: see \\[\\[:Tech:Db151\\]\\], &#123;&#123;not a template&#125;&#125; &#124; &lt;b&gt;not bold&lt;/b&gt; &#126;&#126;&#126;&#126; <!-- sal:3 -->$")).is_match(e3), "newest on top, escaped: {e3}");
+    assert!(
+        re(&format!(
+            "^{hhmm}{alice}: depooled db151 \\(T123456\\) from \\[IP hidden\\] via 10.64.0.15 <!-- sal:1 -->$"
+        ))
+        .is_match(e1),
+        "the public IP masked, the internal one kept: {e1}"
+    );
+    assert!(!text.contains("rotated the leaked key"), "security-channel entries are never published");
+    assert!(!text.contains("203.0.113.5"));
+    let status = say(&chan, "!sal status").await;
+    assert!(status.starts_with(&format!("MediaWiki ({PAGE}): ")), "{status}");
+
+    // 2. The wiki goes down: 5 entries wait in the outbox and !sal status says why.
+    wiki.stop();
+    for i in 1..=5 {
+        assert!(say(&chan, &format!("!log outage entry {i} of 5")).await.starts_with("Logged #"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let s = say(&chan, "!sal status").await;
+        if s.contains("Last error") || Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(status.contains("5 changes waiting (5 entries)") && status.contains("wiki unreachable"), "{status}");
+    assert!(!status.contains(BOT_PASSWORD));
+
+    // 3. Back up: all five are published, each exactly once.
+    let t1 = Instant::now();
+    wiki.start();
+    let text = wait_page(&wiki, "the 5 entries logged while the wiki was down", Duration::from_secs(20), |t| {
+        (4..=8).all(|id| t.contains(&format!("<!-- sal:{id} -->")))
+    })
+    .await;
+    eprintln!("mediawiki: backlog of 5 published {:?} after the wiki came back", t1.elapsed());
+    for id in [1, 3, 4, 5, 6, 7, 8] {
+        assert_eq!(lines_with(&text, &format!("<!-- sal:{id} -->")), 1, "#{id} once:\n{text}");
+    }
+    for i in 1..=5 {
+        assert_eq!(lines_with(&text, &format!("outage entry {i} of 5")), 1);
+    }
+    let order: Vec<usize> = (1..=5).map(|i| text.find(&format!("outage entry {i} of 5")).unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] > w[1]), "newest on top:\n{text}");
+    tokio::time::sleep(Duration::from_secs(3)).await; // retries that might still be due: none may repost
+    let settled = wiki.text(PAGE);
+    assert_eq!(settled, text, "nothing was posted twice");
+    let pending: i64 =
+        bot.db().query_row("SELECT count(*) FROM sal_outbox WHERE done_at IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(pending, 0);
+    assert!(say(&chan, "!sal status").await.contains("nothing waiting"));
+
+    // 4. Corrections reach the wiki: a redaction and an undo edit entries out; an amendment
+    //    rewrites one in place.
+    assert!(say(&chan, "!sal redact #5 wrong host").await.starts_with("Redacted #5"));
+    assert!(say(&chan, "!log undo").await.starts_with("Undone: #8"));
+    assert!(say(&chan, "!sal amend #6 outage entry 3 of 5, amended").await.starts_with("Amended #6"));
+    let text = wait_page(&wiki, "the corrections", Duration::from_secs(20), |t| {
+        !t.contains("<!-- sal:5 -->") && !t.contains("<!-- sal:8 -->") && t.contains("3 of 5, amended")
+    })
+    .await;
+    assert_eq!(lines_with(&text, "<!-- sal:6 -->"), 1);
+    assert!(text.starts_with("{{Navigation}}\nThe team's Server Admin Log."), "{text}");
+    let log = bot.log_text();
+    assert!(!log.contains(BOT_PASSWORD), "the bot password never reaches the log");
+    let db_dump: String = bot
+        .db()
+        .prepare("SELECT coalesce(last_error, '') FROM sal_outbox")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!db_dump.contains(BOT_PASSWORD));
+    // The publisher holds a store handle: it must let go on SIGTERM so the bot exits cleanly.
+    let t2 = Instant::now();
+    let mut bot = bot;
+    let status = tokio::task::spawn_blocking(move || bot.terminate(Duration::from_secs(15))).await.unwrap();
+    assert_eq!(status, Some(0), "exit status after SIGTERM with the publisher running");
+    eprintln!("mediawiki: SIGTERM to exit {:?}; whole test {:?}", t2.elapsed(), started.elapsed());
+}
+
+fn entry(id: i64, text: &str) -> Change {
+    Change::Put(PageEntry { id, at: "2026-11-22T10:00:00Z".parse().unwrap(), nick: "alice".into(), text: text.into() })
+}
+
+/// Edit conflicts against the real MediaWiki: a person's edit after our read is kept (MediaWiki
+/// reports the conflict or merges it), and so is an edit by the bot's own account after our read,
+/// which MediaWiki does *not* report and would have been overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_are_reapplied_not_overwritten() {
+    if let Err(why) = ensure_mediawiki() {
+        eprintln!("SKIPPED: MediaWiki conflict test: {why}");
+        return;
+    }
+    let mut wiki = TestWiki::install();
+    wiki.start();
+    let title = "Tech:Conflicts";
+    tokio::task::spawn_blocking(move || {
+        let mut bot = wiki.client();
+        bot.login().expect("bot-password login");
+        mediawiki::apply(&mut bot, title, &[entry(1, "first")], "t").expect("first edit creates the page");
+        assert!(wiki.text(title).contains("alice: first <!-- sal:1 -->"));
+
+        // A person edits after our read.
+        let stale = bot.read(title).unwrap();
+        wiki.human_edit(title, &format!("Preamble by a human.\n{}", stale.content));
+        mediawiki::apply_from(&mut bot, title, stale, &[entry(2, "second")], "t").unwrap();
+        let text = wiki.text(title);
+        assert!(text.starts_with("Preamble by a human.") && text.contains("<!-- sal:1 -->"), "{text}");
+        assert_eq!(lines_with(&text, "<!-- sal:2 -->"), 1, "{text}");
+
+        // The bot's own account edits after our read: no conflict is reported, so the check of
+        // the new revision's parent must catch it.
+        let stale = bot.read(title).unwrap();
+        let fresh = bot.read(title).unwrap();
+        let own = format!("{}\n* 09:00 someone: added with the bot's account", fresh.content);
+        bot.edit(title, &own, &fresh, "t").unwrap().expect("a new revision");
+        mediawiki::apply_from(&mut bot, title, stale, &[entry(3, "third"), Change::Remove(1)], "t").unwrap();
+        let text = wiki.text(title);
+        assert!(text.contains("added with the bot's account"), "the intervening edit survives:\n{text}");
+        assert!(text.contains("Preamble by a human."));
+        assert_eq!(lines_with(&text, "<!-- sal:3 -->"), 1);
+        assert_eq!(lines_with(&text, "<!-- sal:1 -->"), 0);
+
+        // Applying the same changes again changes nothing (no new revision).
+        let before = bot.read(title).unwrap();
+        mediawiki::apply(&mut bot, title, &[entry(3, "third"), Change::Remove(1)], "t").unwrap();
+        assert_eq!(bot.read(title).unwrap().revid, before.revid);
+
+        // A wrong bot password is refused with a reason that does not repeat it.
+        let mut wrong = Wiki::new(&wiki.config(Path::new("/x")), Secret("wrongwrongwrongwrongwrongwrong22".into()));
+        let err = wrong.login().unwrap_err().to_string();
+        assert!(err.starts_with("wiki login failed") && !err.contains("wrongwrong"), "{err}");
+    })
+    .await
+    .unwrap();
+}
