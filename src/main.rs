@@ -29,6 +29,11 @@ enum Sub {
         #[command(subcommand)]
         command: ClinicCommand,
     },
+    /// Server Admin Log: an entry in full, for admins (hidden ones and their original text too).
+    Sal {
+        #[command(subcommand)]
+        command: SalCommand,
+    },
     /// Incidents: print a report draft.
     Incident {
         #[command(subcommand)]
@@ -44,6 +49,12 @@ enum ClinicCommand {
     Import { file: PathBuf },
     /// Print the base rotation as CSV.
     Export,
+}
+
+#[derive(Subcommand)]
+enum SalCommand {
+    /// Print entry ID with every correction (undo, redaction, amendment) and the texts they replaced.
+    Show { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -80,6 +91,10 @@ fn main() -> ExitCode {
                 ClinicCommand::Import { file } => clinic_import(&c, &file),
                 ClinicCommand::Export => clinic_export(&c),
             }
+        }
+        Sub::Sal { command: SalCommand::Show { id } } => {
+            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            sal_show(&c, id)
         }
         Sub::Incident { command: IncidentCommand::Report { id, format } } => {
             let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
@@ -168,6 +183,55 @@ fn clinic_export(c: &config::Config) -> ExitCode {
         }
         Err(e) => {
             eprintln!("export failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn sal_show(c: &config::Config, id: i64) -> ExitCode {
+    let found = store::open_database(&c.storage.database).and_then(|conn| {
+        let entry = store::sal::get(&conn, id)?;
+        let corrections = store::sal::corrections(&conn, id)?;
+        Ok((entry, corrections))
+    });
+    match found {
+        Ok((Some(e), corrections)) => {
+            println!(
+                "#{} {} {} {} ({}) [{}]",
+                e.id,
+                e.logged_at,
+                e.channel,
+                e.nick,
+                e.userhost,
+                e.account.as_deref().unwrap_or("no account")
+            );
+            if e.private {
+                println!("private: made in a security channel");
+            }
+            if let Some(at) = &e.hidden_at {
+                println!("hidden since {at}");
+            }
+            println!("text: {}", e.message);
+            for k in corrections {
+                println!(
+                    "{} {} by {} ({}){}: was {:?}{}",
+                    k.at,
+                    k.kind.as_str(),
+                    k.actor_nick,
+                    k.actor_account.as_deref().unwrap_or("no account"),
+                    if k.reason.is_empty() { String::new() } else { format!(", because {:?}", k.reason) },
+                    k.old_text,
+                    k.new_text.map(|t| format!(", now {t:?}")).unwrap_or_default()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Ok((None, _)) => {
+            eprintln!("no entry #{id}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cannot read entry #{id}: {e}");
             ExitCode::FAILURE
         }
     }

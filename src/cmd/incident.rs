@@ -539,6 +539,12 @@ fn apply(
 async fn write_drafts(ctx: &Context<'_>, record: &crate::incident::model::Record) -> Answer {
     let dir = ctx.config.report_dir();
     let id = record.incident.id;
+    // With the web view, a public incident's draft is a link (always current); the files are
+    // still written, for security incidents and for editing.
+    let link = match (&ctx.config.web.base_url, record.incident.private) {
+        (Some(base), false) => Some(format!("{}/incidents/{id}", base.trim_end_matches('/'))),
+        _ => None,
+    };
     let mut paths = Vec::new();
     for format in [Format::Markdown, Format::Wikitext] {
         let path = dir.join(format!("incident-{id}.{}", format.extension()));
@@ -553,10 +559,16 @@ async fn write_drafts(ctx: &Context<'_>, record: &crate::incident::model::Record
             Err(e) => return Err(format!("Could not write the report draft: {e}")),
         }
     }
-    Ok(vec![format!(
-        "Report draft for #{id}: {} (wikitext: {}). File it, then !incident report-filed {id} <url>.",
-        paths[0], paths[1]
-    )])
+    Ok(vec![match link {
+        Some(url) => format!(
+            "Report draft for #{id}: {url} (files: {}). File it, then !incident report-filed {id} <url>.",
+            paths[0]
+        ),
+        None => format!(
+            "Report draft for #{id}: {} (wikitext: {}). File it, then !incident report-filed {id} <url>.",
+            paths[0], paths[1]
+        ),
+    }])
 }
 
 fn write_file(dir: &std::path::Path, path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {

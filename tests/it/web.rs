@@ -153,5 +153,14 @@ async fn every_route_answers_and_nothing_private_leaks() {
         assert!(!r.body.contains(SECRET_MARKER), "{path} leaks the security channel: {}", r.body);
         assert!(!r.body.contains(&w.sec), "{path} names the security channel");
     }
-    let _ = (&w.botnick, &w.alice, &w.bot, Duration::ZERO);
+
+    // With the web view on, a public incident's report draft is a link.
+    let mut a = w.alice;
+    a.privmsg(&w.chan, "!incident report 2").await;
+    let reply = a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
+    assert!(reply.starts_with(&format!("Report draft for #2: http://127.0.0.1:{p}/incidents/2 ")), "{reply}");
+    // Admins read everything from the CLI, the security channel's entries included.
+    let (ok, out, _) = w.bot.cli(&["sal", "show", "2"]);
+    assert!(ok && out.contains(SECRET_MARKER) && out.contains("private: made in a security channel"), "{out}");
+    let _ = Duration::ZERO;
 }
