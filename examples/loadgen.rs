@@ -111,6 +111,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Other work on this machine skews every figure: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    println!("machine: {cores} cores, load average {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     let ok = runtime.block_on(async {
         match cli.mode {
             Mode::Bench { clients, entries, channels, window, steady_rate, steady_secs } => {
@@ -818,7 +822,7 @@ async fn bench(
     steady_secs: u64,
 ) -> bool {
     let tag = run_tag();
-    let net = Network::start(NetOpts { services: false }).await;
+    let net = Network::start(NetOpts { services: false, ..NetOpts::default() }).await;
     let channels: Vec<String> = (0..nchan.min(k)).map(|i| format!("#load{tag}{i}")).collect();
     let clients = match connect_clients(k, net.port(), &channels, &tag).await {
         Ok(c) => c,
@@ -933,7 +937,7 @@ async fn bench(
 
 async fn coalesce(bin: &Path, k: usize, m: usize) -> bool {
     let tag = run_tag();
-    let net = Network::start(NetOpts { services: false }).await;
+    let net = Network::start(NetOpts { services: false, ..NetOpts::default() }).await;
     let channel = format!("#load{tag}");
     let mut clients = match connect_clients(k, net.port(), std::slice::from_ref(&channel), &tag).await {
         Ok(c) => c,
@@ -1006,7 +1010,7 @@ async fn coalesce(bin: &Path, k: usize, m: usize) -> bool {
 
 async fn crash(bin: &Path, kills: u32, k: usize, rate: u32) -> bool {
     let tag = run_tag();
-    let net = Network::start(NetOpts { services: false }).await;
+    let net = Network::start(NetOpts { services: false, ..NetOpts::default() }).await;
     let channels: Vec<String> = (0..k).map(|i| format!("#load{tag}{i}")).collect();
     let mut clients = match connect_clients(k, net.port(), &channels, &tag).await {
         Ok(c) => c,

@@ -21,6 +21,8 @@ pub struct BotOpts {
     pub database: Option<PathBuf>,
     /// Extra TOML appended to the config.
     pub extra: String,
+    /// Extra keys for the `[irc]` table (e.g. `tls = true`).
+    pub irc_extra: String,
     /// Extra environment for the process (e.g. SREBOT_CLOCK_FILE).
     pub env: Vec<(String, String)>,
 }
@@ -37,6 +39,7 @@ impl BotOpts {
             flood: (20, 100),
             database: None,
             extra: String::new(),
+            irc_extra: String::new(),
             env: Vec::new(),
         }
     }
@@ -73,6 +76,7 @@ port = {port}
 nick = "{nick}"
 alt_nicks = ["{nick}_"]
 realname = "srebot under test"
+{irc_extra}
 [irc.flood]
 burst = {burst}
 interval_ms = {interval}
@@ -89,6 +93,7 @@ nick_regain = 2
             nick = opts.nick,
             burst = opts.flood.0,
             interval = opts.flood.1,
+            irc_extra = opts.irc_extra,
         );
         if let Some((account, password)) = &opts.sasl {
             let pw = dir.path().join("sasl-password");

@@ -172,7 +172,7 @@ async fn strict_port_kills_flooders_generous_port_does_not() {
 #[tokio::test]
 async fn network_without_services() {
     let started = std::time::Instant::now();
-    let net = Network::start(NetOpts { services: false }).await;
+    let net = Network::start(NetOpts { services: false, ..NetOpts::default() }).await;
     eprintln!("Network::start without services took {:?}", started.elapsed());
     let mut c = TestClient::connect(net.port(), &unique("nosvc")).await;
     assert!(!c.server_has_cap("sasl"), "sasl offered without services: {:?}", c.server_caps());

@@ -13,6 +13,7 @@ mod resilience;
 mod sal;
 mod sal_depth;
 mod support;
+mod tls;
 mod web;
 
 /// A channel name as a query-string value.

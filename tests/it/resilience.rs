@@ -36,7 +36,7 @@ async fn server_restart_brings_the_bot_back_with_sasl_and_no_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_open_link_is_detected_by_the_ping_timeout() {
-    let net = Network::start(NetOpts { services: false }).await;
+    let net = Network::start(NetOpts { services: false, ..NetOpts::default() }).await;
     let botnick = unique("sb");
     let chan = format!("#{}", unique("sre"));
     let mut opts = BotOpts::new(&net, &botnick);

@@ -71,11 +71,15 @@ pub struct NetOpts {
     /// Start Atheme services too (default true). Without them there is no
     /// NickServ/ChanServ, no SASL, and `register_*` panic.
     pub services: bool,
+    /// Also listen for TLS clients on [`Network::tls_port`], with a certificate for 127.0.0.1
+    /// signed by a throw-away CA ([`Network::ca_file`]). Off by default: with ssl_gnutls loaded
+    /// InspIRCd 3 crashes on SIGTERM (harmless here, but noisy).
+    pub tls: bool,
 }
 
 impl Default for NetOpts {
     fn default() -> Self {
-        NetOpts { services: true }
+        NetOpts { services: true, tls: false }
     }
 }
 
@@ -87,6 +91,8 @@ pub struct Network {
     port: u16,
     strict_port: u16,
     link_port: u16,
+    tls: bool,
+    tls_port: u16,
     link_send: String,
     link_recv: String,
     ircd: Option<Child>,
@@ -115,6 +121,8 @@ impl Network {
             port: 0,
             strict_port: 0,
             link_port: 0,
+            tls: opts.tls,
+            tls_port: 0,
             link_send: fastrand_token(),
             link_recv: fastrand_token(),
             ircd: None,
@@ -124,10 +132,13 @@ impl Network {
 
         // Ports may be taken between probing and InspIRCd binding them (another
         // test binary, another Network): retry with fresh ones.
+        if net.tls {
+            net.write_tls_certificates();
+        }
         let mut attempt = 1;
         loop {
-            let [p, s, l] = pick_ports();
-            (net.port, net.strict_port, net.link_port) = (p, s, l);
+            let [p, s, l, t] = pick_ports();
+            (net.port, net.strict_port, net.link_port, net.tls_port) = (p, s, l, t);
             fs::write(net.path("inspircd.conf"), net.inspircd_conf()).expect("write inspircd.conf");
             match net.spawn_ircd().await {
                 Ok(()) => break,
@@ -158,6 +169,35 @@ impl Network {
     /// Libera-like strict client port (see module docs).
     pub fn strict_port(&self) -> u16 {
         self.strict_port
+    }
+
+    /// The TLS client port (generous class); only with `NetOpts { tls: true }`.
+    pub fn tls_port(&self) -> u16 {
+        assert!(self.tls, "tls_port needs NetOpts {{ tls: true }}");
+        self.tls_port
+    }
+
+    /// The throw-away CA (PEM) that signed the server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.path("ca.pem")
+    }
+
+    /// A CA and a server certificate for 127.0.0.1 signed by it: rustls refuses a self-signed
+    /// certificate that is also marked as a CA, so the two must be separate.
+    fn write_tls_certificates(&self) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "srebot test CA");
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("CA key")).expect("CA certificate");
+        let mut server =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).expect("params");
+        server.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+        let key = KeyPair::generate().expect("server key");
+        let cert = server.signed_by(&key, &ca).expect("server certificate");
+        fs::write(self.path("ca.pem"), ca.pem()).expect("write ca.pem");
+        fs::write(self.path("server.pem"), cert.pem()).expect("write server.pem");
+        fs::write(self.path("server.key"), key.serialize_pem()).expect("write server.key");
     }
 
     /// The temp dir holding configs and logs; put the bot's config/DB here too.
@@ -375,6 +415,11 @@ impl Network {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        if self.tls {
+            tokio::net::TcpStream::connect(("127.0.0.1", self.tls_port))
+                .await
+                .map_err(|e| format!("TLS port {}: {e}", self.tls_port))?;
+        }
         for port in [self.port, self.strict_port] {
             match cap_ls(port).await {
                 Ok((server, _)) if server == self.server_name => {}
@@ -501,6 +546,7 @@ impl Network {
 <bind address="127.0.0.1" port="{port}" type="clients">
 <bind address="127.0.0.1" port="{strict}" type="clients">
 <bind address="127.0.0.1" port="{link}" type="servers">
+{tls_bind}
 
 # Strict, Libera-like class: flooding gets you "Excess Flood".
 <connect name="strict" allow="*" port="{strict}" timeout="20" pingfreq="120"
@@ -509,7 +555,7 @@ impl Network {
          localmax="1000" globalmax="1000" maxconnwarn="no" limit="100000" maxchans="100"
          resolvehostnames="no" useident="no">
 # Generous class for test clients and load: practically no limits.
-<connect name="generous" allow="*" port="{port}" timeout="60" pingfreq="120"
+<connect name="generous" allow="*" port="{generous_ports}" timeout="60" pingfreq="120"
          hardsendq="64M" softsendq="16M" recvq="16M"
          threshold="1000000" commandrate="1000000000" fakelag="no"
          localmax="100000" globalmax="100000" maxconnwarn="no" limit="1000000" maxchans="1000"
@@ -544,6 +590,17 @@ impl Network {
             server = self.server_name,
             services = self.services_name,
             port = self.port,
+            generous_ports = if self.tls { format!("{},{}", self.port, self.tls_port) } else { self.port.to_string() },
+            tls_bind = if self.tls {
+                format!(
+                    "<module name=\"ssl_gnutls\">\n<sslprofile name=\"tls\" provider=\"gnutls\" certfile=\"{dir}/server.pem\" \
+                     keyfile=\"{dir}/server.key\" hash=\"sha256\" requestclientcert=\"no\">\n\
+                     <bind address=\"127.0.0.1\" port=\"{}\" type=\"clients\" sslprofile=\"tls\">",
+                    self.tls_port
+                )
+            } else {
+                String::new()
+            },
             strict = self.strict_port,
             link = self.link_port,
             send = self.link_send,
@@ -754,7 +811,7 @@ fn remove_stale_dirs() {
 /// outgoing connections of other tests cannot grab them while InspIRCd is down).
 /// Never hands out a port twice in one test binary, so another `Network` cannot
 /// take the ports of one whose InspIRCd is stopped for a restart.
-fn pick_ports() -> [u16; 3] {
+fn pick_ports() -> [u16; 4] {
     static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
@@ -764,7 +821,7 @@ fn pick_ports() -> [u16; 3] {
     let mut held: Vec<TcpListener> = Vec::new();
     let mut ports = Vec::new();
     let mut tries = 0;
-    while ports.len() < 3 {
+    while ports.len() < 4 {
         tries += 1;
         let candidate = if low > 12000 && tries < 200 { fastrand::u16(10000..low - 1000) } else { 0 };
         let Ok(l) = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, candidate)) else {
@@ -777,7 +834,7 @@ fn pick_ports() -> [u16; 3] {
         }
     }
     handed_out.extend_from_slice(&ports);
-    [ports[0], ports[1], ports[2]]
+    [ports[0], ports[1], ports[2], ports[3]]
 }
 
 fn fastrand_token() -> String {
