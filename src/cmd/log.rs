@@ -97,6 +97,8 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
         Err(refusal) => return vec![ctx.reply(refusal)],
     };
     let nick = entry.nick.clone();
+    // Metrics name public channels only: a security channel is not even counted by name.
+    let counted = (!entry.private).then(|| entry.channel.clone());
     let targets = Targets::from_config(ctx.config);
     let stored = store.call(move |conn| {
         let id = sal::insert(conn, &entry)?;
@@ -112,6 +114,9 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
         Ok((id, queued)) => {
             if queued {
                 publish::wake();
+            }
+            if let Some(channel) = &counted {
+                crate::metrics::METRICS.log_entry(channel);
             }
             vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))]
         }

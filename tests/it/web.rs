@@ -124,6 +124,11 @@ async fn every_route_answers_and_nothing_private_leaks() {
         metrics.body
     );
     assert!(metrics.body.contains("srebot_command_seconds_count{command=\"log\"}"));
+    assert!(
+        metrics.body.contains(&format!("srebot_log_entries_total{{channel=\"{}\"}} 2", w.chan)),
+        "{}",
+        metrics.body
+    );
     let health = get(p, "/healthz").await;
     assert_eq!(health.status, 200, "{}", health.body);
     assert_eq!(get(p, "/no/such/page").await.status, 404);
