@@ -66,6 +66,7 @@ pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receive
         out_rx,
         queue: Queue::default(),
         stopping: false,
+        held_since: None,
     };
     let handle = tokio::spawn(driver.run());
     (client, ev_rx, handle)
@@ -158,6 +159,8 @@ struct Driver {
     out_rx: mpsc::UnboundedReceiver<Outgoing>,
     queue: Queue,
     stopping: bool,
+    /// Since when flood control has been holding lines back (for the metric).
+    held_since: Option<Instant>,
 }
 
 enum End {
@@ -405,6 +408,15 @@ impl Driver {
         if wrote > 0 {
             wr.flush().await?;
             self.status.lock().unwrap().lines_out += wrote;
+        }
+        // One delay per stretch of time flood control held lines back, with its length.
+        match (wait, self.held_since) {
+            (Some(_), None) => self.held_since = Some(now),
+            (None, Some(since)) => {
+                crate::metrics::METRICS.flood_delay(now.duration_since(since));
+                self.held_since = None;
+            }
+            _ => {}
         }
         Ok(wait)
     }

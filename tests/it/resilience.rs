@@ -71,6 +71,8 @@ async fn fifty_replies_in_a_burst_never_trip_a_strict_flood_limit() {
     opts.flood = (4, 1500); // the defaults
     opts.channels = vec![(chan.clone(), "public")];
     opts.accounts = vec![alice.clone()];
+    let web = crate::http::free_port();
+    opts.extra = format!("[web]\nlisten = \"127.0.0.1:{web}\"\n");
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     let padding = "x".repeat(300);
@@ -87,6 +89,21 @@ async fn fifty_replies_in_a_burst_never_trip_a_strict_flood_limit() {
     }
     assert_eq!(acked, (1..=50).collect(), "every entry acknowledged");
     assert_eq!(bot.count("1"), 50);
+    // Fifty replies that cannot be merged: paced by the token bucket, all delivered.
+    for _ in 1..=50 {
+        a.privmsg(&chan, "!help log").await;
+    }
+    for i in 1..=50 {
+        let help = a.expect_privmsg_from(&botnick, &chan, Duration::from_secs(20)).await;
+        assert!(help.starts_with("!log <message>"), "reply {i}: {help}");
+    }
+    let metrics = crate::http::get(web, "/metrics").await.body;
+    let delays: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("srebot_flood_delays_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(delays > 0, "flood control held lines back and the metric says so:\n{metrics}");
     let quits = a.seen().iter().filter(|l| l.contains(" QUIT ") && l.contains(&format!(":{botnick}!"))).count();
     assert_eq!(quits, 0, "the bot was never disconnected");
 }
