@@ -17,6 +17,11 @@ use tokio::task::JoinSet;
 /// How long a shutdown waits for commands in flight to finish and reply.
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// Commands running at once. Beyond this the bot stops taking events until some finish, so a
+/// burst waits in the socket (backpressure) instead of as thousands of tasks in memory; it is
+/// twice the store's batch, so group commit still gets full batches.
+const MAX_IN_FLIGHT: usize = 1024;
+
 pub struct Bot {
     pub config: Arc<Config>,
     pub store: Store,
@@ -43,7 +48,7 @@ impl Bot {
                     tracing::info!("shutting down");
                     break;
                 }
-                event = events.recv() => match event {
+                event = events.recv(), if tasks.len() < MAX_IN_FLIGHT => match event {
                     None => break,
                     Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut limiter),
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),

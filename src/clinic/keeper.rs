@@ -184,11 +184,14 @@ fn attempt_keeping_flags(settings: &Settings, c: &mut Channel, duty: &Duty, topi
     match update(&c.topic, &settings.label, &settings.separator, duty, topic_len) {
         Ok(None) => vec![],
         Ok(Some(text)) => vec![Act::SetTopic { channel: c.name.clone(), text }],
-        Err(_) if !c.said_lacking => {
+        Err(unfit) if !c.said_lacking => {
             c.said_lacking = true;
             vec![Act::Say {
                 channel: c.name.clone(),
-                text: format!("The topic is too long to hold a {} section.", settings.label.trim_end_matches(':')),
+                text: format!(
+                    "I can't write the {} section of the topic: {unfit}.",
+                    settings.label.trim_end_matches(':')
+                ),
             }]
         }
         Err(_) => vec![],

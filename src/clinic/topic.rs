@@ -42,7 +42,7 @@ pub struct Duty {
 /// full form, so the two can be compared to answer "who is on duty?".
 impl fmt::Display for Duty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let duty = Clean::new(self, "");
+        let duty = Clean::new(self, "", false);
         match &duty.clinician {
             None => f.write_str(NONE),
             Some(who) => f.write_str(&value(who, duty.backup.as_deref(), duty.team.as_deref())),
@@ -50,17 +50,27 @@ impl fmt::Display for Duty {
     }
 }
 
-/// Even the barest form of our section does not fit: the other sections fill TOPICLEN.
+/// Why our section cannot be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooLong;
+pub enum Unfit {
+    /// Even the barest form of our section does not fit: the other sections fill TOPICLEN.
+    TooLong,
+    /// However we add our section, the next look would not find it there (the rest of the
+    /// topic is written so that its separators swallow ours), and every update would add
+    /// another one: better to say so once than to fight the topic.
+    Ambiguous,
+}
 
-impl fmt::Display for TooLong {
+impl fmt::Display for Unfit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the rest of the topic leaves no room for the clinic duty section within TOPICLEN")
+        f.write_str(match self {
+            Unfit::TooLong => "the rest of the topic leaves no room for it within TOPICLEN",
+            Unfit::Ambiguous => "the rest of the topic ends in a way that would hide it from my next look",
+        })
     }
 }
 
-impl std::error::Error for TooLong {}
+impl std::error::Error for Unfit {}
 
 /// What our section says when there is no clinic duty this week.
 const NONE: &str = "none";
@@ -71,32 +81,65 @@ const ELLIPSIS: &str = "…";
 /// (so nothing needs to be sent).
 ///
 /// Only our section changes; it keeps the whitespace around it. When the topic has no section
-/// with our label, ours is appended after the separator (directly, when the topic already ends
-/// with the separator); an empty or all-blank topic becomes just our section. `topic_len` is the
-/// server's TOPICLEN in bytes; see the module documentation for how our section is shortened to
-/// fit. `label` and `separator` must not be empty (the configuration checks this): an empty
-/// label matches no section, so ours would be appended on every update.
+/// with our label, ours is appended after the separator (completing it when the topic already
+/// ends with it, or with a dangling part of it: `A | B |` gets ` SRE Clinic Duty: …`); an empty
+/// or all-blank topic becomes just our section. `topic_len` is the server's TOPICLEN in bytes;
+/// see the module documentation for how our section is shortened to fit. `label` and `separator`
+/// must not be empty (the configuration checks this): an empty label matches no section, so
+/// ours would be appended on every update.
+///
+/// Whatever is returned is found again by the next look, as our section and whole, so a second
+/// update with the same duty returns `None`: names that could form a separator with the text
+/// around them (`Eve |` before ` | `) lose the separator's characters, and an append that the
+/// topic's own separators would swallow tries the next way of joining.
 pub fn update(
     topic: &str,
     label: &str,
     separator: &str,
     duty: &Duty,
     topic_len: usize,
-) -> Result<Option<String>, TooLong> {
+) -> Result<Option<String>, Unfit> {
     let label = label.trim();
-    // The parts of the topic that stay as they are, around our section, and the separator that
-    // joins an appended section to the rest.
-    let (before, glue, after) = match find(topic, label, separator) {
-        Some(range) => (&topic[..range.start], "", &topic[range.end..]),
-        None if topic.trim().is_empty() => ("", "", ""),
-        None if topic.ends_with(separator) => (topic, "", ""),
-        None => (topic, separator, ""),
+    // The parts of the topic that stay as they are, around our section, and the text that joins
+    // an appended section to the rest: the candidates in order of preference.
+    let placements: Vec<(&str, &str, &str)> = match find(topic, label, separator) {
+        Some(range) => vec![(&topic[..range.start], "", &topic[range.end..])],
+        None if topic.trim().is_empty() => vec![("", "", "")],
+        None => joins(topic, separator).into_iter().map(|glue| (topic, glue, "")).collect(),
     };
-    let fixed = before.len() + glue.len() + after.len();
-    let room = topic_len.checked_sub(fixed).ok_or(TooLong)?;
-    let section = fit(label, &Clean::new(duty, separator), room)?;
-    let new_topic = [before, glue, &section, after].concat();
-    Ok((new_topic != topic).then_some(new_topic))
+    let mut unfit = Unfit::Ambiguous;
+    for strict in [false, true] {
+        let duty = Clean::new(duty, separator, strict);
+        for &(before, glue, after) in &placements {
+            let fixed = before.len() + glue.len() + after.len();
+            let Some(section) = topic_len.checked_sub(fixed).and_then(|room| fit(label, &duty, room)) else {
+                unfit = Unfit::TooLong;
+                continue;
+            };
+            let new_topic = [before, glue, &section, after].concat();
+            let start = before.len() + glue.len();
+            if find(&new_topic, label, separator) == Some(start..start + section.len()) {
+                return Ok((new_topic != topic).then_some(new_topic));
+            }
+        }
+    }
+    Err(unfit)
+}
+
+/// Ways to join a section to the end of `topic` (which has none of ours), best first: complete
+/// the separator the topic ends with, or ends with the start of (`A -` with ` - `); else the
+/// whole separator (after `( | | `, whose separators overlap, that is the one found again).
+fn joins<'a>(topic: &str, separator: &'a str) -> Vec<&'a str> {
+    let dangling = (1..=separator.len())
+        .rev()
+        .filter(|&n| separator.is_char_boundary(n) && !separator[..n].trim().is_empty())
+        .find(|&n| topic.ends_with(&separator[..n]));
+    let mut joins = Vec::new();
+    if let Some(n) = dangling {
+        joins.push(&separator[n..]);
+    }
+    joins.push(separator);
+    joins
 }
 
 /// What our section says now, without the label and trimmed (`Alice Example (SRE-Traffic)`,
@@ -153,13 +196,28 @@ struct Clean {
 }
 
 impl Clean {
-    fn new(duty: &Duty, separator: &str) -> Clean {
+    /// `strict`: also drop the separator's mark (`|` of ` | `) where it could meet whitespace (at
+    /// the ends of words; anywhere for a separator without spaces) and collapse whitespace, for
+    /// when a name would otherwise form a separator with the text around it.
+    fn new(duty: &Duty, separator: &str, strict: bool) -> Clean {
+        let mark = separator.trim();
         // A separator inside a name would split our section in two the next time we look for it,
         // and control characters (CR, LF, colour codes) have no business in a name.
         let clean = |field: &Option<String>| {
             let mut s = text::strip_formatting(field.as_deref().unwrap_or_default());
-            if !separator.trim().is_empty() {
+            if !mark.is_empty() {
                 s = s.replace(separator, " ");
+            }
+            if strict {
+                let is_mark = |c: char| mark.contains(c);
+                let words: Vec<&str> =
+                    if separator.starts_with(char::is_whitespace) && separator.ends_with(char::is_whitespace) {
+                        // ` - ` needs a mark between spaces: `Jean-Luc` keeps its hyphen.
+                        s.split_whitespace().map(|w| w.trim_matches(is_mark)).filter(|w| !w.is_empty()).collect()
+                    } else {
+                        s.split(is_mark).flat_map(str::split_whitespace).collect()
+                    };
+                s = words.join(" ");
             }
             let s = s.trim();
             (!s.is_empty()).then(|| s.to_string())
@@ -181,7 +239,7 @@ fn value(clinician: &str, backup: Option<&str>, team: Option<&str>) -> String {
 }
 
 /// The fullest form of our section that fits in `room` bytes.
-fn fit(label: &str, duty: &Clean, room: usize) -> Result<String, TooLong> {
+fn fit(label: &str, duty: &Clean, room: usize) -> Option<String> {
     let name = duty.clinician.as_deref().unwrap_or(NONE);
     let forms = match duty.clinician.as_deref() {
         None => vec![NONE.to_string()],
@@ -194,15 +252,15 @@ fn fit(label: &str, duty: &Clean, room: usize) -> Result<String, TooLong> {
     for form in forms {
         let section = format!("{label} {form}");
         if section.len() <= room {
-            return Ok(section);
+            return Some(section);
         }
     }
     // Last resort: as much of the name as fits before the ellipsis. The name alone did not fit,
     // so something is always cut here.
-    let for_name = room.checked_sub(label.len() + 1 + ELLIPSIS.len()).ok_or(TooLong)?;
+    let for_name = room.checked_sub(label.len() + 1 + ELLIPSIS.len())?;
     let cut = (0..=for_name.min(name.len())).rev().find(|&i| name.is_char_boundary(i)).unwrap_or(0);
     let kept = name.get(..cut).unwrap_or_default().trim_end();
-    Ok(format!("{label} {kept}{ELLIPSIS}"))
+    Some(format!("{label} {kept}{ELLIPSIS}"))
 }
 
 #[cfg(test)]
@@ -225,7 +283,7 @@ mod tests {
         duty("Cathal Mooney", Some("Arzhel Younsi"), Some("SRE-Infrastructure Foundations"))
     }
 
-    fn up(topic: &str, d: &Duty, len: usize) -> Result<Option<String>, TooLong> {
+    fn up(topic: &str, d: &Duty, len: usize) -> Result<Option<String>, Unfit> {
         update(topic, LABEL, SEP, d, len)
     }
 
@@ -347,6 +405,35 @@ mod tests {
     }
 
     #[test]
+    fn names_cannot_form_a_separator_with_their_neighbours() {
+        // "Eve |" then " (backup" would read "Eve | (backup": the separator's mark goes.
+        let d = duty("Eve |", Some("| Bob"), Some("a"));
+        let got = up("A", &d, BIG).unwrap().unwrap();
+        assert_eq!(got, "A | SRE Clinic Duty: Eve (backup: Bob, a)");
+        assert_eq!(up(&got, &d, BIG), Ok(None));
+        // ... only when it would: a mark inside a word is harmless and kept.
+        let jean = duty("Jean-Luc -", None, None);
+        assert_eq!(update("News", "Clinic:", " - ", &jean, BIG).unwrap().unwrap(), "News - Clinic: Jean-Luc -");
+        let got = update("News - Clinic: x - Y", "Clinic:", " - ", &jean, BIG).unwrap().unwrap();
+        assert_eq!(got, "News - Clinic: Jean-Luc - Y");
+        // Without spaces around it, the mark goes wherever it is.
+        assert_eq!(update("A", "Clinic:", "|", &duty("a|b", None, None), BIG).unwrap().unwrap(), "A|Clinic: a b");
+    }
+
+    #[test]
+    fn appending_completes_a_dangling_separator() {
+        let d = Duty::default();
+        assert_eq!(up("A | B |", &d, BIG).unwrap().unwrap(), "A | B | SRE Clinic Duty: none");
+        assert_eq!(update("x -", LABEL, " - ", &d, BIG).unwrap().unwrap(), "x - SRE Clinic Duty: none");
+        // Separators that overlap ("( | | " splits as "(", "| "): the next join that is found
+        // again as our section.
+        let got = up("( | | ", &d, BIG).unwrap().unwrap();
+        assert_eq!(current_section(&got, LABEL, SEP), Some("none"), "{got:?}");
+        assert!(got.starts_with("( | | "), "the humans' part is kept: {got:?}");
+        assert_eq!(up(&got, &d, BIG), Ok(None));
+    }
+
+    #[test]
     fn current_section_reads_the_value() {
         let topic = "A |  SRE Clinic Duty: Cathal Mooney (SRE-Traffic)  | B";
         assert_eq!(current_section(topic, LABEL, SEP), Some("Cathal Mooney (SRE-Traffic)"));
@@ -406,11 +493,11 @@ mod tests {
     fn topic_len_bare_label_or_too_long() {
         let bare = "Y | SRE Clinic Duty: …";
         assert_eq!(up("Y", &cathal(), bare.len()).unwrap().unwrap(), bare);
-        assert_eq!(up("Y", &cathal(), bare.len() - 1), Err(TooLong));
+        assert_eq!(up("Y", &cathal(), bare.len() - 1), Err(Unfit::TooLong));
         assert_eq!(up("Y", &Duty::default(), bare.len()).unwrap().unwrap(), bare);
         // Others' sections alone exceed the limit: we never shorten them.
-        assert_eq!(up("a very long topic | SRE Clinic Duty: x", &cathal(), 10), Err(TooLong));
-        assert_eq!(up("", &cathal(), 0), Err(TooLong));
+        assert_eq!(up("a very long topic | SRE Clinic Duty: x", &cathal(), 10), Err(Unfit::TooLong));
+        assert_eq!(up("", &cathal(), 0), Err(Unfit::TooLong));
         assert_eq!(up("", &cathal(), usize::MAX).map(|t| t.is_some()), Ok(true));
     }
 
@@ -421,6 +508,6 @@ mod tests {
         let want = "Ünïcödé | SRE Clinic Duty: none";
         assert_eq!(up(topic, &Duty::default(), want.len()).unwrap().unwrap(), want);
         assert_eq!(up(topic, &Duty::default(), want.len() - 1).unwrap().unwrap(), "Ünïcödé | SRE Clinic Duty: …");
-        assert_eq!(up(topic, &Duty::default(), want.chars().count()), Err(TooLong));
+        assert_eq!(up(topic, &Duty::default(), want.chars().count()), Err(Unfit::TooLong));
     }
 }

@@ -284,19 +284,14 @@ impl Driver {
                     }
                 },
                 msg = self.out_rx.recv(), if quit_by.is_none() => {
-                    let mut msg = msg;
-                    for _ in 0..BATCH {
-                        match msg {
-                            Some(Outgoing::Quit { message }) => { self.stopping = true; quit_by = Some((Instant::now() + QUIT_DRAIN, message)); break }
-                            None => { self.stopping = true; quit_by = Some((Instant::now(), "shutting down".into())); break }
-                            Some(m) => self.enqueue(m),
-                        }
-                        // Take whatever else is already waiting, so that acks finished by one
-                        // commit are queued (and can be merged) together.
-                        match self.out_rx.try_recv() {
-                            Ok(m) => msg = Some(m),
-                            Err(_) => break,
-                        }
+                    let (replies, stop) = take_waiting(msg, &mut self.out_rx, BATCH);
+                    for m in replies {
+                        self.enqueue(m);
+                    }
+                    match stop {
+                        Some(Stop::Quit(message)) => { self.stopping = true; quit_by = Some((Instant::now() + QUIT_DRAIN, message)) }
+                        Some(Stop::Closed) => { self.stopping = true; quit_by = Some((Instant::now(), "shutting down".into())) }
+                        None => {}
                     }
                 },
                 _ = sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
@@ -482,6 +477,40 @@ impl Driver {
         }
         st.topic_len = session.isupport.topic_len();
         st.queue_depth = self.queue.depth();
+    }
+}
+
+/// Why the reply channel says to stop.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    Quit(String),
+    /// Every `Client` is gone.
+    Closed,
+}
+
+/// `first` (just received) and whatever else is already waiting in `rx`, up to `limit` in all
+/// (the rest stays in the channel for the next turn), so that the acks one commit finished are
+/// queued, and can be merged, together. Stops at a QUIT or at the end of the channel.
+fn take_waiting(
+    first: Option<Outgoing>,
+    rx: &mut mpsc::UnboundedReceiver<Outgoing>,
+    limit: usize,
+) -> (Vec<Outgoing>, Option<Stop>) {
+    let mut taken = Vec::new();
+    let mut next = first;
+    loop {
+        match next {
+            None => return (taken, Some(Stop::Closed)),
+            Some(Outgoing::Quit { message }) => return (taken, Some(Stop::Quit(message))),
+            Some(m) => taken.push(m),
+        }
+        if taken.len() >= limit {
+            return (taken, None);
+        }
+        match rx.try_recv() {
+            Ok(m) => next = Some(m),
+            Err(_) => return (taken, None),
+        }
     }
 }
 
@@ -701,6 +730,33 @@ mod tests {
         assert_eq!(b.room(now), Ok(3.0));
         let mut open = Bucket::new(&FloodConfig { burst: 1, interval_ms: 0 });
         assert_eq!(open.room(now), Ok(f64::INFINITY));
+    }
+
+    #[test]
+    fn taking_waiting_replies_loses_none_and_stops_at_quit() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let say = |i: usize| Outgoing::Privmsg { target: "#a".into(), text: i.to_string() };
+        for i in 1..600 {
+            tx.send(say(i)).unwrap();
+        }
+        tx.send(Outgoing::Quit { message: "bye".into() }).unwrap();
+        tx.send(say(1000)).unwrap();
+        let mut all = Vec::new();
+        let (first, stop) = take_waiting(Some(say(0)), &mut rx, 256);
+        assert_eq!((first.len(), stop), (256, None));
+        all.extend(first);
+        loop {
+            let (more, stop) = take_waiting(rx.try_recv().ok(), &mut rx, 256);
+            all.extend(more);
+            if let Some(stop) = stop {
+                assert_eq!(stop, Stop::Quit("bye".into()));
+                break;
+            }
+        }
+        assert_eq!(all, (0..600).map(say).collect::<Vec<_>>(), "all of them, in order");
+        drop(tx);
+        assert_eq!(take_waiting(rx.try_recv().ok(), &mut rx, 256), (vec![say(1000)], None));
+        assert_eq!(take_waiting(None, &mut rx, 256), (vec![], Some(Stop::Closed)));
     }
 
     #[test]
