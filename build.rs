@@ -1,5 +1,5 @@
 //! Embeds `migrations/*.sql` in order, so the binary carries its schema and adding a migration
-//! is only adding a file.
+//! is only adding a file; and packs the binary's relocations (below).
 
 use std::fmt::Write;
 
@@ -20,4 +20,13 @@ fn main() {
     code.push_str("];\n");
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("migrations.rs");
     std::fs::write(out, code).unwrap();
+
+    // The bot is position-independent, and its ~1 MB table of relative relocations (mostly
+    // pointers in vtables and static string tables) was read in full at every start, a tenth of
+    // the idle RSS. Packed (RELR, glibc >= 2.36, binutils >= 2.38) the same table takes a few KB.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu")
+    {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
 }

@@ -275,6 +275,9 @@ struct ProcStats {
     cpu_s: f64,
     rss_kib: u64,
     hwm_kib: u64,
+    /// Of the RSS: pages of files (the program's code, libc) and the process's own memory.
+    file_kib: u64,
+    anon_kib: u64,
 }
 
 fn proc_stats(pid: u32) -> ProcStats {
@@ -294,6 +297,10 @@ fn proc_stats(pid: u32) -> ProcStats {
                 s.rss_kib = kib();
             } else if line.starts_with("VmHWM:") {
                 s.hwm_kib = kib();
+            } else if line.starts_with("RssFile:") {
+                s.file_kib = kib();
+            } else if line.starts_with("RssAnon:") {
+                s.anon_kib = kib();
             }
         }
     }
@@ -843,7 +850,12 @@ async fn bench(
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = proc_stats(bot.pid());
     println!("srebot benchmark: {k} clients in {} channel(s), release build, WAL + synchronous=FULL", channels.len());
-    println!("idle (connected, joined, {k} users present): RSS {}", mib(idle.rss_kib));
+    println!(
+        "idle (connected, joined, {k} users present): RSS {} (code and libraries {}, own memory {})",
+        mib(idle.rss_kib),
+        mib(idle.file_kib),
+        mib(idle.anon_kib)
+    );
 
     let mut ok = true;
     if steady_rate > 0 && steady_secs > 0 {

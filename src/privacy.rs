@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 // ---------------------------------------------------------------------------------------------
 // Secret detection
@@ -150,6 +150,9 @@ const RULES: &[Rule] = &[
     },
 ];
 
+static ANY_RULE: LazyLock<RegexSet> =
+    LazyLock::new(|| RegexSet::new(RULES.iter().map(|rule| rule.pattern)).expect("the rules compile one by one"));
+
 static COMPILED_RULES: LazyLock<Vec<(Regex, &'static Rule)>> = LazyLock::new(|| {
     RULES
         .iter()
@@ -163,7 +166,10 @@ static COMPILED_RULES: LazyLock<Vec<(Regex, &'static Rule)>> = LazyLock::new(|| 
 /// Why `message` looks like a secret, or None. The reason names the kind only ("private key block",
 /// "password assignment", "API token (GitHub)", "high-entropy string"), NEVER any part of the secret.
 pub fn looks_like_secret(message: &str) -> Option<&'static str> {
-    for (re, rule) in COMPILED_RULES.iter() {
+    // One pass over the message for all the rules; most lines match none, and only the rules
+    // that match anywhere pay for finding their captures.
+    for i in ANY_RULE.matches(message).iter() {
+        let (re, rule) = &COMPILED_RULES[i];
         for caps in re.captures_iter(message) {
             let Some(judged) = caps.name("value").or_else(|| caps.get(0)) else { continue };
             if (rule.accept)(judged.as_str()) {

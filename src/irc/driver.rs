@@ -471,9 +471,9 @@ impl Driver {
         if st.nick != session.nick() {
             st.nick = session.nick().to_string();
         }
-        let joined = session.joined_channels();
-        if st.joined != joined {
-            st.joined = joined;
+        // Runs once per turn of the loop: compare before building anything.
+        if !st.joined.iter().map(String::as_str).eq(session.joined_channels()) {
+            st.joined = session.joined_channels().map(String::from).collect();
         }
         st.topic_len = session.isupport.topic_len();
         st.queue_depth = self.queue.depth();

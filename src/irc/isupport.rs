@@ -79,15 +79,22 @@ impl ISupport {
 
 /// Folds a nick or channel name for comparison under `mapping`.
 pub fn fold(s: &str, mapping: CaseMapping) -> String {
-    s.chars()
-        .map(|c| match (c, mapping) {
-            ('[', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '{',
-            (']', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '}',
-            ('\\', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '|',
-            ('~', CaseMapping::Rfc1459) => '^',
-            (c, _) => c.to_ascii_lowercase(),
-        })
-        .collect()
+    s.chars().map(|c| fold_char(c, mapping)).collect()
+}
+
+/// Whether `a` and `b` fold to the same name under `mapping`, without building either.
+pub fn fold_eq(a: &str, b: &str, mapping: CaseMapping) -> bool {
+    a.len() == b.len() && a.chars().map(|c| fold_char(c, mapping)).eq(b.chars().map(|c| fold_char(c, mapping)))
+}
+
+fn fold_char(c: char, mapping: CaseMapping) -> char {
+    match (c, mapping) {
+        ('[', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '{',
+        (']', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '}',
+        ('\\', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '|',
+        ('~', CaseMapping::Rfc1459) => '^',
+        (c, _) => c.to_ascii_lowercase(),
+    }
 }
 
 #[cfg(test)]

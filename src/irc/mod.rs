@@ -185,6 +185,5 @@ impl Client {
 
 /// Case-insensitive comparison of nicks or channel names (RFC 1459 mapping, the common one).
 pub fn casefold_eq(a: &str, b: &str) -> bool {
-    let m = isupport::CaseMapping::Rfc1459;
-    isupport::fold(a, m) == isupport::fold(b, m)
+    isupport::fold_eq(a, b, isupport::CaseMapping::Rfc1459)
 }

@@ -195,8 +195,8 @@ impl Session {
         &self.caps
     }
 
-    pub fn joined_channels(&self) -> Vec<String> {
-        self.channels.iter().filter(|c| c.joined).map(|c| c.target.name.clone()).collect()
+    pub fn joined_channels(&self) -> impl Iterator<Item = &str> {
+        self.channels.iter().filter(|c| c.joined).map(|c| c.target.name.as_str())
     }
 
     fn fold(&self, s: &str) -> String {
@@ -204,7 +204,7 @@ impl Session {
     }
 
     fn is_me(&self, nick: &str) -> bool {
-        self.fold(nick) == self.fold(&self.nick)
+        super::isupport::fold_eq(nick, &self.nick, self.isupport.case_mapping())
     }
 
     fn is_channel(&self, target: &str) -> bool {

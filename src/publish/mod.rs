@@ -273,9 +273,13 @@ mod tests {
     use super::*;
 
     fn config(extra: &str) -> Config {
+        // One file per call: the tests run in parallel, and a file another test is rewriting
+        // reads as empty.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("srebot-publish-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pw = dir.join("bot-password");
+        let pw = dir.join(format!("bot-password-{call}"));
         std::fs::write(&pw, "abcdefghijklmnopqrstuvwxyz234567\n").unwrap();
         crate::config::parse(&format!(
             r##"

@@ -211,14 +211,14 @@ where
     F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish> {
-        let result = match conn.execute_batch("SAVEPOINT job") {
+        let result = match run_cached(conn, "SAVEPOINT job") {
             Err(e) => Err(StoreError::from(e)),
             Ok(()) => {
                 let r = (self.f)(conn).map_err(StoreError::from);
                 if r.is_err() {
-                    let _ = conn.execute_batch("ROLLBACK TO job");
+                    let _ = run_cached(conn, "ROLLBACK TO job");
                 }
-                match conn.execute_batch("RELEASE job") {
+                match run_cached(conn, "RELEASE job") {
                     Ok(()) => r,
                     Err(e) => Err(StoreError::from(e)),
                 }
@@ -230,6 +230,11 @@ where
     fn fail(self: Box<Self>, err: StoreError) {
         let _ = self.reply.send(Err(err));
     }
+}
+
+/// A statement run for every call (savepoints): prepared once, not parsed each time.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 impl<R: Send> Finish for CallFinish<R> {
@@ -276,6 +281,7 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
         return;
     }
     let finishes: Vec<_> = batch.into_iter().map(|job| job.run(conn)).collect();
+    index_new_entries(conn);
     let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
     if let Err(e) = &commit {
         crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -286,6 +292,22 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     }
     for f in finishes {
         f.finish(commit.clone());
+    }
+}
+
+/// Indexes the batch's new log entries for search, once for the whole batch (one FTS5 segment
+/// per commit instead of one per entry: see migration 0006). In its own savepoint: should it
+/// fail, the entries are still committed, and indexed with a later batch.
+fn index_new_entries(conn: &Connection) {
+    let indexed = conn.execute_batch("SAVEPOINT fts").and_then(|()| match sal::index_new_entries(conn) {
+        Ok(_) => conn.execute_batch("RELEASE fts"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO fts; RELEASE fts");
+            Err(e)
+        }
+    });
+    if let Err(e) = indexed {
+        tracing::warn!(error = %StoreError::from(e), "search index not updated; will retry with the next write");
     }
 }
 

@@ -80,6 +80,23 @@ pub fn insert(conn: &Connection, e: &NewEntry) -> rusqlite::Result<i64> {
     Ok(id)
 }
 
+/// Adds the entries written since the last call to the full-text index, with one statement;
+/// returns how many. The store runs it at the end of every group commit, in the same
+/// transaction as the entries (migration 0006 explains why not a trigger per entry).
+pub fn index_new_entries(conn: &Connection) -> rusqlite::Result<usize> {
+    let (upto, newest): (i64, Option<i64>) = conn
+        .prepare_cached("SELECT indexed_upto, (SELECT max(id) FROM sal_entry) FROM sal_fts_state")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(newest) = newest.filter(|&n| n > upto) else { return Ok(0) };
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO sal_fts (rowid, message) SELECT id, message FROM sal_entry WHERE id > ?1 AND id <= ?2",
+        )?
+        .execute([upto, newest])?;
+    conn.prepare_cached("UPDATE sal_fts_state SET indexed_upto = ?1")?.execute([newest])?;
+    Ok(added)
+}
+
 fn insert_tasks(conn: &Connection, id: i64, tasks: &[String]) -> rusqlite::Result<()> {
     let mut task = conn.prepare_cached("INSERT OR IGNORE INTO sal_task (task, entry_id) VALUES (?1, ?2)")?;
     for t in tasks {
@@ -160,7 +177,13 @@ pub struct Found {
 }
 
 /// Finds visible (not hidden) entries, newest first.
+///
+/// A search first indexes the entries written earlier in this transaction (see
+/// [`index_new_entries`]), so it finds them too.
 pub fn query(conn: &Connection, scope: &Scope, filter: &Filter, limit: usize) -> rusqlite::Result<Found> {
+    if let Filter::Search(_) = filter {
+        index_new_entries(conn)?;
+    }
     let mut conditions = vec!["hidden_at IS NULL".to_string()];
     let mut values: Vec<Value> = Vec::new();
     let bind = |v: Value, values: &mut Vec<Value>| {
@@ -656,6 +679,30 @@ mod tests {
         hide(&conn, &e, Kind::Undo, &who("alice", t), "").unwrap();
         assert_eq!(latest_own(&conn, "alice", "#sre").unwrap().map(|e| e.id), Some(a1));
         assert_eq!(latest_own(&conn, "carol", "#sre").unwrap(), None);
+    }
+
+    #[test]
+    fn the_index_follows_entries_amended_before_and_after_indexing() {
+        let (_dir, conn) = db();
+        let t = "2026-11-22T10:00:00Z";
+        let a = insert(&conn, &new("#sre", "alice", "restarted db115", false, t)).unwrap();
+        let b = insert(&conn, &new("#sre", "alice", "depooled cp3050", false, t)).unwrap();
+        // Amended before it was indexed: only the new text is ever indexed.
+        let e = get(&conn, a).unwrap().unwrap();
+        assert!(amend(&conn, &e, "restarted db151", &[], &who("alice", t)).unwrap());
+        assert_eq!(index_new_entries(&conn).unwrap(), 2);
+        assert_eq!(index_new_entries(&conn).unwrap(), 0, "nothing new");
+        // Amended after: the trigger swaps the indexed text.
+        let e = get(&conn, b).unwrap().unwrap();
+        assert!(amend(&conn, &e, "depooled cp3051", &[], &who("alice", t)).unwrap());
+        conn.execute("INSERT INTO sal_fts (sal_fts, rank) VALUES ('integrity-check', 1)", []).unwrap();
+        let all = Scope { channel: None, private_of: None };
+        let found = |words: &str| ids(&query(&conn, &all, &Filter::Search(fts_query(words).unwrap()), 10).unwrap());
+        assert_eq!((found("db115"), found("db151")), (vec![], vec![a]));
+        assert_eq!((found("cp3050"), found("cp3051")), (vec![], vec![b]));
+        // A search sees entries of its own transaction that no batch has indexed yet.
+        let c = insert(&conn, &new("#sre", "bob", "rebooted cp3052", false, t)).unwrap();
+        assert_eq!(found("cp3052"), vec![c]);
     }
 
     #[test]
