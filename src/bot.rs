@@ -142,8 +142,12 @@ fn tell(clinic: &Option<mpsc::UnboundedSender<TopicEvent>>, event: TopicEvent) {
 }
 
 impl Directory for Client {
-    fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)> {
+    fn presence(&self, channel: &str, nick: &str) -> Option<crate::irc::Sender> {
         Client::presence(self, channel, nick)
+    }
+
+    fn accounts_in(&self, channel: &str) -> Vec<(String, String)> {
+        Client::accounts_in(self, channel)
     }
 }
 
@@ -157,45 +161,7 @@ fn reminder_tick(config: &Config) -> Duration {
 /// Reminds communicators of quiet incidents and mentions missing reports, each in the incident's
 /// own channel only (a security incident is never mentioned elsewhere).
 async fn remind(config: &Config, store: &Store, client: &Client, now: chrono::DateTime<chrono::Utc>) {
-    use crate::store::incident as db;
-    let quiet = chrono::Duration::milliseconds((config.incidents.update_reminder_minutes * 60_000.0) as i64);
-    let nag = chrono::Duration::milliseconds((config.incidents.report_reminder_hours * 3_600_000.0) as i64);
-    let due = store
-        .call(move |conn| {
-            let mut out = Vec::new();
-            for (i, comms) in db::due_reminders(conn, now, quiet)? {
-                db::mark_reminded(conn, i.id, now)?;
-                let who = comms.map(|t| t.nick).unwrap_or_else(|| "nobody holds communicator".into());
-                out.push((
-                    i.channel.clone(),
-                    format!(
-                        "#{} ({}): no update for {}. {who}, as communicator, please post one (!incident status … or \
-                         !incident note …), or !incident snooze <minutes>.",
-                        i.id,
-                        crate::text::truncate_bytes(&i.summary, 60),
-                        crate::incident::report::human_duration(now - i.last_update_at)
-                    ),
-                ));
-            }
-            for i in db::due_report_nags(conn, now, nag)? {
-                db::mark_nagged(conn, i.id, now)?;
-                out.push((
-                    i.channel.clone(),
-                    format!(
-                        "#{} ({}) is {} and needs a report ({}): !incident report {}, then !incident report-filed {} <url>.",
-                        i.id,
-                        crate::text::truncate_bytes(&i.summary, 60),
-                        i.state,
-                        i.report_reasons().join(", "),
-                        i.id,
-                        i.id
-                    ),
-                ));
-            }
-            Ok(out)
-        })
-        .await;
-    match due {
+    match cmd::incident::reminders(config, store, client, now).await {
         Ok(messages) => {
             for (channel, text) in messages {
                 client.privmsg(&channel, text);

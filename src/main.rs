@@ -59,9 +59,13 @@ enum SalCommand {
 
 #[derive(Subcommand)]
 enum IncidentCommand {
-    /// Print the post-mortem draft of incident N (security incidents included: this is the CLI).
+    /// Print the post-mortem draft of incident N, as numbered in the public channels or, with
+    /// --channel, in that security channel (security incidents included: this is the CLI).
     Report {
-        id: i64,
+        number: i64,
+        /// A security channel, for its incidents (they have numbers of their own).
+        #[arg(long)]
+        channel: Option<String>,
         /// wikitext (MediaWiki) or markdown
         #[arg(long, default_value = "wikitext")]
         format: String,
@@ -96,9 +100,9 @@ fn main() -> ExitCode {
             let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
             sal_show(&c, id)
         }
-        Sub::Incident { command: IncidentCommand::Report { id, format } } => {
+        Sub::Incident { command: IncidentCommand::Report { number, channel, format } } => {
             let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
-            print_report(&c, id, &format)
+            print_report(&c, number, channel.as_deref(), &format)
         }
         Sub::Run => {
             let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
@@ -237,25 +241,40 @@ fn sal_show(c: &config::Config, id: i64) -> ExitCode {
     }
 }
 
-fn print_report(c: &config::Config, id: i64, format: &str) -> ExitCode {
+fn print_report(c: &config::Config, number: i64, channel: Option<&str>, format: &str) -> ExitCode {
     use srebot::incident::report::{render, Format};
     let Some(format) = Format::parse(format) else {
         eprintln!("unknown format {format:?}: wikitext or markdown");
         return ExitCode::FAILURE;
     };
-    let record = store::open_database(&c.storage.database)
-        .and_then(|conn| store::incident::record(&conn, id).map_err(store::StoreError::from));
+    // A channel no longer in the config is read as the security channel it was: public incidents
+    // need no --channel, and a removed security channel's reports stay reachable.
+    let (scope, named) = match channel {
+        None => (srebot::incident::PUBLIC_SCOPE.to_string(), "the public channels".to_string()),
+        Some(name) => {
+            let private = c.channel(name).is_none_or(|ch| ch.role == config::ChannelRole::Security);
+            (srebot::incident::scope(name, private), name.to_string())
+        }
+    };
+    let record = store::open_database(&c.storage.database).and_then(|conn| {
+        let found = store::incident::find(&conn, &scope, number)?;
+        found
+            .map(|i| store::incident::record(&conn, i.id))
+            .transpose()
+            .map(Option::flatten)
+            .map_err(store::StoreError::from)
+    });
     match record {
         Ok(Some(r)) => {
             print!("{}", render(&r, format, chrono::Utc::now()));
             ExitCode::SUCCESS
         }
         Ok(None) => {
-            eprintln!("no incident #{id}");
+            eprintln!("no incident #{number} in {named}");
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("cannot read incident #{id}: {e}");
+            eprintln!("cannot read incident #{number}: {e}");
             ExitCode::FAILURE
         }
     }

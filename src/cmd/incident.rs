@@ -1,15 +1,19 @@
 //! `!incident …` (alias `!inc`): open an incident, hand its two roles around, record its states
 //! and timeline, and draft its report. Incidents live in the channel they were opened in; one
 //! opened in a security channel is never named anywhere else.
+//!
+//! People see and type an incident's *number*, counted per scope (`crate::incident::scope`): one
+//! sequence for all public channels, one per security channel, so no number seen in public
+//! counts a private incident. The internal id never shows.
 
-use super::{Context, Reply};
+use super::{Context, Directory, Reply};
 use crate::access::Level;
-use crate::config::ChannelRole;
-use crate::incident::model::{Incident, Role, State};
+use crate::config::{ChannelRole, Config};
+use crate::incident::model::{Incident, Role, State, Tenure};
 use crate::incident::report::{self, human_duration, Format};
-use crate::incident::{check_close, check_reopen, check_status, parse_when};
+use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when};
 use crate::store::incident::{self as db, Actor};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::text::{strip_formatting, truncate_bytes};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
@@ -22,18 +26,30 @@ pub enum Impact {
     None,
 }
 
+/// Which incident a command that takes free text is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Not named: the only one not closed here.
+    Only,
+    /// Named: `#N`, or a bare `N` with no text before it.
+    Named(i64),
+    /// A bare number ending the text: the incident, if it names one not closed in this
+    /// channel's scope; otherwise the text's last word ("waiting for 2"). See [`settle`].
+    Maybe { number: i64, word: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sub {
     List,
     Open { summary: String },
     Claim { role: Role, id: Option<i64> },
     Handoff { role: Role, nick: String, id: Option<i64> },
-    Status { state: State, note: String, id: Option<i64> },
-    Close { summary: String, id: Option<i64> },
+    Status { state: State, note: String, target: Target },
+    Close { summary: String, target: Target },
     Reopen { id: i64 },
-    Note { text: String, id: Option<i64> },
+    Note { text: String, target: Target },
     Impact { impact: Impact, id: Option<i64> },
-    At { words: Vec<String>, id: Option<i64> },
+    At { words: Vec<String>, target: Target },
     Show { id: Option<i64> },
     Report { id: Option<i64> },
     ReportFiled { id: i64, url: String },
@@ -44,20 +60,38 @@ pub enum Sub {
 pub const USAGE: &str =
     "!incident open <summary> | claim|handoff comms|diagnosis [nick] | status investigating|identified|\
 monitoring|resolved [note] | note <text> | at <HH:MM> <event> | impact user-facing|data-loss|none | close [summary] | \
-reopen N | list | show | report | report-filed N <url> | snooze <min>|off — add #N when several are open.";
+reopen N | list | show | report | report-filed N <url> | snooze <min>|off — end with N when several are open.";
 
-/// Takes a trailing incident id off `words`: `#N` always, a bare `N` only where `bare` (commands
-/// without free text, where a number cannot be part of a sentence).
-fn take_id(words: &mut Vec<&str>, bare: bool) -> Result<Option<i64>, String> {
-    let Some(last) = words.last() else { return Ok(None) };
-    let digits = match last.strip_prefix('#') {
-        Some(d) => d,
-        None if bare && last.bytes().all(|b| b.is_ascii_digit()) => last,
-        None => return Ok(None),
-    };
-    let id = digits.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{last} is not an incident id."))?;
+/// Reads `word` as an incident number, `#N` or `N`; `Ok(None)` when it is not one at all.
+fn number(word: &str) -> Result<Option<i64>, String> {
+    let digits = word.strip_prefix('#').unwrap_or(word);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let n = digits.parse::<i64>().ok().filter(|n| *n > 0);
+    n.map(Some).ok_or_else(|| format!("{} is not an incident number.", truncate_bytes(word, 20)))
+}
+
+/// Takes a trailing incident number off `words`, for commands without free text.
+fn take_id(words: &mut Vec<&str>) -> Result<Option<i64>, String> {
+    let Some(n) = words.last().map(|w| number(w)).transpose()?.flatten() else { return Ok(None) };
     words.pop();
-    Ok(Some(id))
+    Ok(Some(n))
+}
+
+/// Takes a trailing incident number off `words`, for commands whose free text starts at word
+/// `text_from`. `#N` always names an incident, and so does a bare `N` that nothing of the text
+/// precedes (`status resolved 2`: a note "2" would say nothing); a bare `N` after text may be
+/// part of it, which only the store can tell.
+fn take_target(words: &mut Vec<&str>, text_from: usize) -> Result<Target, String> {
+    let Some(&last) = words.last() else { return Ok(Target::Only) };
+    let target = match number(last)? {
+        None => return Ok(Target::Only),
+        Some(n) if last.starts_with('#') || words.len() <= text_from + 1 => Target::Named(n),
+        Some(number) => Target::Maybe { number, word: last.to_string() },
+    };
+    words.pop();
+    Ok(target)
 }
 
 fn role_of(word: Option<&&str>) -> Result<Role, String> {
@@ -100,20 +134,20 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             Sub::Open { summary }
         }
         "claim" | "take" => {
-            let id = take_id(&mut words, true)?;
+            let id = take_id(&mut words)?;
             let role = role_of(words.first())?;
             no_more(&words[1..], "!incident claim comms|diagnosis [N]")?;
             Sub::Claim { role, id }
         }
         "handoff" | "hand" | "give" => {
-            let id = take_id(&mut words, true)?;
+            let id = take_id(&mut words)?;
             let role = role_of(words.first())?;
             let nick = words.get(1).ok_or("Usage: !incident handoff comms|diagnosis <nick> [N]")?.to_string();
             no_more(&words[2..], "!incident handoff comms|diagnosis <nick> [N]")?;
             Sub::Handoff { role, nick: nick.trim_end_matches([':', ',']).to_string(), id }
         }
         "status" | "state" => {
-            let id = take_id(&mut words, false)?;
+            let target = take_target(&mut words, 1)?;
             let word = words.first().copied().unwrap_or("");
             let state = State::parse(word).filter(|s| *s != State::Closed).ok_or_else(|| {
                 format!(
@@ -121,26 +155,26 @@ pub fn parse(args: &str) -> Result<Sub, String> {
                     truncate_bytes(word, 20)
                 )
             })?;
-            Sub::Status { state, note: rest(words.get(1..).unwrap_or_default()), id }
+            Sub::Status { state, note: rest(words.get(1..).unwrap_or_default()), target }
         }
         "close" => {
-            let id = take_id(&mut words, false)?;
-            Sub::Close { summary: rest(&words), id }
+            let target = take_target(&mut words, 0)?;
+            Sub::Close { summary: rest(&words), target }
         }
         "reopen" => {
-            let id = take_id(&mut words, true)?.ok_or("Usage: !incident reopen N")?;
+            let id = take_id(&mut words)?.ok_or("Usage: !incident reopen N")?;
             no_more(&words, "!incident reopen N")?;
             Sub::Reopen { id }
         }
         "note" => {
-            let id = take_id(&mut words, false)?;
+            let target = take_target(&mut words, 0)?;
             if words.is_empty() {
-                return Err("Usage: !incident note <text> [#N]".into());
+                return Err("Usage: !incident note <text> [N]".into());
             }
-            Sub::Note { text: rest(&words), id }
+            Sub::Note { text: rest(&words), target }
         }
         "impact" => {
-            let id = take_id(&mut words, true)?;
+            let id = take_id(&mut words)?;
             let impact = match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
                 Some("user-facing" | "userfacing" | "users" | "user") => Impact::UserFacing,
                 Some("data-loss" | "dataloss" | "data") => Impact::DataLoss,
@@ -151,25 +185,25 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             Sub::Impact { impact, id }
         }
         "at" => {
-            let id = take_id(&mut words, false)?;
+            let target = take_target(&mut words, 1)?;
             if words.len() < 2 {
-                return Err("Usage: !incident at <HH:MM|YYYY-MM-DD HH:MM> <what happened> [#N] (times in UTC)".into());
+                return Err("Usage: !incident at <HH:MM|YYYY-MM-DD HH:MM> <what happened> [N] (times in UTC)".into());
             }
-            Sub::At { words: words.iter().map(|w| w.to_string()).collect(), id }
+            Sub::At { words: words.iter().map(|w| w.to_string()).collect(), target }
         }
         "show" | "info" => {
-            let id = take_id(&mut words, true)?;
+            let id = take_id(&mut words)?;
             no_more(&words, "!incident show [N]")?;
             Sub::Show { id }
         }
         "report" => {
-            let id = take_id(&mut words, true)?;
+            let id = take_id(&mut words)?;
             no_more(&words, "!incident report [N]")?;
             Sub::Report { id }
         }
         "report-filed" | "filed" => {
             let usage = "Usage: !incident report-filed N <url>";
-            let id = words.first().and_then(|w| w.trim_start_matches('#').parse().ok()).ok_or(usage)?;
+            let id = words.first().map(|w| number(w)).transpose()?.flatten().ok_or(usage)?;
             let url = words.get(1).ok_or(usage)?;
             if !(url.starts_with("https://") || url.starts_with("http://")) || words.len() > 2 {
                 return Err(usage.into());
@@ -177,8 +211,9 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             Sub::ReportFiled { id, url: url.to_string() }
         }
         "snooze" => {
-            let id = take_id(&mut words, false)?;
-            let usage = "Usage: !incident snooze <minutes (1-1440)>|off [#N]";
+            let usage = "Usage: !incident snooze <minutes (1-1440)>|off [N]";
+            // The minutes are a number too: only a second number can name the incident.
+            let id = if words.len() > 1 { take_id(&mut words)? } else { None };
             let minutes = match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
                 Some("off") => None,
                 Some(m) => Some(m.parse::<u32>().ok().filter(|m| (1..=1440).contains(m)).ok_or(usage)?),
@@ -195,28 +230,38 @@ pub fn parse(args: &str) -> Result<Sub, String> {
 #[derive(Clone)]
 struct Here {
     channel: String,
+    /// The numbering the channel's incidents are in.
+    scope: String,
     private: bool,
     nick: String,
     account: String,
     at: DateTime<Utc>,
+    /// The channel's identified members as `(nick, account)`, when the command came.
+    present: Vec<(String, String)>,
 }
 
 impl Here {
     fn actor(&self) -> Actor<'_> {
         Actor { at: self.at, nick: &self.nick, account: &self.account }
     }
+
+    /// What to call a role holder: the nick their account uses now.
+    fn name(&self, t: &Tenure) -> String {
+        current_nick(&t.nick, &t.account, &self.present).to_string()
+    }
 }
 
 /// An outcome for the user: either way it is a reply.
 type Answer = Result<Vec<String>, String>;
 
-/// Finds the incident a command is about: the one named, if it belongs here, or the only one
-/// not closed here. A private incident named elsewhere gets the same answer as a missing one.
-fn resolve(conn: &Connection, here: &Here, id: Option<i64>) -> rusqlite::Result<Result<Incident, String>> {
-    if let Some(id) = id {
-        return Ok(match db::get(conn, id)? {
+/// Finds the incident a command is about: the one numbered `number` in this channel's scope, if
+/// it belongs here, or the only one not closed here. A private incident named elsewhere gets the
+/// same answer as a missing one (it is not even in the scope searched).
+fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> rusqlite::Result<Result<Incident, String>> {
+    if let Some(n) = number {
+        return Ok(match db::find(conn, &here.scope, n)? {
             Some(i) if crate::irc::casefold_eq(&i.channel, &here.channel) => Ok(i),
-            _ => Err(format!("No incident #{id} here.")),
+            _ => Err(format!("No incident #{n} here.")),
         });
     }
     let open = db::not_closed_in(conn, &here.channel)?;
@@ -225,15 +270,38 @@ fn resolve(conn: &Connection, here: &Here, id: Option<i64>) -> rusqlite::Result<
         [one] => Ok(one.clone()),
         several => {
             let list: Vec<String> =
-                several.iter().map(|i| format!("#{} ({})", i.id, truncate_bytes(&i.summary, 40))).collect();
-            Err(format!("Several incidents are open here: {}. Which one? Add #N.", list.join(", ")))
+                several.iter().map(|i| format!("#{} ({})", i.number, truncate_bytes(&i.summary, 40))).collect();
+            Err(format!("Several incidents are open here: {}. Which one? End with its number.", list.join(", ")))
         }
     })
 }
 
-fn holders(conn: &Connection, id: i64) -> rusqlite::Result<String> {
-    let comms = db::holder(conn, id, Role::Comms)?.map(|t| t.nick).unwrap_or_else(|| "nobody".into());
-    let diag = db::holder(conn, id, Role::Diagnosis)?.map(|t| t.nick).unwrap_or_else(|| "nobody".into());
+/// Decides what a trailing bare number after text is: the incident's number when it names one
+/// not closed in this channel's scope, else the last word of `text`, put back. Either way the
+/// reply names the incident acted on, so a misreading shows at once.
+fn settle(conn: &Connection, here: &Here, target: Target, text: &mut String) -> rusqlite::Result<Option<i64>> {
+    Ok(match target {
+        Target::Only => None,
+        Target::Named(n) => Some(n),
+        Target::Maybe { number, word } => {
+            if db::find(conn, &here.scope, number)?.is_some_and(|i| i.state != State::Closed) {
+                Some(number)
+            } else {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(&word);
+                None
+            }
+        }
+    })
+}
+
+fn holders(conn: &Connection, here: &Here, id: i64) -> rusqlite::Result<String> {
+    let name = |r| -> rusqlite::Result<String> {
+        Ok(db::holder(conn, id, r)?.map(|t| here.name(&t)).unwrap_or_else(|| "nobody".into()))
+    };
+    let (comms, diag) = (name(Role::Comms)?, name(Role::Diagnosis)?);
     Ok(if comms == diag {
         format!("{comms} holds communicator and primary diagnosis")
     } else {
@@ -244,18 +312,18 @@ fn holders(conn: &Connection, id: i64) -> rusqlite::Result<String> {
 fn report_rule(i: &Incident) -> String {
     match i.report_reasons().as_slice() {
         [] => "No report required.".into(),
-        reasons => format!("Report required ({}): !incident report {}.", reasons.join(", "), i.id),
+        reasons => format!("Report required ({}): !incident report {}.", reasons.join(", "), i.number),
     }
 }
 
-fn one_line_summary(conn: &Connection, i: &Incident, now: DateTime<Utc>) -> rusqlite::Result<String> {
+fn one_line_summary(conn: &Connection, here: &Here, i: &Incident) -> rusqlite::Result<String> {
     Ok(format!(
         "#{} [{}] {} — {} — open {}",
-        i.id,
+        i.number,
         i.state,
         truncate_bytes(&i.summary, 80),
-        holders(conn, i.id)?,
-        human_duration(now - i.opened_at)
+        holders(conn, here, i.id)?,
+        human_duration(here.at - i.opened_at)
     ))
 }
 
@@ -282,22 +350,19 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
         (None, true) => String::new(),
         (None, false) => return Err("Incident roles belong to services accounts: identify to services first.".into()),
     };
+    let private = chan.role == ChannelRole::Security;
     let here = Here {
         channel: chan.name.clone(),
-        private: chan.role == ChannelRole::Security,
+        scope: crate::incident::scope(&chan.name, private),
+        private,
         nick: ctx.msg.sender.nick.clone(),
         account,
         at: ctx.msg.time,
+        present: ctx.directory.accounts_in(&chan.name),
     };
     // Facts that need the connection layer or the clock are gathered before the store call.
     let handoff_target = match &sub {
-        Sub::Handoff { nick, .. } => match ctx.directory.presence(&here.channel, nick) {
-            None => return Err(format!("{nick} is not in {}.", here.channel)),
-            Some((_, None)) => {
-                return Err(format!("{nick} is not identified to services; roles belong to accounts."));
-            }
-            Some((nick, Some(account))) => Some((nick, account)),
-        },
+        Sub::Handoff { nick, .. } => Some(handoff_target(ctx, &here.channel, nick)?),
         _ => None,
     };
     let backdated = match &sub {
@@ -318,6 +383,24 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
         (_, Outcome::Lines(lines)) => Ok(lines),
         (_, Outcome::Report(_)) => Err("internal error: unexpected report".into()),
     }
+}
+
+/// Who a role may be handed to: someone in the channel, identified, whose account may use write
+/// commands (the access list), since the role makes them post for the incident. `(nick, account)`.
+fn handoff_target(ctx: &Context<'_>, channel: &str, nick: &str) -> Result<(String, String), String> {
+    let Some(target) = ctx.directory.presence(channel, nick) else {
+        return Err(format!("{nick} is not in {channel}."));
+    };
+    let Some(account) = target.account.clone() else {
+        return Err(format!("{} is not identified to services; roles belong to accounts.", target.nick));
+    };
+    if crate::access::level(&ctx.config.access, &target) < Level::Member {
+        return Err(format!(
+            "{} may not hold an incident role: account {account} is not on srebot's access list.",
+            target.nick
+        ));
+    }
+    Ok((target.nick, account))
 }
 
 enum Outcome {
@@ -348,7 +431,7 @@ fn apply(
             }
             let mut out = Vec::new();
             for i in open.iter().take(5) {
-                out.push(one_line_summary(conn, i, here.at)?);
+                out.push(one_line_summary(conn, here, i)?);
             }
             if open.len() > 5 {
                 out.push(format!("…and {} more: !incident show N.", open.len() - 5));
@@ -357,10 +440,11 @@ fn apply(
         }
         Sub::Open { summary } => {
             let summary = strip_formatting(&summary).trim().to_string();
-            let id = db::open(conn, &here.channel, here.private, &summary, &who)?;
+            let i = db::open(conn, &here.channel, here.private, &summary, &who)?;
             lines(format!(
-                "Incident #{id} opened: {}. {} holds communicator and primary diagnosis; hand one off with \
+                "Incident #{} opened: {}. {} holds communicator and primary diagnosis; hand one off with \
                  !incident handoff comms|diagnosis <nick>, or a colleague takes one with !incident claim comms|diagnosis.",
+                i.number,
                 truncate_bytes(&summary, 120),
                 here.nick
             ))
@@ -371,67 +455,67 @@ fn apply(
                 Err(e) => return Ok(Err(e)),
             };
             if i.state == State::Closed {
-                return Ok(Err(format!("#{} is closed.", i.id)));
+                return Ok(Err(format!("#{} is closed.", i.number)));
             }
             let (nick, account, handed) = match handoff_target {
                 Some((nick, account)) => (nick, account, true),
                 None => (here.nick.clone(), here.account.clone(), false),
             };
             if db::holder(conn, i.id, role)?.is_some_and(|t| t.account.eq_ignore_ascii_case(&account)) {
-                return Ok(Err(format!("{nick} already holds {} for #{}.", role.title(), i.id)));
+                return Ok(Err(format!("{nick} already holds {} for #{}.", role.title(), i.number)));
             }
             let previous = db::change_holder(conn, i.id, role, &account, &nick, &who, handed)?;
-            let from = previous.map(|p| p.nick).unwrap_or_else(|| "nobody".into());
+            let from = previous.map(|p| here.name(&p)).unwrap_or_else(|| "nobody".into());
             let by = if handed { format!(" (handed over by {})", here.nick) } else { String::new() };
-            lines(format!("#{} {}: {from} → {nick}{by}.", i.id, role.title()))
+            lines(format!("#{} {}: {from} → {nick}{by}.", i.number, role.title()))
         }
-        Sub::Status { state, note, id } => {
-            let i = match incident(id)? {
+        Sub::Status { state, mut note, target } => {
+            let i = match incident(settle(conn, here, target, &mut note)?)? {
                 Ok(i) => i,
                 Err(e) => return Ok(Err(e)),
             };
-            if let Err(e) = check_status(i.id, i.state, state) {
+            if let Err(e) = check_status(i.number, i.state, state) {
                 return Ok(Err(e));
             }
             let note = strip_formatting(&note).trim().to_string();
             db::set_state(conn, i.id, i.state, state, &note, &who)?;
-            let mut text = format!("#{} is now {state} (was {}).", i.id, i.state);
+            let mut text = format!("#{} is now {state} (was {}).", i.number, i.state);
             if state == State::Resolved {
                 let i = db::get(conn, i.id)?.unwrap_or(i);
                 text = format!(
                     "#{} resolved after {}: impact over. Close it with !incident close [summary] when the work is done. {}",
-                    i.id,
+                    i.number,
                     human_duration(here.at - i.opened_at),
                     report_rule(&i)
                 );
             }
             lines(text)
         }
-        Sub::Close { summary, id } => {
-            let i = match incident(id)? {
+        Sub::Close { mut summary, target } => {
+            let i = match incident(settle(conn, here, target, &mut summary)?)? {
                 Ok(i) => i,
                 Err(e) => return Ok(Err(e)),
             };
-            if let Err(e) = check_close(i.id, i.state) {
+            if let Err(e) = check_close(i.number, i.state) {
                 return Ok(Err(e));
             }
             let summary = strip_formatting(&summary).trim().to_string();
             db::close(conn, i.id, i.state, (!summary.is_empty()).then_some(summary.as_str()), &who)?;
-            lines(format!("#{} closed after {}. {}", i.id, human_duration(here.at - i.opened_at), report_rule(&i)))
+            lines(format!("#{} closed after {}. {}", i.number, human_duration(here.at - i.opened_at), report_rule(&i)))
         }
         Sub::Reopen { id } => {
             let i = match incident(Some(id))? {
                 Ok(i) => i,
                 Err(e) => return Ok(Err(e)),
             };
-            if let Err(e) = check_reopen(i.id, i.state) {
+            if let Err(e) = check_reopen(i.number, i.state) {
                 return Ok(Err(e));
             }
             db::reopen(conn, i.id, i.state, &who)?;
-            lines(format!("#{} reopened: investigating again. {}.", i.id, holders(conn, i.id)?))
+            lines(format!("#{} reopened: investigating again. {}.", i.number, holders(conn, here, i.id)?))
         }
-        Sub::Note { text, id } => {
-            let i = match incident(id)? {
+        Sub::Note { mut text, target } => {
+            let i = match incident(settle(conn, here, target, &mut text)?)? {
                 Ok(i) => i,
                 Err(e) => return Ok(Err(e)),
             };
@@ -440,7 +524,7 @@ fn apply(
                 return Ok(Err("Note missing. Nothing recorded.".into()));
             }
             db::note(conn, i.id, &text, &who)?;
-            lines(format!("Noted on #{}.", i.id))
+            lines(format!("Noted on #{}: {}", i.number, truncate_bytes(&text, 120)))
         }
         Sub::Impact { impact, id } => {
             let i = match incident(id)? {
@@ -462,21 +546,21 @@ fn apply(
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            lines(format!("#{} impact: {what}. {}", i.id, report_rule(&i)))
+            lines(format!("#{} impact: {what}. {}", i.number, report_rule(&i)))
         }
-        Sub::At { id, .. } => {
-            let i = match incident(id)? {
+        Sub::At { target, .. } => {
+            let Some((when, mut text)) = backdated else { return Ok(Err("internal error: no time".into())) };
+            let i = match incident(settle(conn, here, target, &mut text)?)? {
                 Ok(i) => i,
                 Err(e) => return Ok(Err(e)),
             };
-            let Some((when, text)) = backdated else { return Ok(Err("internal error: no time".into())) };
             if text.is_empty() {
                 return Ok(Err("Say what happened after the time. Nothing recorded.".into()));
             }
             db::backdate(conn, i.id, when, &text, &who)?;
             lines(format!(
                 "#{}: recorded at {} UTC (backdated): {}",
-                i.id,
+                i.number,
                 when.format("%Y-%m-%d %H:%M"),
                 truncate_bytes(&text, 120)
             ))
@@ -491,7 +575,7 @@ fn apply(
                 .unwrap_or_default();
             lines(format!(
                 "{} (opened {} UTC by {}; {last}){}",
-                one_line_summary(conn, &i, here.at)?,
+                one_line_summary(conn, here, &i)?,
                 i.opened_at.format("%H:%M"),
                 i.opened_by,
                 i.report_url.as_ref().map(|u| format!(" — report: {u}")).unwrap_or_default()
@@ -504,7 +588,7 @@ fn apply(
             };
             match db::record(conn, i.id)? {
                 Some(r) => Ok(Outcome::Report(Box::new(r))),
-                None => Err(format!("No incident #{} here.", i.id)),
+                None => Err(format!("No incident #{} here.", i.number)),
             }
         }
         Sub::ReportFiled { id, url } => {
@@ -513,7 +597,7 @@ fn apply(
                 Err(e) => return Ok(Err(e)),
             };
             db::report_filed(conn, i.id, &url, &who)?;
-            lines(format!("#{}: report filed at {url}.", i.id))
+            lines(format!("#{}: report filed at {url}.", i.number))
         }
         Sub::Snooze { minutes, id } => {
             let i = match incident(id)? {
@@ -523,11 +607,11 @@ fn apply(
             match minutes {
                 Some(m) => {
                     db::snooze(conn, i.id, Some(here.at + Duration::minutes(m.into())), &format!("{m} min"), &who)?;
-                    lines(format!("#{}: update reminders snoozed for {m} min.", i.id))
+                    lines(format!("#{}: update reminders snoozed for {m} min.", i.number))
                 }
                 None => {
                     db::snooze(conn, i.id, None, "off", &who)?;
-                    lines(format!("#{}: update reminders are back on.", i.id))
+                    lines(format!("#{}: update reminders are back on.", i.number))
                 }
             }
         }
@@ -535,19 +619,20 @@ fn apply(
 }
 
 /// Writes the draft in both formats and says where it is. Files of a security incident are
-/// readable by the bot's user only.
+/// readable by the bot's user only, and named after their channel (their numbers are its own).
 async fn write_drafts(ctx: &Context<'_>, record: &crate::incident::model::Record) -> Answer {
     let dir = ctx.config.report_dir();
-    let id = record.incident.id;
+    let number = record.incident.number;
+    let stem = report::file_stem(&record.incident);
     // With the web view, a public incident's draft is a link (always current); the files are
     // still written, for security incidents and for editing.
     let link = match (&ctx.config.web.base_url, record.incident.private) {
-        (Some(base), false) => Some(format!("{}/incidents/{id}", base.trim_end_matches('/'))),
+        (Some(base), false) => Some(format!("{}/incidents/{number}", base.trim_end_matches('/'))),
         _ => None,
     };
     let mut paths = Vec::new();
     for format in [Format::Markdown, Format::Wikitext] {
-        let path = dir.join(format!("incident-{id}.{}", format.extension()));
+        let path = dir.join(format!("{stem}.{}", format.extension()));
         let text = report::render(record, format, ctx.msg.time);
         let private = record.incident.private;
         let target = path.clone();
@@ -561,11 +646,11 @@ async fn write_drafts(ctx: &Context<'_>, record: &crate::incident::model::Record
     }
     Ok(vec![match link {
         Some(url) => format!(
-            "Report draft for #{id}: {url} (files: {}). File it, then !incident report-filed {id} <url>.",
+            "Report draft for #{number}: {url} (files: {}). File it, then !incident report-filed {number} <url>.",
             paths[0]
         ),
         None => format!(
-            "Report draft for #{id}: {} (wikitext: {}). File it, then !incident report-filed {id} <url>.",
+            "Report draft for #{number}: {} (wikitext: {}). File it, then !incident report-filed {number} <url>.",
             paths[0], paths[1]
         ),
     }])
@@ -587,14 +672,71 @@ fn write_file(dir: &std::path::Path, path: &std::path::Path, text: &str, private
     std::fs::rename(&tmp, path)
 }
 
+/// The reminders due at `now`, as `(channel, line)`: update reminders for quiet open incidents,
+/// naming the communicator by the nick their account uses now, and report reminders for resolved
+/// or closed ones still without a report. Each goes to its incident's own channel only, so a
+/// security incident is never mentioned elsewhere. Marks them sent.
+pub async fn reminders(
+    config: &Config,
+    store: &Store,
+    directory: &dyn Directory,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let quiet = Duration::milliseconds((config.incidents.update_reminder_minutes * 60_000.0) as i64);
+    let nag = Duration::milliseconds((config.incidents.report_reminder_hours * 3_600_000.0) as i64);
+    let (quiet_ones, unreported) = store
+        .call(move |conn| {
+            let quiet_ones = db::due_reminders(conn, now, quiet)?;
+            for (i, _) in &quiet_ones {
+                db::mark_reminded(conn, i.id, now)?;
+            }
+            let unreported = db::due_report_nags(conn, now, nag)?;
+            for i in &unreported {
+                db::mark_nagged(conn, i.id, now)?;
+            }
+            Ok((quiet_ones, unreported))
+        })
+        .await?;
+    let mut out = Vec::new();
+    for (i, comms) in quiet_ones {
+        let present = directory.accounts_in(&i.channel);
+        let who = match &comms {
+            Some(t) => format!("{}, as communicator, please post one", current_nick(&t.nick, &t.account, &present)),
+            None => "Nobody holds communicator: !incident claim comms, then post one".into(),
+        };
+        let line = format!(
+            "#{} ({}): no update for {}. {who} (!incident status … or !incident note …), or !incident snooze <minutes>.",
+            i.number,
+            truncate_bytes(&i.summary, 60),
+            human_duration(now - i.last_update_at)
+        );
+        out.push((i.channel, line));
+    }
+    for i in unreported {
+        let line = format!(
+            "#{n} ({}) is {} and needs a report ({}): !incident report {n}, then !incident report-filed {n} <url>.",
+            truncate_bytes(&i.summary, 60),
+            i.state,
+            i.report_reasons().join(", "),
+            n = i.number
+        );
+        out.push((i.channel, line));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cmd::testing::FakeDirectory;
     use crate::irc::{Incoming, Sender};
 
+    fn maybe(number: i64) -> Target {
+        Target::Maybe { number, word: number.to_string() }
+    }
+
     #[test]
-    fn parses_subcommands_and_ids() {
+    fn parses_subcommands_and_numbers() {
         assert_eq!(parse(""), Ok(Sub::List));
         assert_eq!(
             parse("open Wikis down for logged-in users"),
@@ -611,34 +753,77 @@ mod tests {
         );
         assert!(parse("handoff comms").unwrap_err().contains("Usage"));
         assert_eq!(
-            parse("status identified bad puppet change on db151 2"),
-            Ok(Sub::Status { state: State::Identified, note: "bad puppet change on db151 2".into(), id: None }),
-            "a bare number ends a note, it is not an id"
+            parse("status resolved #4"),
+            Ok(Sub::Status { state: State::Resolved, note: String::new(), target: Target::Named(4) })
         );
         assert_eq!(
-            parse("status resolved #4"),
-            Ok(Sub::Status { state: State::Resolved, note: String::new(), id: Some(4) })
+            parse("status resolved 2"),
+            Ok(Sub::Status { state: State::Resolved, note: String::new(), target: Target::Named(2) }),
+            "a bare number with no note before it names the incident"
         );
         assert!(parse("status closed").unwrap_err().contains("Unknown status"));
         assert!(parse("status fixed").unwrap_err().contains("Unknown status"));
+        assert_eq!(parse("close"), Ok(Sub::Close { summary: String::new(), target: Target::Only }));
+        assert_eq!(parse("close 3"), Ok(Sub::Close { summary: String::new(), target: Target::Named(3) }));
         assert_eq!(parse("reopen 4"), Ok(Sub::Reopen { id: 4 }));
+        assert_eq!(parse("reopen #4"), Ok(Sub::Reopen { id: 4 }));
         assert!(parse("reopen").is_err());
         assert_eq!(parse("impact data-loss"), Ok(Sub::Impact { impact: Impact::DataLoss, id: None }));
+        assert_eq!(parse("impact data-loss 2"), Ok(Sub::Impact { impact: Impact::DataLoss, id: Some(2) }));
         assert_eq!(
             parse("at 09:55 impact started #2").unwrap(),
-            Sub::At { words: vec!["09:55".into(), "impact".into(), "started".into()], id: Some(2) }
+            Sub::At { words: vec!["09:55".into(), "impact".into(), "started".into()], target: Target::Named(2) }
         );
         assert_eq!(
             parse("report-filed 2 https://wiki/x"),
             Ok(Sub::ReportFiled { id: 2, url: "https://wiki/x".into() })
         );
+        assert_eq!(
+            parse("report-filed #2 https://wiki/x"),
+            Ok(Sub::ReportFiled { id: 2, url: "https://wiki/x".into() })
+        );
         assert!(parse("report-filed 2 not-a-url").is_err());
+        assert!(parse("report-filed https://wiki/x").is_err());
         assert_eq!(parse("snooze off"), Ok(Sub::Snooze { minutes: None, id: None }));
+        assert_eq!(parse("snooze 45"), Ok(Sub::Snooze { minutes: Some(45), id: None }), "45 is the minutes");
         assert_eq!(parse("snooze 45 #2"), Ok(Sub::Snooze { minutes: Some(45), id: Some(2) }));
+        assert_eq!(parse("snooze 45 2"), Ok(Sub::Snooze { minutes: Some(45), id: Some(2) }));
+        assert_eq!(parse("snooze off 2"), Ok(Sub::Snooze { minutes: None, id: Some(2) }));
         assert!(parse("snooze 0").is_err() && parse("snooze 99999").is_err());
-        assert!(parse("show #0").unwrap_err().contains("not an incident id"));
+        assert!(parse("show #0").unwrap_err().contains("not an incident number"));
+        assert!(parse("show 99999999999999999999").unwrap_err().contains("not an incident number"));
         assert!(parse("frobnicate").unwrap_err().contains("Unknown subcommand"));
         assert!(parse(&"x".repeat(10_000)).unwrap_err().len() < 600);
+    }
+
+    #[test]
+    fn a_number_after_text_may_be_part_of_it() {
+        assert_eq!(
+            parse("status identified bad puppet change on db151 2"),
+            Ok(Sub::Status { state: State::Identified, note: "bad puppet change on db151".into(), target: maybe(2) })
+        );
+        assert_eq!(parse("note waiting for 2"), Ok(Sub::Note { text: "waiting for".into(), target: maybe(2) }));
+        assert_eq!(
+            parse("note waiting for #2"),
+            Ok(Sub::Note { text: "waiting for".into(), target: Target::Named(2) }),
+            "#N is always the incident"
+        );
+        assert_eq!(
+            parse("note see #wikimedia-ops"),
+            Ok(Sub::Note { text: "see #wikimedia-ops".into(), target: Target::Only }),
+            "a channel name is text"
+        );
+        assert_eq!(parse("close reverted 3"), Ok(Sub::Close { summary: "reverted".into(), target: maybe(3) }));
+        assert_eq!(
+            parse("at 09:55 impact started 2").unwrap(),
+            Sub::At { words: vec!["09:55".into(), "impact".into(), "started".into()], target: maybe(2) }
+        );
+        assert_eq!(
+            parse("note 007 is back 007").unwrap(),
+            Sub::Note { text: "007 is back".into(), target: Target::Maybe { number: 7, word: "007".into() } },
+            "the word is kept as typed, to be put back"
+        );
+        assert!(parse("note 2").unwrap_err().contains("Usage"), "a number alone is no note");
     }
 
     struct World {
@@ -661,29 +846,59 @@ nick = "srebot"
 name = "#sre"
 role = "public"
 [[channels]]
+name = "#ops"
+role = "public"
+[[channels]]
 name = "#sec"
 role = "security"
 [storage]
 database = {:?}
+[incidents]
+report_dir = {:?}
 [access]
 accounts = ["alice", "bob"]
 "##,
-                dir.path().join("db.sqlite3")
+                dir.path().join("db.sqlite3"),
+                dir.path().join("reports")
             ))
             .unwrap();
             let (store, thread) = Store::open(&config.storage.database);
             let mut directory = FakeDirectory::default();
+            for chan in ["#sre", "#ops", "#sec"] {
+                directory.0.insert((chan.into(), "alice".into()), Some("alice".into()));
+            }
             directory.0.insert(("#sre".into(), "bob".into()), Some("bob".into()));
             directory.0.insert(("#sre".into(), "anon".into()), None);
+            directory.0.insert(("#sre".into(), "carol".into()), Some("carol".into()));
             World { config, store, _thread: thread, _dir: dir, directory }
         }
 
+        fn time(minute: u32) -> DateTime<Utc> {
+            Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + Duration::minutes(minute.into())
+        }
+
         async fn say(&self, channel: &str, nick: &str, minute: u32, text: &str) -> Vec<String> {
-            let account = ["alice", "bob"].contains(&nick).then(|| nick.to_string());
+            let account = ["alice", "bob", "carol"].contains(&nick).then(|| nick.to_string());
+            self.say_as(channel, nick, account.as_deref(), minute, text).await
+        }
+
+        async fn say_as(
+            &self,
+            channel: &str,
+            nick: &str,
+            account: Option<&str>,
+            minute: u32,
+            text: &str,
+        ) -> Vec<String> {
             let msg = Incoming {
-                time: format!("2026-11-22T10:{minute:02}:00Z").parse().unwrap(),
+                time: World::time(minute),
                 channel: Some(channel.into()),
-                sender: Sender { nick: nick.into(), user: "u".into(), host: "h".into(), account },
+                sender: Sender {
+                    nick: nick.into(),
+                    user: "u".into(),
+                    host: "h".into(),
+                    account: account.map(Into::into),
+                },
                 text: text.into(),
             };
             let ctx = Context {
@@ -696,39 +911,63 @@ accounts = ["alice", "bob"]
             let cmd = crate::cmd::parse(&self.config.commands, text).expect("a command");
             crate::cmd::run(cmd, &ctx, &self.store).await.into_iter().map(|r| r.text).collect()
         }
+
+        /// The one answer to a command.
+        async fn one(&self, channel: &str, nick: &str, minute: u32, text: &str) -> String {
+            let mut r = self.say(channel, nick, minute, text).await;
+            assert_eq!(r.len(), 1, "{text}: {r:?}");
+            r.remove(0)
+        }
+
+        async fn timeline_len(&self, scope: &str, number: i64) -> usize {
+            let scope = scope.to_string();
+            self.store
+                .call(move |c| {
+                    let i = db::find(c, &scope, number)?.expect("the incident");
+                    Ok(db::timeline(c, i.id)?.len())
+                })
+                .await
+                .unwrap()
+        }
+
+        async fn incident(&self, scope: &str, number: i64) -> Incident {
+            let scope = scope.to_string();
+            self.store.call(move |c| db::find(c, &scope, number)).await.unwrap().expect("the incident")
+        }
     }
+
+    use chrono::TimeZone;
 
     #[tokio::test]
     async fn a_whole_incident() {
         let w = World::new();
-        let r = w.say("#sre", "alice", 0, "!inc open Wikis down for logged-in users").await;
+        let r = w.one("#sre", "alice", 0, "!inc open Wikis down for logged-in users").await;
         assert!(
-            r[0].starts_with("Incident #1 opened: Wikis down")
-                && r[0].contains("alice holds communicator and primary diagnosis"),
-            "{r:?}"
+            r.starts_with("Incident #1 opened: Wikis down")
+                && r.contains("alice holds communicator and primary diagnosis"),
+            "{r}"
         );
-        let r = w.say("#sre", "bob", 2, "!incident claim diagnosis").await;
-        assert_eq!(r, vec!["#1 primary diagnosis: alice → bob."]);
+        assert_eq!(w.one("#sre", "bob", 2, "!incident claim diagnosis").await, "#1 primary diagnosis: alice → bob.");
         assert_eq!(
-            w.say("#sre", "bob", 2, "!incident claim diagnosis").await,
-            vec!["bob already holds primary diagnosis for #1."]
+            w.one("#sre", "bob", 2, "!incident claim diagnosis").await,
+            "bob already holds primary diagnosis for #1."
         );
         w.say("#sre", "alice", 3, "!log depooled db151").await;
-        let r = w.say("#sre", "bob", 5, "!incident status identified bad puppet change").await;
-        assert_eq!(r, vec!["#1 is now identified (was investigating)."]);
-        let r = w.say("#sre", "alice", 6, "!incident at 09:55 impact started (monitoring alert)").await;
-        assert!(r[0].contains("recorded at 2026-11-22 09:55 UTC (backdated)"), "{r:?}");
-        let r = w.say("#sre", "alice", 7, "!incident impact user-facing").await;
-        assert!(r[0].contains("user-facing") && r[0].contains("Report required"), "{r:?}");
-        let r = w.say("#sre", "bob", 30, "!incident status resolved reverted").await;
-        assert!(r[0].starts_with("#1 resolved after 30 min"), "{r:?}");
-        assert!(w.say("#sre", "bob", 31, "!incident status investigating").await[0].contains("reopen 1"));
-        let r = w.say("#sre", "alice", 40, "!incident close reverted the puppet change").await;
-        assert!(r[0].starts_with("#1 closed after 40 min. Report required (user-facing outage)"), "{r:?}");
-        assert_eq!(w.say("#sre", "alice", 41, "!incident").await, vec!["No open incidents in #sre."]);
+        let r = w.one("#sre", "bob", 5, "!incident status identified bad puppet change").await;
+        assert_eq!(r, "#1 is now identified (was investigating).");
+        let r = w.one("#sre", "alice", 6, "!incident at 09:55 impact started (monitoring alert)").await;
+        assert!(r.contains("recorded at 2026-11-22 09:55 UTC (backdated)"), "{r}");
+        let r = w.one("#sre", "alice", 7, "!incident impact user-facing").await;
+        assert!(r.contains("user-facing") && r.contains("Report required"), "{r}");
+        let r = w.one("#sre", "bob", 30, "!incident status resolved reverted").await;
+        assert!(r.starts_with("#1 resolved after 30 min"), "{r}");
+        assert!(w.one("#sre", "bob", 31, "!incident status investigating").await.contains("reopen 1"));
+        let r = w.one("#sre", "alice", 40, "!incident close reverted the puppet change").await;
+        assert!(r.starts_with("#1 closed after 40 min. Report required (user-facing outage)"), "{r}");
+        assert_eq!(w.one("#sre", "alice", 41, "!incident").await, "No open incidents in #sre.");
 
-        let r = w.say("#sre", "alice", 42, "!incident report 1").await;
-        assert!(r[0].starts_with("Report draft for #1: "), "{r:?}");
+        let r = w.one("#sre", "alice", 42, "!incident report 1").await;
+        assert!(r.starts_with("Report draft for #1: "), "{r}");
         let path = w.config.report_dir().join("incident-1.md");
         let draft = std::fs::read_to_string(path).unwrap();
         for needle in
@@ -736,9 +975,9 @@ accounts = ["alice", "bob"]
         {
             assert!(draft.contains(needle), "draft lacks {needle:?}:\n{draft}");
         }
-        let r = w.say("#sre", "alice", 43, "!incident report-filed 1 https://wiki.example/Incidents/1").await;
-        assert_eq!(r, vec!["#1: report filed at https://wiki.example/Incidents/1."]);
-        assert!(w.say("#sre", "alice", 44, "!incident reopen 1").await[0].starts_with("#1 reopened"));
+        let r = w.one("#sre", "alice", 43, "!incident report-filed 1 https://wiki.example/Incidents/1").await;
+        assert_eq!(r, "#1: report filed at https://wiki.example/Incidents/1.");
+        assert!(w.one("#sre", "alice", 44, "!incident reopen 1").await.starts_with("#1 reopened"));
     }
 
     #[tokio::test]
@@ -746,39 +985,154 @@ accounts = ["alice", "bob"]
         let w = World::new();
         w.say("#sre", "alice", 0, "!incident open first").await;
         w.say("#sre", "alice", 1, "!incident open second").await;
-        let r = w.say("#sre", "alice", 2, "!incident note something").await;
-        assert!(r[0].contains("Several incidents are open here: #1 (first), #2 (second)"), "{r:?}");
-        assert_eq!(w.say("#sre", "alice", 2, "!incident note something #2").await, vec!["Noted on #2."]);
-        let r = w.say("#sec", "alice", 3, "!incident open leaked credential on a public paste").await;
-        assert!(r[0].starts_with("Incident #3 opened"));
-        // From the public channel, #3 is exactly like an incident that does not exist.
-        assert_eq!(w.say("#sre", "alice", 4, "!incident show 99").await, vec!["No incident #99 here."]);
-        assert_eq!(w.say("#sre", "alice", 4, "!incident show 3").await, vec!["No incident #3 here."]);
+        let r = w.one("#sre", "alice", 2, "!incident note something").await;
+        assert!(r.contains("Several incidents are open here: #1 (first), #2 (second)"), "{r}");
+        assert_eq!(w.one("#sre", "alice", 2, "!incident note something #2").await, "Noted on #2: something");
+        // A security channel numbers its incidents itself: nothing in public counts them.
+        let r = w.one("#sec", "alice", 3, "!incident open leaked credential on a public paste").await;
+        assert!(r.starts_with("Incident #1 opened"), "{r}");
+        let r = w.one("#ops", "alice", 4, "!incident open ops thing").await;
+        assert!(r.starts_with("Incident #3 opened"), "public channels share one sequence, without a gap: {r}");
+        // From the public channel, a private number is exactly like a number that does not exist.
+        assert_eq!(w.one("#sre", "alice", 4, "!incident show 99").await, "No incident #99 here.");
+        assert!(!w.one("#sre", "alice", 4, "!incident show 1").await.contains("leaked"));
+        assert_eq!(w.one("#ops", "alice", 4, "!incident show 1").await, "No incident #1 here.", "#1 is #sre's");
         let listed = w.say("#sre", "alice", 4, "!incident list").await.join("\n");
-        assert!(!listed.contains("leaked") && !listed.contains("#3"), "{listed}");
-        assert!(w.say("#sec", "alice", 5, "!incident show").await[0].contains("leaked credential"));
+        assert!(!listed.contains("leaked") && listed.contains("#1 [investigating] first"), "{listed}");
+        assert!(w.one("#sec", "alice", 5, "!incident show").await.contains("leaked credential"));
+        assert!(w.one("#sec", "alice", 5, "!incident show 1").await.starts_with("#1 [investigating] leaked"));
+        assert_eq!(w.one("#sec", "alice", 5, "!incident show 2").await, "No incident #2 here.");
+
+        // Their drafts do not overwrite each other: the security channel's are named after it.
+        w.say("#sre", "alice", 6, "!incident report 1").await;
+        let r = w.one("#sec", "alice", 6, "!incident report").await;
+        assert!(r.starts_with("Report draft for #1: ") && r.contains("incident-sec-1.md"), "{r}");
+        let dir = w.config.report_dir();
+        assert!(std::fs::read_to_string(dir.join("incident-1.md")).unwrap().contains("# Incident #1: first"));
+        let private = std::fs::read_to_string(dir.join("incident-sec-1.md")).unwrap();
+        assert!(private.contains("# Incident #1: leaked credential"), "{private}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("incident-sec-1.md")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "a security draft is readable by the bot's user only");
+    }
+
+    #[tokio::test]
+    async fn a_trailing_number_is_the_incident_only_when_it_names_an_open_one() {
+        let w = World::new();
+        w.say("#sre", "alice", 0, "!incident open first").await;
+        // No #2 yet: the 2 is part of the note, on the only open incident.
+        assert_eq!(w.one("#sre", "alice", 1, "!incident note waiting for 2").await, "Noted on #1: waiting for 2");
+        w.say("#sre", "alice", 2, "!incident open second").await;
+        // Now #2 is open: the same words are a note on #2, and the reply says so.
+        assert_eq!(w.one("#sre", "alice", 3, "!incident note waiting for 2").await, "Noted on #2: waiting for");
+        assert_eq!(w.timeline_len("public", 1).await, 2, "opened, note");
+        // `status resolved 2`: nothing but the number after the state, so it is #2, not a note "2".
+        let r = w.one("#sre", "alice", 4, "!incident status resolved 2").await;
+        assert!(r.starts_with("#2 resolved after"), "{r}");
+        assert_eq!(w.incident("public", 2).await.state, State::Resolved);
+        assert_eq!(w.incident("public", 1).await.state, State::Investigating);
+        // Resolved is not closed: #2 is still named by a trailing 2.
+        assert_eq!(w.one("#sre", "alice", 5, "!incident note aftermath 2").await, "Noted on #2: aftermath");
+        w.say("#sre", "alice", 6, "!incident close done 2").await;
+        assert_eq!(w.incident("public", 2).await.state, State::Closed);
+        // Closed: a trailing 2 is text again (only #1 is open)…
+        assert_eq!(w.one("#sre", "alice", 7, "!incident note see also 2").await, "Noted on #1: see also 2");
+        // …but reopen takes any incident of the scope, and #N always names one.
+        assert!(w.one("#sre", "alice", 8, "!incident reopen 2").await.starts_with("#2 reopened"));
+        assert_eq!(w.one("#sre", "alice", 9, "!incident status resolved 7").await, "No incident #7 here.");
+        assert_eq!(w.one("#sre", "alice", 9, "!incident note gone #7").await, "No incident #7 here.");
+        assert_eq!(w.incident("public", 1).await.state, State::Investigating, "nothing changed");
+        // A number open in another public channel is an incident of this scope, but not one to act
+        // on here: refused, rather than recorded as text where it was not meant.
+        assert!(w.one("#ops", "alice", 9, "!incident open ops thing").await.starts_with("Incident #3 opened"));
+        assert_eq!(w.one("#sre", "alice", 9, "!incident note waiting for 3").await, "No incident #3 here.");
+
+        // Scopes are apart: in the security channel, a public incident's number is just text.
+        w.say("#sec", "alice", 10, "!incident open key leak").await;
+        assert_eq!(w.one("#sec", "alice", 11, "!incident note rotated 2").await, "Noted on #1: rotated 2");
+        let r = w.one("#sec", "alice", 12, "!incident at 10:05 key revoked 2").await;
+        assert!(r.starts_with("#1: recorded at 2026-11-22 10:05 UTC (backdated): key revoked 2"), "{r}");
+        let r = w.one("#sec", "alice", 13, "!incident snooze 30 1").await;
+        assert_eq!(r, "#1: update reminders snoozed for 30 min.");
     }
 
     #[tokio::test]
     async fn bad_input_changes_nothing() {
         let w = World::new();
         w.say("#sre", "alice", 0, "!incident open db down").await;
-        let r = w.say("#sre", "anon", 1, "!incident claim comms").await;
-        assert!(r[0].contains("not identified"), "{r:?}");
-        assert!(w.say("#sre", "alice", 1, "!incident handoff comms ghost").await[0].contains("ghost is not in #sre"));
-        assert!(w.say("#sre", "alice", 1, "!incident handoff comms anon").await[0].contains("not identified"));
-        assert!(w.say("#sre", "alice", 1, "!incident claim janitor").await[0].contains("Unknown role"));
-        assert_eq!(w.say("#sre", "alice", 1, "!incident status resolved #7").await, vec!["No incident #7 here."]);
-        assert!(
-            w.say("#sre", "alice", 1, "!incident at 23:59 later").await[0].contains("recorded"),
-            "yesterday is fine"
+        let r = w.one("#sre", "anon", 1, "!incident claim comms").await;
+        assert!(r.contains("not identified"), "{r}");
+        assert_eq!(w.one("#sre", "alice", 1, "!incident handoff comms ghost").await, "ghost is not in #sre.");
+        assert!(w.one("#sre", "alice", 1, "!incident handoff comms anon").await.contains("not identified"));
+        // Carol is identified but not on the access list: the role would make her post for it.
+        assert_eq!(
+            w.one("#sre", "alice", 1, "!incident handoff diagnosis carol").await,
+            "carol may not hold an incident role: account carol is not on srebot's access list."
         );
-        let show = w.say("#sre", "alice", 2, "!incident show").await;
+        assert!(w.one("#sre", "carol", 1, "!incident claim comms").await.contains("not on srebot's access list"));
+        assert!(w.one("#sre", "alice", 1, "!incident claim janitor").await.contains("Unknown role"));
+        assert_eq!(w.one("#sre", "alice", 1, "!incident status resolved #7").await, "No incident #7 here.");
+        assert_eq!(w.timeline_len("public", 1).await, 1, "only the opening");
+        assert!(w.one("#sre", "alice", 1, "!incident at 23:59 later").await.contains("recorded"), "yesterday is fine");
+        let show = w.one("#sre", "alice", 2, "!incident show").await;
         assert!(
-            show[0].contains("alice holds communicator and primary diagnosis") && show[0].contains("[investigating]"),
-            "{show:?}"
+            show.contains("alice holds communicator and primary diagnosis") && show.contains("[investigating]"),
+            "{show}"
         );
-        let r = w.say("#sre", "alice", 3, "!incident handoff comms bob").await;
-        assert_eq!(r, vec!["#1 communicator: alice → bob (handed over by alice)."]);
+        let r = w.one("#sre", "alice", 3, "!incident handoff comms bob").await;
+        assert_eq!(r, "#1 communicator: alice → bob (handed over by alice).");
+    }
+
+    #[tokio::test]
+    async fn holders_are_named_by_the_nick_they_use_now() {
+        let mut w = World::new();
+        w.say("#sre", "alice", 0, "!incident open db down").await;
+        w.say("#sre", "bob", 1, "!incident claim diagnosis").await;
+        // Alice changes nick: her account is in the channel as alice_away now.
+        w.directory.0.remove(&("#sre".into(), "alice".into()));
+        w.directory.0.insert(("#sre".into(), "alice_away".into()), Some("alice".into()));
+        let show = w.one("#sre", "bob", 2, "!incident show").await;
+        assert!(show.contains("communicator: alice_away, primary diagnosis: bob"), "{show}");
+        let listed = w.one("#sre", "bob", 2, "!incident").await;
+        assert!(listed.contains("communicator: alice_away,"), "{listed}");
+
+        let due = reminders(&w.config, &w.store, &w.directory, World::time(40)).await.unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert_eq!(due[0].0, "#sre");
+        assert!(due[0].1.starts_with("#1 (db down): no update for 40 min. alice_away, as communicator"), "{due:?}");
+        // Her role is still hers, under the new nick: taking it back names her as she is now.
+        let r = w.say_as("#sre", "alice_away", Some("alice"), 41, "!incident claim comms").await;
+        assert_eq!(r, vec!["alice_away already holds communicator for #1."]);
+        let r = w.one("#sre", "bob", 42, "!incident claim comms").await;
+        assert_eq!(r, "#1 communicator: alice_away → bob.");
+        // Gone from the channel: the nick stored with the tenure is all the bot knows.
+        w.directory.0.remove(&("#sre".into(), "alice_away".into()));
+        w.say_as("#sre", "alice_away", Some("alice"), 43, "!incident claim diagnosis").await;
+        assert!(w.one("#sre", "bob", 44, "!incident show").await.contains("primary diagnosis: alice_away"));
+    }
+
+    #[tokio::test]
+    async fn reminders_stay_in_their_channel_and_use_numbers() {
+        let w = World::new();
+        w.say("#sre", "alice", 0, "!incident open public one").await;
+        w.say("#sec", "alice", 0, "!incident open private one").await;
+        w.say("#sec", "alice", 0, "!incident impact user-facing").await;
+        let mut due = reminders(&w.config, &w.store, &w.directory, World::time(31)).await.unwrap();
+        due.sort();
+        assert_eq!(due.len(), 2, "{due:?}");
+        assert!(due[0].0 == "#sec" && due[0].1.starts_with("#1 (private one): no update"), "{due:?}");
+        assert!(due[1].0 == "#sre" && due[1].1.starts_with("#1 (public one): no update"), "{due:?}");
+        assert!(reminders(&w.config, &w.store, &w.directory, World::time(32)).await.unwrap().is_empty(), "once");
+        w.say("#sec", "alice", 33, "!incident status resolved").await;
+        let due = reminders(&w.config, &w.store, &w.directory, World::time(34)).await.unwrap();
+        assert_eq!(
+            due,
+            vec![(
+                "#sec".to_string(),
+                "#1 (private one) is resolved and needs a report (user-facing outage, security incident): \
+                 !incident report 1, then !incident report-filed 1 <url>."
+                    .to_string()
+            )]
+        );
     }
 }

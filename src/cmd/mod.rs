@@ -67,8 +67,11 @@ pub fn parse(commands: &CommandsConfig, text: &str) -> Option<Command> {
 
 /// Who is in a channel, and logged in as whom (the connection layer's roster).
 pub trait Directory: Send + Sync {
-    /// `Some((nick as the server spells it, account))` when `nick` is in `channel`.
-    fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)>;
+    /// `nick` as a member of `channel` (nick as the server spells it, user, host, account), when
+    /// present.
+    fn presence(&self, channel: &str, nick: &str) -> Option<crate::irc::Sender>;
+    /// The identified members of `channel` now, as `(nick, account)`.
+    fn accounts_in(&self, channel: &str) -> Vec<(String, String)>;
 }
 
 /// What a command knows about the message that invoked it.
@@ -135,10 +138,24 @@ pub(crate) mod testing {
     pub struct FakeDirectory(pub HashMap<(String, String), Option<String>>);
 
     impl Directory for FakeDirectory {
-        fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)> {
-            self.0
-                .get(&(channel.to_ascii_lowercase(), nick.to_ascii_lowercase()))
-                .map(|a| (nick.to_string(), a.clone()))
+        fn presence(&self, channel: &str, nick: &str) -> Option<crate::irc::Sender> {
+            self.0.get(&(channel.to_ascii_lowercase(), nick.to_ascii_lowercase())).map(|a| crate::irc::Sender {
+                nick: nick.to_string(),
+                user: "u".into(),
+                host: "h".into(),
+                account: a.clone(),
+            })
+        }
+
+        fn accounts_in(&self, channel: &str) -> Vec<(String, String)> {
+            let mut found: Vec<(String, String)> = self
+                .0
+                .iter()
+                .filter(|((c, _), _)| c.eq_ignore_ascii_case(channel))
+                .filter_map(|((_, n), a)| Some((n.clone(), a.clone()?)))
+                .collect();
+            found.sort();
+            found
         }
     }
 }

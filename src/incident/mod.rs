@@ -9,6 +9,33 @@ pub mod report;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use model::State;
 
+/// The numbering scope of an incident opened in `channel`: every public channel shares one
+/// sequence ("public"), and each security channel has its own (its name, lowercased), so that
+/// the numbers seen anywhere count nothing private. Migration 0007 computes the same.
+pub fn scope(channel: &str, private: bool) -> String {
+    if private {
+        channel.to_ascii_lowercase()
+    } else {
+        PUBLIC_SCOPE.to_string()
+    }
+}
+
+/// The scope every public channel's incidents are numbered in (no channel name can be this).
+pub const PUBLIC_SCOPE: &str = "public";
+
+/// The nick to call the holder of a role by. Roles follow the services account, so after a nick
+/// change the nick stored with the tenure names nobody: among `present` (the channel's identified
+/// members, `(nick, account)`), the stored nick when it is still one of the account's, else one
+/// the account uses now, else (not in the channel) the stored nick.
+pub fn current_nick<'a>(stored: &'a str, account: &str, present: &'a [(String, String)]) -> &'a str {
+    let mut theirs = present.iter().filter(|(_, a)| a.eq_ignore_ascii_case(account)).map(|(n, _)| n.as_str());
+    let first = theirs.next();
+    if first.is_some_and(|n| n.eq_ignore_ascii_case(stored)) || theirs.any(|n| n.eq_ignore_ascii_case(stored)) {
+        return stored;
+    }
+    first.unwrap_or(stored)
+}
+
 /// Whether `!incident status <to>` is allowed from `current`. A resolved incident goes back to
 /// work only through `reopen`, so the timeline always shows that impact came back.
 pub fn check_status(id: i64, current: State, to: State) -> Result<(), String> {
@@ -91,6 +118,30 @@ mod tests {
         assert!(check_close(1, Closed).is_err());
         assert!(check_reopen(1, Resolved).is_ok() && check_reopen(1, Closed).is_ok());
         assert!(check_reopen(1, Monitoring).unwrap_err().contains("still open"));
+    }
+
+    #[test]
+    fn names_holders_by_the_nick_they_use_now() {
+        let present = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(n, a)| (n.to_string(), a.to_string())).collect()
+        };
+        let renamed = present(&[("bob", "bob"), ("alice_away", "alice")]);
+        assert_eq!(current_nick("alice", "alice", &renamed), "alice_away", "followed the nick change");
+        assert_eq!(current_nick("alice", "Alice", &renamed), "alice_away", "accounts compare without case");
+        let gone = present(&[("bob", "bob")]);
+        assert_eq!(current_nick("alice", "alice", &gone), "alice", "not here: the stored nick");
+        let two = present(&[("alice_phone", "alice"), ("Alice", "alice")]);
+        assert_eq!(current_nick("alice", "alice", &two), "alice", "still using it: the stored nick");
+        let impostor = present(&[("alice", "mallory")]);
+        assert_eq!(current_nick("alice", "alice", &impostor), "alice", "someone else on the nick changes nothing");
+        assert_eq!(current_nick("alice", "alice", &[]), "alice");
+    }
+
+    #[test]
+    fn numbering_scopes() {
+        assert_eq!(scope("#miraheze-sre", false), "public");
+        assert_eq!(scope("#other-public", false), "public", "public channels share one sequence");
+        assert_eq!(scope("#WikiTide-SRE-Security", true), "#wikitide-sre-security");
     }
 
     #[test]

@@ -83,7 +83,10 @@ impl Role {
 /// An incident as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
+    /// The internal key (other tables refer to it); never shown, since it counts every scope.
     pub id: i64,
+    /// What people see and type: its number within its scope (see [`super::scope`]).
+    pub number: i64,
     pub channel: String,
     /// Opened in a security channel: never shown anywhere else.
     pub private: bool,
@@ -105,6 +108,11 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The numbering this incident belongs to.
+    pub fn scope(&self) -> String {
+        super::scope(&self.channel, self.private)
+    }
+
     /// Why the team's rules require a report, or `None` when none is required.
     /// (incident-response.md: user-facing outage, data loss, any security incident.)
     pub fn report_reasons(&self) -> Vec<&'static str> {

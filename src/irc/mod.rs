@@ -166,9 +166,9 @@ impl Client {
         self.status.lock().unwrap().clone()
     }
 
-    /// `Some((nick, account))` when `nick` is in `channel`; the account is `None` when they are
-    /// not identified (or we do not know yet).
-    pub fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)> {
+    /// `nick` as a member of `channel` (nick as the server spells it, user, host, account) when
+    /// they are in it; the account is `None` when they are not identified (or we do not know yet).
+    pub fn presence(&self, channel: &str, nick: &str) -> Option<Sender> {
         let m = isupport::CaseMapping::Rfc1459;
         let roster = self.roster.lock().unwrap();
         let member = roster.get(&isupport::fold(nick, m))?;
@@ -179,7 +179,24 @@ impl Client {
             roster::Account::LoggedIn(a) => Some(a.clone()),
             _ => None,
         };
-        Some((member.nick.clone(), account))
+        Some(Sender { nick: member.nick.clone(), user: member.user.clone(), host: member.host.clone(), account })
+    }
+
+    /// The members of `channel` identified to services now, as `(nick, account)`: a nick
+    /// change shows at once, since the roster follows NICK.
+    pub fn accounts_in(&self, channel: &str) -> Vec<(String, String)> {
+        let chan = isupport::fold(channel, isupport::CaseMapping::Rfc1459);
+        let roster = self.roster.lock().unwrap();
+        let mut identified: Vec<(String, String)> = roster
+            .members()
+            .filter(|m| m.channels.contains(&chan))
+            .filter_map(|m| match &m.account {
+                roster::Account::LoggedIn(a) => Some((m.nick.clone(), a.clone())),
+                _ => None,
+            })
+            .collect();
+        identified.sort(); // the same answer for the same roster
+        identified
     }
 }
 

@@ -37,6 +37,10 @@ impl Roster {
         self.members.get(folded_nick)
     }
 
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
     pub fn join(
         &mut self,
         folded_nick: &str,

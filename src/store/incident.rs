@@ -28,7 +28,7 @@ fn role(s: String) -> rusqlite::Result<Role> {
 }
 
 const INCIDENT_COLUMNS: &str = "id, channel, private, summary, state, opened_at, opened_by, resolved_at, closed_at, \
-     close_summary, user_facing, data_loss, report_url, last_update_at";
+     close_summary, user_facing, data_loss, report_url, last_update_at, number";
 
 fn incident(r: &Row<'_>) -> rusqlite::Result<Incident> {
     Ok(Incident {
@@ -46,6 +46,7 @@ fn incident(r: &Row<'_>) -> rusqlite::Result<Incident> {
         data_loss: r.get(11)?,
         report_url: r.get(12)?,
         last_update_at: time(r.get(13)?)?,
+        number: r.get(14)?,
     })
 }
 
@@ -101,20 +102,29 @@ fn touch(conn: &Connection, id: i64, at: &DateTime<Utc>) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// Opens an incident; the opener holds both roles. Returns its id.
-pub fn open(conn: &Connection, channel: &str, private: bool, summary: &str, who: &Actor<'_>) -> rusqlite::Result<i64> {
+/// Opens an incident, numbered next in its scope; the opener holds both roles.
+pub fn open(
+    conn: &Connection,
+    channel: &str,
+    private: bool,
+    summary: &str,
+    who: &Actor<'_>,
+) -> rusqlite::Result<Incident> {
     let at = time_text(&who.at);
+    // The store thread runs one call at a time, inside one transaction: nothing can take the
+    // same number between the read and the insert (and UNIQUE(scope, number) would refuse it).
     conn.prepare_cached(
-        "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at)
-         VALUES (?1, ?2, ?3, 'investigating', ?4, ?5, ?4)",
+        "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at, scope, number)
+         VALUES (?1, ?2, ?3, 'investigating', ?4, ?5, ?4, ?6,
+                 (SELECT coalesce(max(number), 0) + 1 FROM incident WHERE scope = ?6))",
     )?
-    .execute(params![channel, private, summary, at, who.account])?;
+    .execute(params![channel, private, summary, at, who.account, crate::incident::scope(channel, private)])?;
     let id = conn.last_insert_rowid();
     add_event(conn, id, who, &NewEvent { kind: "opened", text: summary, ..NewEvent::default() })?;
     for r in [Role::Comms, Role::Diagnosis] {
         start_tenure(conn, id, r, who.account, who.nick, &who.at, None)?;
     }
-    Ok(id)
+    get(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
 fn start_tenure(
@@ -136,6 +146,13 @@ fn start_tenure(
 pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Incident>> {
     conn.prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = ?1"))?
         .query_row([id], incident)
+        .optional()
+}
+
+/// The incident numbered `number` in `scope` (see [`crate::incident::scope`]).
+pub fn find(conn: &Connection, scope: &str, number: i64) -> rusqlite::Result<Option<Incident>> {
+    conn.prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incident WHERE scope = ?1 AND number = ?2"))?
+        .query_row(params![scope, number], incident)
         .optional()
 }
 
@@ -339,7 +356,8 @@ pub fn report_filed(conn: &Connection, id: i64, url: &str, who: &Actor<'_>) -> r
 }
 
 /// Puts a `!log` entry on the timeline of every incident of its channel that is not closed.
-/// Returns their ids.
+/// Resolved ones included: what is done while the aftermath is watched belongs to the
+/// post-mortem too (the draft marks it as after resolution). Returns their ids.
 pub fn attach_log(
     conn: &Connection,
     channel: &str,
@@ -470,4 +488,212 @@ pub fn mark_nagged(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::
     conn.prepare_cached("UPDATE incident SET report_nagged_at = ?2 WHERE id = ?1")?
         .execute(params![id, time_text(&now)])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open_database(&dir.path().join("i.sqlite3")).unwrap();
+        (dir, conn)
+    }
+
+    /// Minutes after 10:00 on a fixed day.
+    fn t(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + Duration::minutes(minutes)
+    }
+
+    fn by(minutes: i64) -> Actor<'static> {
+        Actor { at: t(minutes), nick: "alice", account: "alice" }
+    }
+
+    const QUIET: Duration = Duration::minutes(30);
+
+    /// The numbers of the incidents due for an update reminder at `minutes`, each marked reminded.
+    fn remind(conn: &Connection, minutes: i64) -> Vec<i64> {
+        let due = due_reminders(conn, t(minutes), QUIET).unwrap();
+        for (i, _) in &due {
+            mark_reminded(conn, i.id, t(minutes)).unwrap();
+        }
+        due.into_iter().map(|(i, _)| i.number).collect()
+    }
+
+    fn nag(conn: &Connection, minutes: i64, every: Duration) -> Vec<i64> {
+        let due = due_report_nags(conn, t(minutes), every).unwrap();
+        for i in &due {
+            mark_nagged(conn, i.id, t(minutes)).unwrap();
+        }
+        due.into_iter().map(|i| i.number).collect()
+    }
+
+    #[test]
+    fn numbers_count_per_scope() {
+        let (_d, c) = db();
+        let open_in = |chan: &str, private: bool| open(&c, chan, private, "x", &by(0)).unwrap();
+        let p1 = open_in("#sre", false);
+        let s1 = open_in("#sec", true);
+        let p2 = open_in("#ops", false);
+        let s2 = open_in("#SEC", true);
+        let other = open_in("#sec2", true);
+        assert_eq!([p1.number, s1.number, p2.number, s2.number, other.number], [1, 1, 2, 2, 1]);
+        assert!(p2.id > s1.id, "the internal id still counts everything: it must never show");
+        assert_eq!(find(&c, "public", 2).unwrap().unwrap().channel, "#ops");
+        assert_eq!(find(&c, "#sec", 2).unwrap().unwrap().id, s2.id);
+        assert!(find(&c, "public", 3).unwrap().is_none());
+        assert!(find(&c, "#sec2", 2).unwrap().is_none());
+    }
+
+    #[test]
+    fn migration_numbers_existing_incidents_in_id_order_per_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
+        let migrations = crate::store::migrations::MIGRATIONS;
+        let at = migrations.iter().position(|(name, _)| name.starts_with("0007")).expect("0007");
+        for (_, sql) in &migrations[..at] {
+            c.execute_batch(sql).unwrap();
+        }
+        for (chan, private) in [("#sre", 0), ("#Sec", 1), ("#ops", 0), ("#sec", 1), ("#sre", 0)] {
+            c.execute(
+                "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at)
+                 VALUES (?1, ?2, 'x', 'closed', '2026-01-01T00:00:00.000Z', 'a', '2026-01-01T00:00:00.000Z')",
+                params![chan, private],
+            )
+            .unwrap();
+        }
+        c.execute_batch(migrations[at].1).unwrap();
+        let rows: Vec<(i64, String, i64)> = c
+            .prepare("SELECT id, scope, number FROM incident ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let expected = [(1, "public", 1), (2, "#sec", 1), (3, "public", 2), (4, "#sec", 2), (5, "public", 3)];
+        let expected: Vec<(i64, String, i64)> = expected.iter().map(|(i, s, n)| (*i, s.to_string(), *n)).collect();
+        assert_eq!(rows, expected);
+        // New incidents continue each sequence, and a number cannot be taken twice.
+        assert_eq!(open(&c, "#sec", true, "y", &by(0)).unwrap().number, 3);
+        assert_eq!(open(&c, "#ops", false, "y", &by(0)).unwrap().number, 4);
+        let dup = c.execute("UPDATE incident SET number = 1 WHERE id = 3", []);
+        assert!(dup.is_err(), "UNIQUE(scope, number)");
+    }
+
+    #[test]
+    fn update_reminders_once_per_interval_until_an_update() {
+        let (_d, c) = db();
+        open(&c, "#sre", false, "db down", &by(0)).unwrap();
+        assert!(remind(&c, 29).is_empty(), "not quiet long enough");
+        assert_eq!(remind(&c, 30), [1]);
+        assert!(remind(&c, 31).is_empty() && remind(&c, 59).is_empty(), "once per interval");
+        assert_eq!(remind(&c, 60), [1], "and again after another interval");
+        // A note resets the clock (and the reminder's).
+        note(&c, 1, "still digging", &by(70)).unwrap();
+        assert!(remind(&c, 99).is_empty());
+        assert_eq!(remind(&c, 100), [1]);
+        // So does a status change.
+        set_state(&c, 1, State::Investigating, State::Identified, "", &by(110)).unwrap();
+        assert!(remind(&c, 139).is_empty());
+        assert_eq!(remind(&c, 140), [1]);
+        // A role change or a `!log` is not the update the communicator owes.
+        change_holder(&c, 1, Role::Comms, "bob", "bob", &by(150), true).unwrap();
+        let entry = crate::store::sal::NewEntry {
+            logged_at: t(151),
+            channel: "#sre".into(),
+            nick: "alice".into(),
+            account: Some("alice".into()),
+            userhost: "alice@sre/alice".into(),
+            relayed_by: None,
+            message: "restarted".into(),
+            private: false,
+            via_private_message: false,
+            tasks: Vec::new(),
+        };
+        let sal_id = crate::store::sal::insert(&c, &entry).unwrap();
+        assert_eq!(attach_log(&c, "#sre", sal_id, "restarted", &by(151)).unwrap().len(), 1);
+        let (i, comms) = due_reminders(&c, t(170), QUIET).unwrap().remove(0);
+        assert_eq!((i.number, comms.map(|t| t.account)), (1, Some("bob".to_string())), "the communicator now");
+    }
+
+    #[test]
+    fn resolved_and_closed_incidents_do_not_remind() {
+        let (_d, c) = db();
+        let a = open(&c, "#sre", false, "a", &by(0)).unwrap();
+        let b = open(&c, "#sre", false, "b", &by(0)).unwrap();
+        open(&c, "#sre", false, "c", &by(0)).unwrap();
+        set_state(&c, a.id, State::Investigating, State::Resolved, "", &by(1)).unwrap();
+        close(&c, b.id, State::Investigating, None, &by(1)).unwrap();
+        assert_eq!(remind(&c, 60), [3]);
+        // Reopened, it is open again: quiet for an interval from the reopening, it reminds.
+        reopen(&c, a.id, State::Resolved, &by(70)).unwrap();
+        assert_eq!(remind(&c, 99), [3], "not #1 yet");
+        assert_eq!(remind(&c, 100), [1]);
+    }
+
+    #[test]
+    fn snooze_suppresses_until_its_time_and_off_resumes() {
+        let (_d, c) = db();
+        let i = open(&c, "#sre", false, "db down", &by(0)).unwrap();
+        snooze(&c, i.id, Some(t(10) + Duration::minutes(60)), "60 min", &by(10)).unwrap();
+        assert!(remind(&c, 40).is_empty() && remind(&c, 69).is_empty(), "snoozed");
+        assert_eq!(remind(&c, 70), [1], "the snooze ran out");
+        snooze(&c, i.id, Some(t(75) + Duration::minutes(120)), "120 min", &by(75)).unwrap();
+        assert!(remind(&c, 110).is_empty());
+        snooze(&c, i.id, None, "off", &by(111)).unwrap();
+        assert_eq!(remind(&c, 111), [1], "off: reminders are back at once (quiet since 10:00)");
+        // Each snooze is on the timeline, with who and what.
+        let snoozes: Vec<(String, String)> = timeline(&c, i.id)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == EventKind::Snooze)
+            .map(|e| (e.actor, e.text))
+            .collect();
+        let expected = [("alice", "60 min"), ("alice", "120 min"), ("alice", "off")];
+        assert_eq!(snoozes, expected.map(|(a, t)| (a.to_string(), t.to_string())));
+    }
+
+    #[test]
+    fn private_incidents_remind_in_their_own_channel() {
+        let (_d, c) = db();
+        open(&c, "#sec", true, "key leak", &by(0)).unwrap();
+        open(&c, "#sre", false, "db down", &by(0)).unwrap();
+        let due: Vec<(String, bool, i64)> = due_reminders(&c, t(30), QUIET)
+            .unwrap()
+            .into_iter()
+            .map(|(i, _)| (i.channel, i.private, i.number))
+            .collect();
+        assert_eq!(due, [("#sec".to_string(), true, 1), ("#sre".to_string(), false, 1)]);
+    }
+
+    #[test]
+    fn report_reminders_once_per_period_until_filed() {
+        let (_d, c) = db();
+        let day = Duration::hours(24);
+        let outage = open(&c, "#sre", false, "outage", &by(0)).unwrap();
+        let quiet = open(&c, "#sre", false, "no impact", &by(0)).unwrap();
+        let lost = open(&c, "#sre", false, "data loss", &by(0)).unwrap();
+        let sec = open(&c, "#sec", true, "leak", &by(0)).unwrap();
+        set_impact(&c, outage.id, true, false, &by(1)).unwrap();
+        set_impact(&c, lost.id, false, true, &by(1)).unwrap();
+        assert!(nag(&c, 2, day).is_empty(), "still open: the update reminders are for that");
+        set_state(&c, outage.id, State::Investigating, State::Resolved, "", &by(10)).unwrap();
+        close(&c, quiet.id, State::Investigating, None, &by(10)).unwrap();
+        close(&c, lost.id, State::Investigating, None, &by(10)).unwrap();
+        set_state(&c, sec.id, State::Investigating, State::Resolved, "", &by(10)).unwrap();
+        let mut due = due_report_nags(&c, t(11), day).unwrap();
+        due.sort_by_key(|i| i.id);
+        let names: Vec<&str> = due.iter().map(|i| i.summary.as_str()).collect();
+        assert_eq!(names, ["outage", "data loss", "leak"], "only incidents that need a report");
+        nag(&c, 11, day);
+        assert!(nag(&c, 12, day).is_empty() && nag(&c, 11 + 24 * 60 - 1, day).is_empty(), "once a day");
+        report_filed(&c, outage.id, "https://wiki/outage", &by(100)).unwrap();
+        let mut again = nag(&c, 11 + 24 * 60, day);
+        again.sort();
+        assert_eq!(again, [1, 3], "#1 (outage) filed; data loss #3 and the security channel's #1 remain");
+        let filed = get(&c, outage.id).unwrap().unwrap();
+        assert_eq!(filed.report_url.as_deref(), Some("https://wiki/outage"));
+        assert!(timeline(&c, outage.id).unwrap().iter().any(|e| e.kind == EventKind::ReportFiled));
+    }
 }

@@ -240,9 +240,16 @@ async fn sal_permalink(State(web): Shared, Path(id): Path<i64>) -> Response {
     }
 }
 
-/// A public incident's record with every text masked; `None` for private or missing ones.
-async fn public_record(web: &Web, id: i64) -> Result<Option<Record>, String> {
-    let record = web.pool.read(move |c| crate::store::incident::record(c, id)).await?;
+/// Public incident `number` (in the public numbering, the only one the web knows) with every
+/// text masked; `None` for missing ones.
+async fn public_record(web: &Web, number: i64) -> Result<Option<Record>, String> {
+    let record = web
+        .pool
+        .read(move |c| match crate::store::incident::find(c, crate::incident::PUBLIC_SCOPE, number)? {
+            Some(i) => crate::store::incident::record(c, i.id),
+            None => Ok(None),
+        })
+        .await?;
     Ok(record.filter(|r| !r.incident.private).map(|mut r| {
         r.incident.summary = web.public(&r.incident.summary);
         r.incident.close_summary = r.incident.close_summary.as_deref().map(|s| web.public(s));
@@ -271,7 +278,7 @@ async fn incidents_page(State(web): Shared) -> Response {
             escape(&web.public(&i.summary)),
             i.state,
             i.opened_at.format("%Y-%m-%d %H:%M"),
-            id = i.id
+            id = i.number
         );
     }
     body.push_str("</tbody></table>");
@@ -362,7 +369,7 @@ async fn report(web: &Web, raw: &str, format: Format) -> Response {
         Ok(Some(r)) => {
             let kind =
                 if format == Format::Markdown { "text/markdown; charset=utf-8" } else { "text/plain; charset=utf-8" };
-            let name = format!("attachment; filename=\"incident-{id}.{}\"", format.extension());
+            let name = format!("attachment; filename=\"{}.{}\"", report::file_stem(&r.incident), format.extension());
             (
                 [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_DISPOSITION, name)],
                 report::render(&r, format, web.config.clock.now()),
@@ -519,7 +526,7 @@ async fn api_sal_entry(State(web): Shared, Path(id): Path<i64>) -> Response {
 
 fn incident_json(web: &Web, i: &crate::incident::model::Incident) -> serde_json::Value {
     json!({
-        "id": i.id,
+        "id": i.number,
         "channel": i.channel,
         "summary": web.public(&i.summary),
         "state": i.state.as_str(),
@@ -530,7 +537,7 @@ fn incident_json(web: &Web, i: &crate::incident::model::Incident) -> serde_json:
         "data_loss": i.data_loss,
         "report_required": !i.report_reasons().is_empty(),
         "report_url": i.report_url,
-        "url": web.url(&format!("/incidents/{}", i.id)),
+        "url": web.url(&format!("/incidents/{}", i.number)),
     })
 }
 

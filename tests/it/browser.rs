@@ -138,7 +138,7 @@ async fn a_person_searches_follows_a_permalink_and_reads_an_incident() {
 
     // The incidents list, then the incident page.
     d.go(&format!("{base}/incidents")).await;
-    d.click("a[href='/incidents/2']").await;
+    d.click("a[href='/incidents/1']").await;
     let page = d.source().await;
     assert!(page.contains("Wikis down for logged-in users") && page.contains("Report draft"), "{page}");
     let shot = d.screenshot("incident").await;

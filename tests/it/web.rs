@@ -89,13 +89,17 @@ async fn every_route_answers_and_nothing_private_leaks() {
 
     let incidents = get(p, "/incidents").await;
     assert!(incidents.status == 200 && incidents.body.contains("Wikis down for logged-in users"));
-    assert_eq!(get(p, "/incidents/1").await.status, 404, "incident #1 is the security channel's");
-    let inc = get(p, "/incidents/2").await;
+    // The security channel's incident, opened first, is counted only there: the public one is #1
+    // and there is no gap, no #2, for anyone to notice.
+    assert!(incidents.body.contains("href=\"/incidents/1\"") && !incidents.body.contains("/incidents/2"));
+    let inc = get(p, "/incidents/1").await;
     assert!(inc.status == 200 && inc.body.contains("SAL #3") && inc.body.contains("Report draft"), "{}", inc.body);
-    let md = get(p, "/incidents/2/report.md").await;
-    assert!(md.status == 200 && md.body.contains("# Incident #2") && md.headers.contains("incident-2.md"));
-    assert!(get(p, "/incidents/2/report.wiki").await.body.contains("= Incident #2"));
-    assert_eq!(get(p, "/incidents/1/report.wiki").await.status, 404);
+    assert!(inc.body.contains("Wikis down for logged-in users"), "{}", inc.body);
+    let md = get(p, "/incidents/1/report.md").await;
+    assert!(md.status == 200 && md.body.contains("# Incident #1") && md.headers.contains("incident-1.md"));
+    assert!(get(p, "/incidents/1/report.wiki").await.body.contains("= Incident #1"));
+    assert_eq!(get(p, "/incidents/2").await.status, 404);
+    assert_eq!(get(p, "/incidents/2/report.wiki").await.status, 404);
     assert_eq!(get(p, "/clinic").await.status, 200);
 
     let atom = get(p, "/atom/sal").await;
@@ -112,9 +116,11 @@ async fn every_route_answers_and_nothing_private_leaks() {
     assert_eq!(one["url"], format!("http://127.0.0.1:{p}/sal/1"));
     let incs: serde_json::Value = serde_json::from_str(&get(p, "/api/v1/incidents").await.body).unwrap();
     assert_eq!(incs["incidents"].as_array().unwrap().len(), 1);
-    let inc: serde_json::Value = serde_json::from_str(&get(p, "/api/v1/incidents/2").await.body).unwrap();
+    assert_eq!(incs["incidents"][0]["id"], 1, "numbered among public incidents only");
+    let inc: serde_json::Value = serde_json::from_str(&get(p, "/api/v1/incidents/1").await.body).unwrap();
     assert_eq!(inc["report_required"], true);
-    assert_eq!(get(p, "/api/v1/incidents/1").await.status, 404);
+    assert_eq!(inc["url"], format!("http://127.0.0.1:{p}/incidents/1"));
+    assert_eq!(get(p, "/api/v1/incidents/2").await.status, 404);
     assert_eq!(get(p, "/api/v1/clinic").await.status, 200);
 
     let metrics = get(p, "/metrics").await;
@@ -144,6 +150,7 @@ async fn every_route_answers_and_nothing_private_leaks() {
         "/incidents".into(),
         "/incidents/1".into(),
         "/incidents/1/report.md".into(),
+        "/incidents/2".into(),
         "/clinic".into(),
         "/atom/sal".into(),
         format!("/atom/sal/{}", w.sec.trim_start_matches('#')),
@@ -151,6 +158,7 @@ async fn every_route_answers_and_nothing_private_leaks() {
         "/api/v1/sal/2".into(),
         "/api/v1/incidents".into(),
         "/api/v1/incidents/1".into(),
+        "/api/v1/incidents/2".into(),
         "/metrics".into(),
         "/healthz".into(),
     ] {
@@ -161,9 +169,9 @@ async fn every_route_answers_and_nothing_private_leaks() {
 
     // With the web view on, a public incident's report draft is a link.
     let mut a = w.alice;
-    a.privmsg(&w.chan, "!incident report 2").await;
+    a.privmsg(&w.chan, "!incident report 1").await;
     let reply = a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
-    assert!(reply.starts_with(&format!("Report draft for #2: http://127.0.0.1:{p}/incidents/2 ")), "{reply}");
+    assert!(reply.starts_with(&format!("Report draft for #1: http://127.0.0.1:{p}/incidents/1 ")), "{reply}");
     // Admins read everything from the CLI, the security channel's entries included.
     let (ok, out, _) = w.bot.cli(&["sal", "show", "2"]);
     assert!(ok && out.contains(SECRET_MARKER) && out.contains("private: made in a security channel"), "{out}");
