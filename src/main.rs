@@ -73,7 +73,9 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Sub::Run) {
         Sub::CheckConfig { file } => check_config(&file),
         Sub::Backup { dest } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE backup DEST") else {
+                return ExitCode::FAILURE;
+            };
             match store::backup(&c.storage.database, &dest) {
                 Ok(()) => {
                     println!("backed up {} to {}", c.storage.database.display(), dest.display());
@@ -86,22 +88,30 @@ fn main() -> ExitCode {
             }
         }
         Sub::Clinic { command } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export …") else {
+                return ExitCode::FAILURE;
+            };
             match command {
                 ClinicCommand::Import { file } => clinic_import(&c, &file),
                 ClinicCommand::Export => clinic_export(&c),
             }
         }
         Sub::Sal { command: SalCommand::Show { id } } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE sal show ID") else {
+                return ExitCode::FAILURE;
+            };
             sal_show(&c, id)
         }
         Sub::Incident { command: IncidentCommand::Report { id, format } } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE incident report ID") else {
+                return ExitCode::FAILURE;
+            };
             print_report(&c, id, &format)
         }
         Sub::Run => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE") else {
+                return ExitCode::FAILURE;
+            };
             init_logging();
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
             runtime.block_on(run(c))
@@ -261,9 +271,13 @@ fn print_report(c: &config::Config, id: i64, format: &str) -> ExitCode {
     }
 }
 
-fn load_or_report(path: Option<&std::path::Path>) -> Option<config::Config> {
+/// The config named by `--config`, or `None` after saying what is wrong; `usage` shows how the
+/// command is called with it.
+fn load_or_report(path: Option<&std::path::Path>, usage: &str) -> Option<config::Config> {
     let Some(path) = path else {
-        eprintln!("srebot: --config FILE is required (see --help)");
+        eprintln!(
+            "srebot: --config FILE is required here (the config names the database and the network); usage: {usage}"
+        );
         return None;
     };
     match config::load(path) {
