@@ -1,5 +1,7 @@
 //! A local demo network for trying srebot by hand: InspIRCd + Atheme on 127.0.0.1 (the same
-//! fixture the integration tests use), with srebot connected to `#sre` and `#sre-security`.
+//! fixture the integration tests use), with srebot connected to `#sre` and `#sre-security`,
+//! and the services account `alice` (password `alicepass`) registered and on its access list.
+//! The client port is 6667 unless that is taken; the start-up message says which.
 //!
 //! Run through `./scripts/demo`. Ctrl-C stops everything.
 
@@ -12,7 +14,9 @@ use std::process::Command;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let bot_binary = std::env::args().nth(1).expect("usage: devnet PATH-TO-SREBOT");
-    let net = support::Network::start(support::NetOpts::default()).await;
+    // 6667, the port IRC clients assume, unless something else has it.
+    let opts = support::NetOpts { preferred_port: Some(6667), ..support::NetOpts::default() };
+    let net = support::Network::start(opts).await;
     net.register_account("srebot", "srebot-demo-pw").await;
     net.register_account("alice", "alicepass").await;
     let dir = net.dir().to_path_buf();
@@ -52,7 +56,8 @@ admins = ["alice"]
     let mut bot = Command::new(bot_binary).arg("--config").arg(&config).spawn().expect("start srebot");
     println!(
         "\nsrebot demo network on 127.0.0.1:{port}\n\
-         connect:   irssi -c 127.0.0.1 -p {port} -n alice -w alicepass   (or SASL as alice / alicepass)\n\
+         connect:   irssi -c 127.0.0.1 -p {port} -n alice\n\
+         identify:  /msg NickServ IDENTIFY alicepass   (alice is registered; or log in with SASL PLAIN as alice / alicepass)\n\
          then:      /join #sre   and   !log restarted db151 for T123456\n\
          database:  {db}\n\
          Ctrl-C stops the bot and the network.\n",

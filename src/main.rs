@@ -77,7 +77,9 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Sub::Run) {
         Sub::CheckConfig { file } => check_config(&file),
         Sub::Backup { dest } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE backup DEST") else {
+                return ExitCode::FAILURE;
+            };
             match store::backup(&c.storage.database, &dest) {
                 Ok(()) => {
                     println!("backed up {} to {}", c.storage.database.display(), dest.display());
@@ -90,22 +92,30 @@ fn main() -> ExitCode {
             }
         }
         Sub::Clinic { command } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export …") else {
+                return ExitCode::FAILURE;
+            };
             match command {
                 ClinicCommand::Import { file } => clinic_import(&c, &file),
                 ClinicCommand::Export => clinic_export(&c),
             }
         }
         Sub::Sal { command: SalCommand::Show { id } } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE sal show ID") else {
+                return ExitCode::FAILURE;
+            };
             sal_show(&c, id)
         }
         Sub::Incident { command: IncidentCommand::Report { number, channel, format } } => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE incident report N") else {
+                return ExitCode::FAILURE;
+            };
             print_report(&c, number, channel.as_deref(), &format)
         }
         Sub::Run => {
-            let Some(c) = load_or_report(cli.config.as_deref()) else { return ExitCode::FAILURE };
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE") else {
+                return ExitCode::FAILURE;
+            };
             init_logging();
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
             runtime.block_on(run(c))
@@ -280,9 +290,13 @@ fn print_report(c: &config::Config, number: i64, channel: Option<&str>, format: 
     }
 }
 
-fn load_or_report(path: Option<&std::path::Path>) -> Option<config::Config> {
+/// The config named by `--config`, or `None` after saying what is wrong; `usage` shows how the
+/// command is called with it.
+fn load_or_report(path: Option<&std::path::Path>, usage: &str) -> Option<config::Config> {
     let Some(path) = path else {
-        eprintln!("srebot: --config FILE is required (see --help)");
+        eprintln!(
+            "srebot: --config FILE is required here (the config names the database and the network); usage: {usage}"
+        );
         return None;
     };
     match config::load(path) {

@@ -10,6 +10,10 @@
 //! acknowledgements ([`Outgoing::Ack`]) for one channel are waiting and the bucket cannot send
 //! them all now, they leave as one line (`Logged #101–#112 (alice ×5, bob ×7)`) instead of
 //! falling minutes behind; an ack that can go at once is never held back to be merged.
+//!
+//! The driver never waits for the bot. When the bot is saturated (commands stuck behind a slow
+//! database), events wait in a bounded buffer here while the socket is still read, so PING is
+//! answered and the link survives; past the bound, messages are skipped and their senders told.
 
 use super::line;
 use super::roster::Roster;
@@ -18,11 +22,11 @@ use super::transport::{self, Tls};
 use super::{Client, Event, Outgoing, Status};
 use crate::config::FloodConfig;
 use chrono::Utc;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::{sleep, timeout, Instant};
 
 /// Replies waiting beyond this are dropped (with a warning) rather than growing without bound.
@@ -36,6 +40,25 @@ const BATCH: usize = 256;
 
 /// How long a shutdown waits for queued replies before it sends QUIT anyway.
 const QUIT_DRAIN: Duration = Duration::from_secs(5);
+
+/// Room for events in the channel to the bot.
+const EVENT_CHANNEL: usize = 4096;
+
+/// Events waiting here for the bot, beyond the channel's own room, at most (a few MB at worst).
+/// The socket is read meanwhile (PING answered); beyond this, messages are skipped and their
+/// senders told. Big enough that a burst of 10,000 `!log`s sent at once is only delayed.
+const MAX_PENDING_EVENTS: usize = 16_384;
+
+/// Senders told about a skipped message, at most, per stretch of overload.
+const MAX_TOLD: usize = 1000;
+
+/// What someone whose message was skipped hears (once per stretch of overload).
+const OVERLOAD_NOTICE: &str =
+    "Sorry: I am overloaded (the database is slow) and skipped your message. If it was a command, send it again in a few minutes.";
+
+/// A link that stayed registered this long was a good one: the next reconnect starts over from
+/// the shortest delay. Shorter ones (a K-line, "Excess Flood" right after 001) count as failures.
+const STABLE_LINK: Duration = Duration::from_secs(60);
 
 /// Where and how to connect.
 #[derive(Clone)]
@@ -52,7 +75,7 @@ pub struct Connector {
 /// Starts the connection task.
 pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let (ev_tx, ev_rx) = mpsc::channel(4096);
+    let (ev_tx, ev_rx) = mpsc::channel(EVENT_CHANNEL);
     let roster = Arc::new(Mutex::new(Roster::default()));
     let status = Arc::new(Mutex::new(Status { nick: settings.nick.clone(), ..Status::default() }));
     let client = Client { out: out_tx, roster: roster.clone(), status: status.clone() };
@@ -67,6 +90,9 @@ pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receive
         queue: Queue::default(),
         stopping: false,
         held_since: None,
+        pending: VecDeque::new(),
+        skipped: 0,
+        told: HashSet::new(),
     };
     let handle = tokio::spawn(driver.run());
     (client, ev_rx, handle)
@@ -161,13 +187,23 @@ struct Driver {
     stopping: bool,
     /// Since when flood control has been holding lines back (for the metric).
     held_since: Option<Instant>,
+    /// Events the bot had no room for yet, oldest first (at most `MAX_PENDING_EVENTS`).
+    pending: VecDeque<Event>,
+    /// Messages skipped in this stretch of overload, and the (folded) nicks told about it.
+    skipped: u64,
+    told: HashSet<String>,
 }
 
 enum End {
     /// We were asked to stop and did.
     Stopped,
-    /// The link is gone; `registered` says whether it got that far (resets the backoff).
-    Lost { reason: String, registered: bool },
+    /// The link is gone; `registered_for` says how long it had been registered, if it got that
+    /// far (a long enough one resets the backoff).
+    Lost { reason: String, registered_for: Option<Duration> },
+}
+
+fn lost(reason: String, session: &Session) -> End {
+    End::Lost { reason, registered_for: session.registered_at().map(|t| t.elapsed()) }
 }
 
 impl Driver {
@@ -177,8 +213,8 @@ impl Driver {
             let c = &self.connector;
             tracing::info!(server = %c.server, port = c.port, tls = c.tls.is_some(), "connecting");
             let end = match timeout(c.connect_timeout, transport::connect(&c.server, c.port, c.tls.as_ref())).await {
-                Err(_) => End::Lost { reason: "connect timed out".into(), registered: false },
-                Ok(Err(e)) => End::Lost { reason: format!("connect failed: {e}"), registered: false },
+                Err(_) => End::Lost { reason: "connect timed out".into(), registered_for: None },
+                Ok(Err(e)) => End::Lost { reason: format!("connect failed: {e}"), registered_for: None },
                 Ok(Ok(stream)) => self.serve(stream).await,
             };
             {
@@ -189,15 +225,15 @@ impl Driver {
             }
             match end {
                 End::Stopped => return,
-                End::Lost { reason, registered } => {
+                End::Lost { reason, registered_for } => {
                     if self.stopping {
                         return;
                     }
-                    failures = if registered { 1 } else { failures + 1 };
+                    failures = next_attempt(failures, registered_for);
                     let delay = backoff(self.connector.reconnect_min, self.connector.reconnect_max, failures);
                     tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "disconnected");
                     self.status.lock().unwrap().reconnects += 1;
-                    let _ = self.events.send(Event::Disconnected { reason }).await;
+                    self.hand_on(Event::Disconnected { reason });
                     if self.wait_offline(delay).await {
                         return;
                     }
@@ -215,8 +251,71 @@ impl Driver {
                 msg = self.out_rx.recv() => match msg {
                     None | Some(Outgoing::Quit { .. }) => { self.stopping = true; return true }
                     Some(m) => self.enqueue(m),
-                }
+                },
+                permit = self.events.clone().reserve_owned(), if !self.pending.is_empty() => self.pass_pending(permit),
             }
+        }
+    }
+
+    /// Gives an event to the bot, or keeps it until the bot has room: never waits, so the
+    /// socket is read (and PING answered) however far behind the bot is.
+    fn hand_on(&mut self, event: Event) {
+        let event = if self.pending.is_empty() {
+            match self.events.try_send(event) {
+                Ok(()) | Err(TrySendError::Closed(_)) => return,
+                Err(TrySendError::Full(event)) => event,
+            }
+        } else {
+            event
+        };
+        if self.pending.len() < MAX_PENDING_EVENTS {
+            if self.pending.is_empty() {
+                tracing::debug!("the bot is busy; events wait in the driver");
+            }
+            self.pending.push_back(event);
+            return;
+        }
+        self.skipped += 1;
+        if self.skipped == 1 {
+            tracing::error!(
+                waiting = self.pending.len(),
+                "the bot is saturated and the buffer full; skipping messages"
+            );
+        }
+        if let Event::Message(m) = event {
+            let folded = super::isupport::fold(&m.sender.nick, super::isupport::CaseMapping::Rfc1459);
+            if self.told.len() < MAX_TOLD && self.told.insert(folded) {
+                self.enqueue(Outgoing::Notice { target: m.sender.nick, text: OVERLOAD_NOTICE.into() });
+            }
+        }
+    }
+
+    /// The bot has room again: the oldest waiting event, then as many more as fit.
+    fn pass_pending(&mut self, permit: Result<mpsc::OwnedPermit<Event>, mpsc::error::SendError<()>>) {
+        let Ok(permit) = permit else {
+            self.pending.clear(); // the bot is gone
+            return;
+        };
+        let Some(first) = self.pending.pop_front() else { return };
+        permit.send(first);
+        while let Some(event) = self.pending.pop_front() {
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(TrySendError::Full(event)) => {
+                    self.pending.push_front(event);
+                    break;
+                }
+                Err(TrySendError::Closed(_)) => self.pending.clear(),
+            }
+        }
+        if self.pending.is_empty() {
+            if self.skipped > 0 {
+                tracing::warn!(skipped = self.skipped, told = self.told.len(), "the bot caught up");
+            } else {
+                tracing::debug!("the bot caught up");
+            }
+            self.skipped = 0;
+            self.told.clear();
         }
     }
 
@@ -237,8 +336,8 @@ impl Driver {
         self.queue.urgent.clear();
         self.status.lock().unwrap().connected = true;
         let start = session.start();
-        if let Err(reason) = self.apply(start).await {
-            return End::Lost { reason, registered: false };
+        if let Err(reason) = self.apply(start) {
+            return lost(reason, &session);
         }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -247,9 +346,7 @@ impl Driver {
         loop {
             let wait = match self.write_allowed(&session, &mut wr).await {
                 Ok(w) => w,
-                Err(e) => {
-                    return End::Lost { reason: format!("write failed: {e}"), registered: session.is_registered() }
-                }
+                Err(e) => return lost(format!("write failed: {e}"), &session),
             };
             if let Some((deadline, message)) = &quit_by {
                 let drained = self.queue.replies.is_empty() && self.queue.rendered.is_empty();
@@ -261,15 +358,15 @@ impl Driver {
             self.update_status(&session);
             tokio::select! {
                 read = rd.read_until(b'\n', &mut buf) => match read {
-                    Ok(0) => return End::Lost { reason: "the server closed the connection".into(), registered: session.is_registered() },
-                    Err(e) => return End::Lost { reason: format!("read failed: {e}"), registered: session.is_registered() },
+                    Ok(0) => return lost("the server closed the connection".into(), &session),
+                    Err(e) => return lost(format!("read failed: {e}"), &session),
                     Ok(_) => {
                         // Under a burst the buffer holds many whole lines: take them all (up to
                         // BATCH) before writing, so replies go out in few writes.
                         let mut taken = 0;
                         loop {
-                            if let Err(reason) = self.on_raw(&mut session, &buf).await {
-                                return End::Lost { reason, registered: session.is_registered() };
+                            if let Err(reason) = self.on_raw(&mut session, &buf) {
+                                return lost(reason, &session);
                             }
                             buf.clear();
                             taken += 1;
@@ -278,7 +375,7 @@ impl Driver {
                             }
                             // A whole line is buffered: this read completes without waiting.
                             if let Err(e) = rd.read_until(b'\n', &mut buf).await {
-                                return End::Lost { reason: format!("read failed: {e}"), registered: session.is_registered() };
+                                return lost(format!("read failed: {e}"), &session);
                             }
                         }
                     }
@@ -295,10 +392,11 @@ impl Driver {
                     }
                 },
                 _ = sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
+                permit = self.events.clone().reserve_owned(), if !self.pending.is_empty() => self.pass_pending(permit),
                 _ = tick.tick() => {
                     let actions = session.on_tick(std::time::Instant::now());
-                    if let Err(reason) = self.apply(actions).await {
-                        return End::Lost { reason, registered: session.is_registered() };
+                    if let Err(reason) = self.apply(actions) {
+                        return lost(reason, &session);
                     }
                 }
             }
@@ -306,25 +404,23 @@ impl Driver {
     }
 
     /// Parses one raw line and hands it to the session.
-    async fn on_raw(&mut self, session: &mut Session, raw: &[u8]) -> Result<(), String> {
+    fn on_raw(&mut self, session: &mut Session, raw: &[u8]) -> Result<(), String> {
         let raw = String::from_utf8_lossy(raw);
         self.status.lock().unwrap().lines_in += 1;
         tracing::trace!(line = %raw.trim_end(), "<<");
         match line::parse(&raw) {
-            Some(l) => self.apply(session.on_line(&l, std::time::Instant::now(), Utc::now())).await,
+            Some(l) => self.apply(session.on_line(&l, std::time::Instant::now(), Utc::now())),
             None => Ok(()),
         }
     }
 
     /// Carries out the session's actions; `Err` when it asks to disconnect.
-    async fn apply(&mut self, actions: Vec<Action>) -> Result<(), String> {
+    fn apply(&mut self, actions: Vec<Action>) -> Result<(), String> {
         for a in actions {
             match a {
                 Action::Send(l) => self.queue.protocol.push_back(l),
                 Action::SendUrgent(l) => self.queue.urgent.push_back(l),
-                Action::Event(e) => {
-                    let _ = self.events.send(e).await;
-                }
+                Action::Event(e) => self.hand_on(e),
                 Action::Disconnect(reason) => return Err(reason),
             }
         }
@@ -626,6 +722,17 @@ pub fn wire_safe(l: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Which reconnect attempt comes next after `previous`: the first again after a link that
+/// stayed registered for `STABLE_LINK`, else one more, so that a server that drops us right
+/// after 001 (a K-line, "Excess Flood") sees the delay grow to `reconnect_max` instead of a
+/// reconnect every second or two.
+fn next_attempt(previous: u32, registered_for: Option<Duration>) -> u32 {
+    match registered_for {
+        Some(up) if up >= STABLE_LINK => 1,
+        _ => previous.saturating_add(1),
+    }
+}
+
 /// The delay before reconnect attempt `n` (1-based): doubling from `min`, capped at `max`, with
 /// jitter in the upper half so that many bots do not come back in lockstep.
 pub fn backoff(min: Duration, max: Duration, n: u32) -> Duration {
@@ -757,6 +864,131 @@ mod tests {
         drop(tx);
         assert_eq!(take_waiting(rx.try_recv().ok(), &mut rx, 256), (vec![say(1000)], None));
         assert_eq!(take_waiting(None, &mut rx, 256), (vec![], Some(Stop::Closed)));
+    }
+
+    #[test]
+    fn backoff_resets_only_after_a_link_that_stayed_up() {
+        assert_eq!(next_attempt(0, None), 1);
+        assert_eq!(next_attempt(3, None), 4, "connect failed");
+        assert_eq!(next_attempt(3, Some(Duration::from_secs(2))), 4, "dropped right after 001");
+        assert_eq!(next_attempt(3, Some(STABLE_LINK - Duration::from_millis(1))), 4);
+        assert_eq!(next_attempt(3, Some(STABLE_LINK)), 1, "a good link: start over");
+        assert_eq!(next_attempt(9, Some(Duration::from_secs(3600))), 1);
+        // A server that kills us a second after every 001 (K-line, Excess Flood): the delay
+        // climbs to the cap instead of a reconnect every second or two.
+        let (min, max) = (Duration::from_secs(2), Duration::from_secs(300));
+        let mut attempt = 0;
+        let delays: Vec<Duration> = (0..12)
+            .map(|_| {
+                attempt = next_attempt(attempt, Some(Duration::from_secs(1)));
+                backoff(min, max, attempt)
+            })
+            .collect();
+        assert!(delays[11] >= max / 2, "{delays:?}");
+        assert!(delays[4] >= Duration::from_secs(16), "{delays:?}");
+    }
+
+    fn quiet_settings() -> Settings {
+        Settings {
+            nick: "srebot".into(),
+            alt_nicks: vec![],
+            username: "srebot".into(),
+            realname: "srebot test".into(),
+            sasl: None,
+            channels: vec![],
+            ping_interval: Duration::from_secs(90),
+            ping_timeout: Duration::from_secs(60),
+            register_timeout: Duration::from_secs(90),
+            rejoin: Duration::from_secs(30),
+            rejoin_max: Duration::from_secs(300),
+            nick_regain: Duration::from_secs(60),
+            version: "srebot test".into(),
+        }
+    }
+
+    /// Reads lines from the bot until one satisfies `done`; returns them all (10 s at most).
+    async fn read_until<R: tokio::io::AsyncBufRead + Unpin>(
+        lines: &mut tokio::io::Lines<R>,
+        done: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let mut seen = Vec::new();
+        let read = async {
+            while let Some(l) = lines.next_line().await.expect("read from the bot") {
+                let stop = done(&l);
+                seen.push(l);
+                if stop {
+                    return;
+                }
+            }
+            panic!("the bot closed the connection");
+        };
+        if timeout(Duration::from_secs(10), read).await.is_err() {
+            panic!("not seen in 10 s; the bot sent {} lines, the last: {:?}", seen.len(), seen.last());
+        }
+        seen
+    }
+
+    async fn next_event(events: &mut mpsc::Receiver<Event>) -> Event {
+        timeout(Duration::from_secs(10), events.recv()).await.expect("an event in 10 s").expect("channel open")
+    }
+
+    /// The bot takes no events (every command stuck behind a hung database): the driver must
+    /// keep reading, answer PING, keep what it can for later, and tell whom it had to skip.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_ping_while_the_bot_takes_no_events() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let connector = Connector {
+            server: "127.0.0.1".into(),
+            port: listener.local_addr().unwrap().port(),
+            tls: None,
+            connect_timeout: Duration::from_secs(5),
+            reconnect_min: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(2),
+            flood: FloodConfig { burst: 1, interval_ms: 0 },
+        };
+        let (client, mut events, driver) = spawn(quiet_settings(), connector);
+        let (sock, _) = listener.accept().await.unwrap();
+        let (rd, mut wr) = sock.into_split();
+        let mut lines = BufReader::new(rd).lines();
+        read_until(&mut lines, |l| l.starts_with("USER ")).await;
+        wr.write_all(b":irc 001 srebot :Welcome\r\n:irc 376 srebot :End of MOTD\r\n").await.unwrap();
+
+        // `Ready` takes one place; then this many messages fit in the channel and the buffer.
+        let kept = EVENT_CHANNEL - 1 + MAX_PENDING_EVENTS;
+        let mut burst = String::new();
+        for i in 0..kept {
+            burst.push_str(&format!(":alice!a@h PRIVMSG #sre :line {i}\r\n"));
+        }
+        for nick in ["bob", "carol", "carol", "dave"] {
+            burst.push_str(&format!(":{nick}!x@h PRIVMSG #sre :!log skipped\r\n"));
+        }
+        burst.push_str("PING :still-there\r\n");
+        wr.write_all(burst.as_bytes()).await.unwrap();
+        let seen = read_until(&mut lines, |l| l == "PONG still-there").await;
+        assert!(!seen.iter().any(|l| l.starts_with("NOTICE alice")), "{seen:?}");
+        let mut told = read_until(&mut lines, |l| l.starts_with("NOTICE dave ")).await;
+        told.retain(|l| l.starts_with("NOTICE"));
+        assert_eq!(told.len(), 3, "one notice per skipped sender: {told:?}");
+        assert!(told[0].starts_with("NOTICE bob :Sorry: I am overloaded"), "{told:?}");
+        assert!(told[1].starts_with("NOTICE carol :"), "{told:?}");
+
+        // The bot wakes up: everything kept comes, in order, and then new lines again.
+        assert!(matches!(next_event(&mut events).await, Event::Ready { .. }));
+        for i in 0..kept {
+            match next_event(&mut events).await {
+                Event::Message(m) => assert_eq!(m.text, format!("line {i}")),
+                other => panic!("{other:?}"),
+            }
+        }
+        wr.write_all(b":erin!e@h PRIVMSG #sre :after\r\n").await.unwrap();
+        match next_event(&mut events).await {
+            Event::Message(m) => assert_eq!((m.sender.nick.as_str(), m.text.as_str()), ("erin", "after")),
+            other => panic!("{other:?}"),
+        }
+        client.quit("done");
+        read_until(&mut lines, |l| l.starts_with("QUIT")).await;
+        drop(wr);
+        timeout(Duration::from_secs(10), driver).await.expect("driver stops").unwrap();
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::config::Secret;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use irc::proto::{CapSubCommand, Command};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,20 @@ const JOIN_UNANSWERED: Duration = Duration::from_secs(60);
 
 /// At most one CTCP answer per this long, so a CTCP flood cannot fill our queue.
 const CTCP_GAP: Duration = Duration::from_secs(2);
+
+/// Without extended-join a JOIN does not say who someone is logged in as: the joins of this
+/// long are asked about together with WHOX, so a join storm costs a few WHO lines.
+const JOIN_WHOX_DELAY: Duration = Duration::from_secs(1);
+
+/// More joiners than this in one channel are asked about with one `WHO #channel`.
+const JOIN_WHOX_NICKS: usize = 4;
+
+/// A message from someone whose account is not known waits this long at most for the WHOX
+/// answer; then it goes on as from someone not identified.
+const WHOX_WAIT: Duration = Duration::from_secs(5);
+
+/// Messages waiting for a WHOX answer, at most; beyond that they go on without an account.
+const MAX_HELD: usize = 64;
 
 #[derive(Clone)]
 pub enum SaslLogin {
@@ -123,6 +137,22 @@ pub struct Session {
     ping_sent: Option<Instant>,
     next_regain: Option<Instant>,
     last_ctcp: Option<Instant>,
+    /// Others' JOINs that did not carry an account, by channel, to ask WHOX about together
+    /// once `join_whox_due` comes; `None` for more than `JOIN_WHOX_NICKS` (ask the channel).
+    join_whox: Vec<(String, Option<Vec<String>>)>,
+    join_whox_due: Option<Instant>,
+    /// Messages whose sender's account is unknown (no account-tag, not in the roster yet),
+    /// held until our WHOX about them is answered, so a permission check never sees "not
+    /// identified" only because we had not asked yet.
+    held: VecDeque<Held>,
+    /// Folded nicks we sent `WHO nick` for and await the end of.
+    whox_asked: HashSet<String>,
+}
+
+struct Held {
+    folded_nick: String,
+    since: Instant,
+    message: Incoming,
 }
 
 fn line(c: Command) -> String {
@@ -171,6 +201,10 @@ impl Session {
             ping_sent: None,
             next_regain: None,
             last_ctcp: None,
+            join_whox: Vec::new(),
+            join_whox_due: None,
+            held: VecDeque::new(),
+            whox_asked: HashSet::new(),
         }
     }
 
@@ -185,6 +219,11 @@ impl Session {
 
     pub fn is_registered(&self) -> bool {
         self.registered
+    }
+
+    /// When 001 came, on this connection.
+    pub fn registered_at(&self) -> Option<Instant> {
+        self.registered_at
     }
 
     pub fn sasl_state(&self) -> &SaslState {
@@ -285,6 +324,15 @@ impl Session {
         if self.ready {
             out.extend(self.joins_due(now));
         }
+        if self.join_whox_due.is_some_and(|t| now >= t) {
+            out.extend(self.ask_about_joiners());
+        }
+        while self.held.front().is_some_and(|h| now.duration_since(h.since) >= WHOX_WAIT) {
+            let nick = self.held.front().map(|h| h.folded_nick.clone()).unwrap_or_default();
+            tracing::debug!(nick = %nick, "no WHOX answer in time; the message goes on without an account");
+            self.whox_asked.remove(&nick);
+            out.extend(self.release(&nick, None));
+        }
         if !self.is_me(&self.settings.nick.clone()) && self.next_regain.is_some_and(|t| now >= t) {
             self.next_regain = Some(now + self.settings.nick_regain);
             out.push(Action::Send(line(Command::NICK(self.settings.nick.clone()))));
@@ -304,7 +352,7 @@ impl Session {
             "CAP" => self.on_cap(l),
             "AUTHENTICATE" => self.on_authenticate(l),
             "PRIVMSG" | "NOTICE" => self.on_message(l, now, wall),
-            "JOIN" => self.on_join(l),
+            "JOIN" => self.on_join(l, now),
             "PART" => {
                 self.on_leave(l.nick(), l.param(0), now);
                 vec![]
@@ -420,20 +468,27 @@ impl Session {
                 self.on_names(l);
                 vec![]
             }
-            354 => {
-                self.on_whox(l);
-                vec![]
+            354 => self.on_whox(l),
+            // End of WHO for a nick we asked about: whoever got no 354 is not online.
+            315 => {
+                let mask = self.fold(l.param(1));
+                if self.whox_asked.remove(&mask) {
+                    self.release(&mask, None)
+                } else {
+                    vec![]
+                }
             }
             900 => {
                 tracing::info!(account = %l.param(2), "logged in to services");
                 vec![]
             }
-            903 => {
+            // 907: we are already logged in (a SASL retry after an earlier success): as good as 903.
+            903 | 907 => {
                 let account = match &self.settings.sasl {
                     Some(SaslLogin::Plain { account, .. }) => account.clone(),
                     _ => "(certificate)".to_string(),
                 };
-                tracing::info!("SASL authentication succeeded");
+                tracing::info!(code, "SASL authentication succeeded");
                 self.sasl = SaslState::Succeeded(account);
                 let mut out = self.cap_end();
                 if self.ready {
@@ -445,7 +500,7 @@ impl Session {
                 self.sasl_mechs = Some(l.param(1).to_string());
                 vec![]
             }
-            902 | 904 | 905 | 906 | 907 => {
+            902 | 904 | 905 | 906 => {
                 let mut why = format!("{code} {}", l.params.last().map(String::as_str).unwrap_or(""));
                 if let Some(m) = &self.sasl_mechs {
                     why.push_str(&format!(" (server offers: {m})"));
@@ -642,7 +697,7 @@ impl Session {
         out
     }
 
-    fn on_join(&mut self, l: &Line) -> Vec<Action> {
+    fn on_join(&mut self, l: &Line, now: Instant) -> Vec<Action> {
         let Some(src) = &l.source else { return vec![] };
         let chan = l.param(0).to_string();
         let folded_chan = self.fold(&chan);
@@ -676,8 +731,67 @@ impl Session {
             None
         };
         let folded = self.fold(&src.nick);
+        if account.is_none() && self.isupport.whox() {
+            self.queue_join_whox(&chan, &src.nick, now);
+        }
         self.roster.lock().unwrap().join(&folded, &src.nick, &src.user, &src.host, &folded_chan, account);
         vec![]
+    }
+
+    /// Notes a joiner to ask WHOX about with the others joining about now.
+    fn queue_join_whox(&mut self, chan: &str, nick: &str, now: Instant) {
+        let folded_chan = self.fold(chan);
+        let i = match self.join_whox.iter().position(|(c, _)| self.fold(c) == folded_chan) {
+            Some(i) => i,
+            None => {
+                self.join_whox.push((chan.to_string(), Some(Vec::new())));
+                self.join_whox.len() - 1
+            }
+        };
+        let folded = self.fold(nick);
+        let case_mapping = self.isupport.case_mapping();
+        let slot = &mut self.join_whox[i].1;
+        if let Some(nicks) = slot {
+            if !nicks.iter().any(|n| fold(n, case_mapping) == folded) {
+                nicks.push(nick.to_string());
+            }
+            if nicks.len() > JOIN_WHOX_NICKS {
+                *slot = None;
+            }
+        }
+        self.join_whox_due.get_or_insert(now + JOIN_WHOX_DELAY);
+    }
+
+    /// The WHOX queries for the joiners noted since the last ones.
+    fn ask_about_joiners(&mut self) -> Vec<Action> {
+        self.join_whox_due = None;
+        let mut out = Vec::new();
+        for (chan, nicks) in std::mem::take(&mut self.join_whox) {
+            let targets = match nicks {
+                Some(nicks) => nicks,
+                None => vec![chan],
+            };
+            for target in targets {
+                out.push(Action::Send(raw("WHO", &[&target, &format!("%tuhnairf,{WHOX_TOKEN}")])));
+            }
+        }
+        out
+    }
+
+    /// Lets the messages held for `folded_nick` go on, with the account we learnt.
+    fn release(&mut self, folded_nick: &str, account: Option<String>) -> Vec<Action> {
+        let mut out = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.held.len());
+        for mut h in self.held.drain(..) {
+            if h.folded_nick == folded_nick {
+                h.message.sender.account = account.clone();
+                out.push(Action::Event(Event::Message(h.message)));
+            } else {
+                kept.push_back(h);
+            }
+        }
+        self.held = kept;
+        out
     }
 
     fn on_leave(&mut self, nick: &str, chan: &str, now: Instant) {
@@ -709,7 +823,7 @@ impl Session {
         vec![]
     }
 
-    fn on_nick(&mut self, l: &Line, _now: Instant) -> Vec<Action> {
+    fn on_nick(&mut self, l: &Line, now: Instant) -> Vec<Action> {
         let old = l.nick().to_string();
         let new = l.param(0).to_string();
         let (old_f, new_f) = (self.fold(&old), self.fold(&new));
@@ -719,6 +833,9 @@ impl Session {
             self.nick = new;
             if self.is_me(&self.settings.nick.clone()) {
                 self.next_regain = None;
+            } else if self.next_regain.is_none() {
+                // Renamed away from our nick (services enforcing, a collision): win it back.
+                self.next_regain = Some(now + self.settings.nick_regain);
             }
             return vec![];
         }
@@ -789,17 +906,23 @@ impl Session {
         }
     }
 
-    fn on_whox(&mut self, l: &Line) {
+    fn on_whox(&mut self, l: &Line) -> Vec<Action> {
         // 354 me 152 user ip host nick flags account :realname  (fields t,u,i,h,n,f,a,r)
         if l.param(1) != WHOX_TOKEN || l.params.len() < 9 {
-            return;
+            return vec![];
         }
         let (user, host, nick, account) = (l.param(2), l.param(4), l.param(5), l.param(7));
         let folded = self.fold(nick);
         let account = if account == "0" { Account::LoggedOut } else { Account::LoggedIn(account.to_string()) };
-        let mut roster = self.roster.lock().unwrap();
-        roster.set_host(&folded, user, host);
-        roster.set_account(&folded, account);
+        {
+            let mut roster = self.roster.lock().unwrap();
+            roster.set_host(&folded, user, host);
+            roster.set_account(&folded, account.clone());
+        }
+        match account {
+            Account::LoggedIn(a) => self.release(&folded, Some(a)),
+            _ => self.release(&folded, None),
+        }
     }
 
     fn on_message(&mut self, l: &Line, now: Instant, wall: DateTime<Utc>) -> Vec<Action> {
@@ -809,17 +932,11 @@ impl Session {
         }
         let (target, text) = (l.param(0), l.param(1));
         let folded = self.fold(&src.nick);
-        let account = if self.caps.contains("account-tag") {
-            let tagged = l.tag("account").map(String::from);
-            let known = tagged.clone().map(Account::LoggedIn).unwrap_or(Account::LoggedOut);
-            self.roster.lock().unwrap().set_account(&folded, known);
-            tagged
-        } else {
-            match self.roster.lock().unwrap().get(&folded).map(|m| m.account.clone()) {
-                Some(Account::LoggedIn(a)) => Some(a),
-                _ => None,
-            }
-        };
+        let tagged = self.caps.contains("account-tag").then(|| {
+            let account = l.tag("account").map(|a| Account::LoggedIn(a.to_string())).unwrap_or(Account::LoggedOut);
+            self.roster.lock().unwrap().set_account(&folded, account.clone());
+            account
+        });
         if let Some(ctcp) = text.strip_prefix('\x01') {
             return self.on_ctcp(&src.nick, l.command == "PRIVMSG", ctcp.trim_end_matches('\x01'), now);
         }
@@ -833,17 +950,34 @@ impl Session {
         } else {
             return vec![]; // STATUSMSG (@#chan) and the like: not addressed to us as a channel member
         };
+        let known = tagged.or_else(|| {
+            self.roster.lock().unwrap().get(&folded).map(|m| m.account.clone()).filter(|a| *a != Account::Unknown)
+        });
         let time = l
             .tag("time")
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(wall);
-        vec![Action::Event(Event::Message(Incoming {
+        let account = match &known {
+            Some(Account::LoggedIn(a)) => Some(a.clone()),
+            _ => None,
+        };
+        let message = Incoming {
             time,
             channel,
-            sender: Sender { nick: src.nick, user: src.user, host: src.host, account },
+            sender: Sender { nick: src.nick.clone(), user: src.user, host: src.host, account },
             text: text.to_string(),
-        }))]
+        };
+        // Without account-tag, someone who joined a moment ago or writes to us privately is not
+        // in the roster with an account yet: ask, and let the message go on with the answer.
+        if known.is_none() && self.isupport.whox() && self.held.len() < MAX_HELD {
+            self.held.push_back(Held { folded_nick: folded.clone(), since: now, message });
+            if self.whox_asked.insert(folded) {
+                return vec![Action::Send(raw("WHO", &[&src.nick, &format!("%tuhnairf,{WHOX_TOKEN}")]))];
+            }
+            return vec![];
+        }
+        vec![Action::Event(Event::Message(message))]
     }
 
     fn on_ctcp(&mut self, nick: &str, is_privmsg: bool, body: &str, now: Instant) -> Vec<Action> {
@@ -1161,6 +1295,245 @@ mod tests {
         let v = Harness::sent(&h.feed(":a!b@c PRIVMSG srebot :\x01VERSION\x01"));
         assert_eq!(v, vec!["NOTICE a :\x01VERSION srebot 0.1.0\x01"]);
         assert!(h.feed(":a!b@c PRIVMSG srebot :\x01PING 1\x01").is_empty(), "rate-limited");
+    }
+
+    #[test]
+    fn regains_the_nick_after_a_forced_rename() {
+        let mut h = Harness::new(false);
+        h.register();
+        // Services (or a collision) rename us after registration.
+        assert!(h.feed(":srebot!~srebot@127.0.0.1 NICK Guest4711").is_empty());
+        assert_eq!(h.s.nick(), "Guest4711");
+        h.now += Duration::from_secs(59);
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"NICK srebot".to_string()), "not before nick_regain");
+        h.now += Duration::from_secs(2);
+        assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"NICK srebot".to_string()));
+        // Refused (held by services): tried again a period later, not at every tick.
+        h.feed(":irc 433 Guest4711 srebot :Nickname is already in use");
+        h.now += Duration::from_secs(1);
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"NICK srebot".to_string()));
+        h.now += Duration::from_secs(60);
+        assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"NICK srebot".to_string()));
+        h.feed(":Guest4711!~srebot@127.0.0.1 NICK srebot");
+        assert_eq!(h.s.nick(), "srebot");
+        h.now += Duration::from_secs(120);
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).iter().any(|l| l.starts_with("NICK")), "no regain once back");
+    }
+
+    /// A session that has sent `AUTHENTICATE PLAIN` and had the server's `+`.
+    fn authenticating(h: &mut Harness) {
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        h.feed(":irc CAP * ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        assert_eq!(h.s.sasl_state(), &SaslState::Authenticating);
+    }
+
+    #[test]
+    fn sasl_failures_902_904_905_906_keep_security_channels_out() {
+        for code in ["902", "904", "905", "906"] {
+            let mut h = Harness::new(true);
+            authenticating(&mut h);
+            let end = Harness::sent(&h.feed(&format!(":irc {code} srebot :SASL says no")));
+            assert_eq!(end, vec!["CAP END"], "{code}");
+            assert!(matches!(h.s.sasl_state(), SaslState::Failed(why) if why.starts_with(code)), "{code}");
+            assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre"], "{code}");
+        }
+    }
+
+    #[test]
+    fn sasl_907_already_authenticated_counts_as_success() {
+        let mut h = Harness::new(true);
+        authenticating(&mut h);
+        let end = Harness::sent(&h.feed(":irc 907 srebot :You have already authenticated using SASL"));
+        assert_eq!(end, vec!["CAP END"]);
+        assert_eq!(h.s.sasl_state(), &SaslState::Succeeded("srebot".into()));
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre", "JOIN #sre-security k3y"]);
+        // A late 907 (services relinked, cap-notify, we asked again) joins what waited.
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :multi-prefix");
+        h.feed(":irc CAP * ACK :multi-prefix");
+        h.register();
+        h.feed(":irc CAP srebot NEW :sasl");
+        h.feed(":irc CAP srebot ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        let joins = Harness::sent(&h.feed(":irc 907 srebot :You have already authenticated using SASL"));
+        assert_eq!(joins, vec!["JOIN #sre-security k3y"]);
+    }
+
+    #[test]
+    fn long_sasl_plain_payload_goes_in_400_byte_chunks_then_plus() {
+        // "srebot\0srebot\0" is 14 bytes: a 586-byte password makes 600 bytes, 800 in base64.
+        let password = "p".repeat(586);
+        let mut settings = settings(true);
+        settings.sasl = Some(SaslLogin::Plain { account: "srebot".into(), password: Secret(password.clone()) });
+        let now = Instant::now();
+        let mut h = Harness { s: Session::new(Arc::new(settings), Arc::default(), now), now };
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["AUTHENTICATE PLAIN"]);
+        let sent = Harness::sent(&h.feed("AUTHENTICATE +"));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("srebot\0srebot\0{password}"));
+        assert_eq!(encoded.len(), 800);
+        assert_eq!(
+            sent,
+            vec![
+                format!("AUTHENTICATE {}", &encoded[..400]),
+                format!("AUTHENTICATE {}", &encoded[400..]),
+                "AUTHENTICATE +".to_string()
+            ]
+        );
+        // One byte more of password: the last piece is short, and no `+` follows.
+        let mut settings = super::tests::settings(true);
+        settings.sasl = Some(SaslLogin::Plain { account: "srebot".into(), password: Secret("p".repeat(590)) });
+        let mut h = Harness { s: Session::new(Arc::new(settings), Arc::default(), now), now };
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        h.feed(":irc CAP * ACK :sasl");
+        let sent = Harness::sent(&h.feed("AUTHENTICATE +"));
+        assert_eq!(sent.len(), 3);
+        assert!(sent.iter().take(2).all(|l| l.len() == "AUTHENTICATE ".len() + 400), "{sent:?}");
+        assert_ne!(sent[2], "AUTHENTICATE +");
+    }
+
+    #[test]
+    fn every_join_refusal_backs_off_then_retries() {
+        for (code, why) in [
+            ("471", "Cannot join channel (+l)"),
+            ("473", "Cannot join channel (+i)"),
+            ("475", "Cannot join channel (+k)"),
+            ("477", "You need a registered nick to join that channel"),
+        ] {
+            let mut h = Harness::new(false);
+            h.register();
+            h.feed(&format!(":irc {code} srebot #sre :{why}"));
+            h.now += Duration::from_secs(29);
+            assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()), "{code}: waits");
+            h.now += Duration::from_secs(2);
+            assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()), "{code}: retries");
+            h.feed(&format!(":irc {code} srebot #sre :{why}"));
+            h.now += Duration::from_secs(31);
+            assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()), "{code}: waits longer");
+            h.now += Duration::from_secs(30);
+            assert!(Harness::sent(&h.s.on_tick(h.now)).contains(&"JOIN #sre".to_string()), "{code}: retries again");
+        }
+    }
+
+    #[test]
+    fn ctcp_ping_and_version_answered_privately_others_ignored() {
+        let mut h = Harness::new(false);
+        h.register();
+        h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre");
+        // In the channel: the answer is a NOTICE to the nick, never to the channel.
+        let ping = Harness::sent(&h.feed(":dave!d@h PRIVMSG #sre :\x01PING 1700000000 123\x01"));
+        assert_eq!(ping, vec!["NOTICE dave :\x01PING 1700000000 123\x01"]);
+        h.now += CTCP_GAP;
+        let version = Harness::sent(&h.feed(":erin!e@h PRIVMSG #sre :\x01VERSION\x01"));
+        assert_eq!(version, vec!["NOTICE erin :\x01VERSION srebot 0.1.0\x01"]);
+        h.now += CTCP_GAP;
+        let private = Harness::sent(&h.feed(":dave!d@h PRIVMSG srebot :\x01PING x\x01"));
+        assert_eq!(private, vec!["NOTICE dave :\x01PING x\x01"]);
+        // Anything else, and CTCP replies (NOTICE), get nothing, and use up no answer.
+        h.now += CTCP_GAP;
+        for other in ["TIME", "CLIENTINFO", "USERINFO", "FINGER", "SOURCE", "DCC SEND x 1 2 3", "ACTION waves"] {
+            assert!(h.feed(&format!(":dave!d@h PRIVMSG #sre :\x01{other}\x01")).is_empty(), "{other}");
+            assert!(h.feed(&format!(":dave!d@h PRIVMSG srebot :\x01{other}\x01")).is_empty(), "{other}");
+        }
+        assert!(h.feed(":dave!d@h NOTICE srebot :\x01VERSION\x01").is_empty());
+        assert!(h.feed(":dave!d@h NOTICE srebot :\x01PING 1\x01").is_empty());
+        assert_eq!(
+            Harness::sent(&h.feed(":dave!d@h PRIVMSG srebot :\x01ping 2\x01")),
+            vec!["NOTICE dave :\x01PING 2\x01"]
+        );
+    }
+
+    /// Registered and in #sre with WHOX but neither account-tag nor extended-join (e.g. a server
+    /// without IRCv3 accounts, or with them off), `carol` already known from the channel's WHOX.
+    fn whox_only() -> Harness {
+        let mut h = Harness::new(false);
+        h.register();
+        h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre");
+        h.feed(":irc 353 srebot = #sre :@srebot carol");
+        h.feed(":irc 354 srebot 152 c 127.0.0.1 host carol H carolacct :Carol");
+        h.feed(":irc 315 srebot #sre :End of /WHO list.");
+        h.feed(":irc 366 srebot #sre :End of /NAMES list.");
+        h
+    }
+
+    fn message_account(actions: &[Action]) -> Vec<Option<String>> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Event(Event::Message(m)) => Some(m.sender.account.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn without_extended_join_joiners_are_asked_about_with_whox_in_batches() {
+        let mut h = whox_only();
+        assert!(h.feed(":dave!d@h JOIN #sre").is_empty(), "asked together with others, a moment later");
+        h.now += JOIN_WHOX_DELAY;
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["WHO dave %tuhnairf,152"]);
+        h.feed(":irc 354 srebot 152 d 127.0.0.1 h dave H daveacct :Dave");
+        h.feed(":irc 315 srebot dave :End of /WHO list.");
+        assert_eq!(message_account(&h.feed(":dave!d@h PRIVMSG #sre :!log hi")), vec![Some("daveacct".to_string())]);
+        h.now += Duration::from_secs(10);
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).iter().any(|l| l.starts_with("WHO")), "asked once");
+        // A join storm: one WHO for the channel, not one per join.
+        for i in 0..50 {
+            h.feed(&format!(":user{i}!u@h JOIN #sre"));
+        }
+        h.now += JOIN_WHOX_DELAY;
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["WHO #sre %tuhnairf,152"]);
+        // With extended-join the JOIN says it all: no WHO.
+        let mut h = Harness::new(false);
+        h.feed(":irc CAP * ACK :extended-join");
+        h.register();
+        h.feed(":srebot!~srebot@127.0.0.1 JOIN #sre * :srebot");
+        h.feed(":dave!d@h JOIN #sre daveacct :Dave");
+        h.now += JOIN_WHOX_DELAY;
+        assert!(Harness::sent(&h.s.on_tick(h.now)).is_empty());
+        assert_eq!(message_account(&h.feed(":dave!d@h PRIVMSG #sre :!log hi")), vec![Some("daveacct".to_string())]);
+    }
+
+    #[test]
+    fn without_account_tag_a_message_from_an_unknown_sender_waits_for_whox() {
+        let mut h = whox_only();
+        // Known from the channel's WHOX: goes on at once.
+        assert_eq!(
+            message_account(&h.feed(":carol!c@host PRIVMSG srebot :!log x")),
+            vec![Some("carolacct".to_string())]
+        );
+        // Someone we share no channel with writes privately: ask first, answer with what we learn.
+        let asked = h.feed(":erin!e@h PRIVMSG srebot :!log private");
+        assert_eq!(Harness::sent(&asked), vec!["WHO erin %tuhnairf,152"]);
+        assert!(message_account(&asked).is_empty());
+        assert!(Harness::sent(&h.feed(":erin!e@h PRIVMSG srebot :!log again")).is_empty(), "asked once");
+        let released = h.feed(":irc 354 srebot 152 e 127.0.0.1 h erin H erinacct :Erin");
+        assert_eq!(message_account(&released), vec![Some("erinacct".to_string()), Some("erinacct".to_string())]);
+        let Action::Event(Event::Message(m)) = &released[0] else { panic!("{released:?}") };
+        assert_eq!((m.text.as_str(), m.channel.as_deref()), ("!log private", None));
+        assert!(h.feed(":irc 315 srebot erin :End of /WHO list.").is_empty());
+        // Not logged in (account 0): goes on without an account.
+        h.feed(":frank!f@h PRIVMSG srebot :!log f");
+        assert_eq!(message_account(&h.feed(":irc 354 srebot 152 f 127.0.0.1 h frank H 0 :F")), vec![None]);
+        // No such nick any more (only the end of WHO): without an account.
+        h.feed(":gina!g@h PRIVMSG srebot :!log g");
+        assert_eq!(message_account(&h.feed(":irc 315 srebot gina :End of /WHO list.")), vec![None]);
+        // No answer at all: after WHOX_WAIT, without an account.
+        h.feed(":hank!k@h PRIVMSG srebot :!log h");
+        h.now += WHOX_WAIT;
+        assert_eq!(message_account(&h.s.on_tick(h.now)), vec![None]);
+        // A joiner whose WHOX answer has not come yet: the message waits for it too.
+        h.feed(":ivan!i@h JOIN #sre");
+        assert_eq!(Harness::sent(&h.feed(":ivan!i@h PRIVMSG #sre :!log i")), vec!["WHO ivan %tuhnairf,152"]);
+        assert_eq!(
+            message_account(&h.feed(":irc 354 srebot 152 i 1.2.3.4 h ivan H ivanacct :I")),
+            vec![Some("ivanacct".into())]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod badinput;
 mod botproc;
 mod browser;
+mod cli;
 mod clinic;
 mod fixture_smoke;
 mod http;

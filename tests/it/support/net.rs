@@ -23,7 +23,7 @@
 //! in the same second as the previous one gets 437.
 //!
 //! Processes are killed when the `Network` is dropped. They are also started
-//! under `setpriv --pdeathsig KILL` from a thread that lives as long as the test
+//! under `setpriv --pdeathsig KILL` (and without core dumps) from a thread that lives as long as the test
 //! binary, so they die with it even when a `Network` is never dropped (e.g. the
 //! shared one in a static) or the binary is killed.
 //!
@@ -75,11 +75,14 @@ pub struct NetOpts {
     /// signed by a throw-away CA ([`Network::ca_file`]). Off by default: with ssl_gnutls loaded
     /// InspIRCd 3 crashes on SIGTERM (harmless here, but noisy).
     pub tls: bool,
+    /// Use this as [`Network::port`] when it is free (the demo asks for 6667); else, and
+    /// always in tests, a random free port.
+    pub preferred_port: Option<u16>,
 }
 
 impl Default for NetOpts {
     fn default() -> Self {
-        NetOpts { services: true, tls: false }
+        NetOpts { services: true, tls: false, preferred_port: None }
     }
 }
 
@@ -137,7 +140,7 @@ impl Network {
         }
         let mut attempt = 1;
         loop {
-            let [p, s, l, t] = pick_ports();
+            let [p, s, l, t] = pick_ports(opts.preferred_port.filter(|_| attempt == 1));
             (net.port, net.strict_port, net.link_port, net.tls_port) = (p, s, l, t);
             fs::write(net.path("inspircd.conf"), net.inspircd_conf()).expect("write inspircd.conf");
             match net.spawn_ircd().await {
@@ -807,11 +810,11 @@ fn remove_stale_dirs() {
     });
 }
 
-/// Three distinct free ports, below the ephemeral range when possible (so
-/// outgoing connections of other tests cannot grab them while InspIRCd is down).
-/// Never hands out a port twice in one test binary, so another `Network` cannot
-/// take the ports of one whose InspIRCd is stopped for a restart.
-fn pick_ports() -> [u16; 4] {
+/// Four distinct free ports, the first `preferred` when it is free, the others below the
+/// ephemeral range when possible (so outgoing connections of other tests cannot grab them
+/// while InspIRCd is down). Never hands out a port twice in one test binary, so another
+/// `Network` cannot take the ports of one whose InspIRCd is stopped for a restart.
+fn pick_ports(preferred: Option<u16>) -> [u16; 4] {
     static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
@@ -820,6 +823,12 @@ fn pick_ports() -> [u16; 4] {
         .unwrap_or(32768);
     let mut held: Vec<TcpListener> = Vec::new();
     let mut ports = Vec::new();
+    if let Some(port) = preferred.filter(|p| !handed_out.contains(p)) {
+        if let Ok(l) = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)) {
+            ports.push(port);
+            held.push(l);
+        }
+    }
     let mut tries = 0;
     while ports.len() < 4 {
         tries += 1;
@@ -855,22 +864,22 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|path| std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()))
 }
 
-/// A Command for `program` that dies with the test binary when `setpriv` (util-linux)
-/// is available: `setpriv --pdeathsig KILL -- program` (setpriv execs in place,
-/// so the child pid is the program's).
+/// A Command for `program` that never dumps core (InspIRCd with ssl_gnutls segfaults on
+/// SIGTERM, and a core file per test run is litter) and dies with the test binary when
+/// `setpriv` (util-linux) is available: `sh -c 'ulimit -c 0; exec "$@"' sh setpriv --pdeathsig
+/// KILL -- program` (sh and setpriv exec in place, so the child pid is the program's).
 fn owned_command(program: &Path) -> Command {
     static SETPRIV: OnceLock<Option<PathBuf>> = OnceLock::new();
     let setpriv = SETPRIV.get_or_init(|| {
         find_on_path("setpriv").or_else(|| Some(PathBuf::from("/usr/bin/setpriv")).filter(|p| p.exists()))
     });
-    match setpriv {
-        Some(setpriv) => {
-            let mut cmd = Command::new(setpriv);
-            cmd.arg("--pdeathsig").arg("KILL").arg("--").arg(program);
-            cmd
-        }
-        None => Command::new(program),
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg("ulimit -c 0; exec \"$@\"").arg("sh");
+    if let Some(setpriv) = setpriv {
+        cmd.arg(setpriv).arg("--pdeathsig").arg("KILL").arg("--");
     }
+    cmd.arg(program);
+    cmd
 }
 
 /// Spawns `cmd` from one thread that lives as long as the test binary. The
