@@ -61,6 +61,7 @@ impl Bot {
                     Some(Event::TopicRefused { channel, retry_later }) => {
                         tell(&clinic, TopicEvent::Refused { channel, retry_later });
                     }
+                    Some(Event::Notice { from, text }) => tell(&clinic, TopicEvent::Notice { from, text }),
                     Some(Event::Disconnected { reason }) => {
                         tracing::debug!(%reason, "connection lost");
                         tell(&clinic, TopicEvent::Disconnected);

@@ -44,11 +44,16 @@ enum Sub {
 #[derive(Subcommand)]
 enum ClinicCommand {
     /// Import the base rotation from CSV (week_start,clinician,backup,team) or the wiki table
-    /// text; idempotent, reports what changed. Bad rows are reported by line and nothing is
-    /// imported.
+    /// text; idempotent, reports each added and changed week (old → new) and the weeks the file
+    /// lacks, which are kept. Bad rows are reported by line and nothing is imported.
     Import { file: PathBuf },
-    /// Print the base rotation as CSV.
-    Export,
+    /// Print the schedule in effect as CSV: the imported rotation with the changes made on IRC
+    /// (set, none, swap, override) applied.
+    Export {
+        /// Only the imported rotation, without the changes made on IRC.
+        #[arg(long)]
+        base: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,7 +102,7 @@ fn main() -> ExitCode {
             };
             match command {
                 ClinicCommand::Import { file } => clinic_import(&c, &file),
-                ClinicCommand::Export => clinic_export(&c),
+                ClinicCommand::Export { base } => clinic_export(&c, base),
             }
         }
         Sub::Sal { command: SalCommand::Show { id } } => {
@@ -172,13 +177,9 @@ fn clinic_import(c: &config::Config, file: &std::path::Path) -> ExitCode {
         Ok(report)
     });
     match result {
-        Ok(r) => {
-            println!("{} added, {} changed, {} unchanged", r.added.len(), r.changed.len(), r.unchanged);
-            for w in &r.added {
-                println!("added   {w}");
-            }
-            for w in &r.changed {
-                println!("changed {w}");
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
             }
             ExitCode::SUCCESS
         }
@@ -189,8 +190,11 @@ fn clinic_import(c: &config::Config, file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn clinic_export(c: &config::Config) -> ExitCode {
-    match store::open_database(&c.storage.database).and_then(|conn| Ok(store::clinic::base_rows(&conn)?)) {
+fn clinic_export(c: &config::Config, base_only: bool) -> ExitCode {
+    let rows = store::open_database(&c.storage.database).and_then(|conn| {
+        Ok(if base_only { store::clinic::base_rows(&conn)? } else { store::clinic::effective_rows(&conn)? })
+    });
+    match rows {
         Ok(rows) => {
             print!("{}", srebot::clinic::import::to_csv(&rows));
             ExitCode::SUCCESS

@@ -22,6 +22,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use super::schedule::summary;
 use super::topic::Duty;
 
 /// One week of the schedule.
@@ -53,6 +54,44 @@ pub struct RowError {
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// What an import did to the stored base rotation, week by week.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub added: Vec<(NaiveDate, Duty)>,
+    /// The week, its row before and its row now.
+    pub changed: Vec<(NaiveDate, Duty, Duty)>,
+    pub unchanged: usize,
+    /// Weeks in the database that the file does not have: kept as they are, never deleted.
+    pub not_in_file: Vec<(NaiveDate, Duty)>,
+    /// Added or changed weeks that also have `!clinic` changes on top, with what they
+    /// therefore still are: the import alone does not decide who is on duty there.
+    pub still_changed_on_irc: Vec<(NaiveDate, Duty)>,
+}
+
+impl Report {
+    /// The report as printed: a count line, then one line per week that is not unchanged.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} added, {} changed, {} unchanged, {} not in file (kept)",
+            self.added.len(),
+            self.changed.len(),
+            self.unchanged,
+            self.not_in_file.len()
+        )];
+        out.extend(self.added.iter().map(|(w, d)| format!("added   {w}: {}", summary(d))));
+        out.extend(
+            self.changed.iter().map(|(w, old, new)| format!("changed {w}: {} → {}", summary(old), summary(new))),
+        );
+        out.extend(self.not_in_file.iter().map(|(w, d)| format!("kept    {w}: not in file, kept ({})", summary(d))));
+        out.extend(
+            self.still_changed_on_irc
+                .iter()
+                .map(|(w, d)| format!("note    {w}: changed on IRC (!clinic) too, so it stays {}", summary(d))),
+        );
+        out
     }
 }
 
@@ -712,6 +751,34 @@ some prose about 2021-04-05
         let rows = [row("2021-01-04", Some("A"), None, None), row("2021-01-05", Some("B"), None, None)];
         assert_eq!(check_weekday(&rows, Weekday::Mon), ["2021-01-05 is a Tuesday, but duty weeks start on Monday"]);
         assert_eq!(check_weekday(&rows, Weekday::Tue), ["2021-01-04 is a Monday, but duty weeks start on Tuesday"]);
+    }
+
+    #[test]
+    fn report_names_old_and_new_and_what_was_kept() {
+        let duty = |c: &str, t: &str| Duty { clinician: Some(c.into()), backup: None, team: Some(t.into()) };
+        let report = Report {
+            added: vec![(date("2022-01-03"), duty("Jane Doe", "SRE-Traffic"))],
+            changed: vec![(
+                date("2021-09-20"),
+                duty("Manuel Aróstegui", "SRE-Data Persistence"),
+                duty("Jaime Crespo", "SRE-Data Persistence"),
+            )],
+            unchanged: 50,
+            not_in_file: vec![(date("2021-12-27"), Duty::default())],
+            still_changed_on_irc: vec![(date("2021-09-20"), duty("John Bond", "SRE-Data Persistence"))],
+        };
+        assert_eq!(
+            report.lines(),
+            [
+                "1 added, 1 changed, 50 unchanged, 1 not in file (kept)",
+                "added   2022-01-03: clinician Jane Doe, team SRE-Traffic",
+                "changed 2021-09-20: clinician Manuel Aróstegui, team SRE-Data Persistence → clinician Jaime Crespo, \
+                 team SRE-Data Persistence",
+                "kept    2021-12-27: not in file, kept (no clinic duty)",
+                "note    2021-09-20: changed on IRC (!clinic) too, so it stays clinician John Bond, team SRE-Data Persistence",
+            ]
+        );
+        assert_eq!(Report::default().lines(), ["0 added, 0 changed, 0 unchanged, 0 not in file (kept)"]);
     }
 
     #[test]

@@ -77,6 +77,12 @@ pub enum Event {
         retry_later: bool,
     },
     Message(Incoming),
+    /// A NOTICE addressed to us by a user (not a server, not CTCP): how services such as
+    /// ChanServ answer. Never answered; the bot only reads it.
+    Notice {
+        from: String,
+        text: String,
+    },
     Disconnected {
         reason: String,
     },

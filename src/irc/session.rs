@@ -941,7 +941,11 @@ impl Session {
             return self.on_ctcp(&src.nick, l.command == "PRIVMSG", ctcp.trim_end_matches('\x01'), now);
         }
         if l.command != "PRIVMSG" {
-            return vec![]; // never answer a NOTICE
+            // Never answered; passed on when it is to us, as services' answers are.
+            if self.is_me(target) {
+                return vec![Action::Event(Event::Notice { from: src.nick, text: text.to_string() })];
+            }
+            return vec![];
         }
         let channel = if self.is_channel(target) {
             Some(target.to_string())
@@ -1534,6 +1538,19 @@ mod tests {
             message_account(&h.feed(":irc 354 srebot 152 i 1.2.3.4 h ivan H ivanacct :I")),
             vec![Some("ivanacct".into())]
         );
+    }
+
+    #[test]
+    fn passes_on_notices_to_us() {
+        let mut h = Harness::new(false);
+        h.register();
+        let notice = Event::Notice { from: "ChanServ".into(), text: "You are not authorized.".into() };
+        assert_eq!(
+            h.feed(":ChanServ!ChanServ@services. NOTICE srebot :You are not authorized."),
+            [Action::Event(notice)]
+        );
+        assert!(h.feed(":ChanServ!ChanServ@services. NOTICE #sre :to the channel").is_empty());
+        assert!(h.feed(":ChanServ!ChanServ@services. NOTICE srebot :\x01PING 1\x01").is_empty());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! SQL for the clinic-duty rotation: the base rows, the changes on top, and who is who on IRC.
 
 use super::sal::time_text;
-use crate::clinic::import::Row;
-use crate::clinic::schedule::{effective, Change};
+use crate::clinic::import::{Report, Row};
+use crate::clinic::schedule::{effective, Change, Person};
 use crate::clinic::topic::Duty;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
 
 fn date(s: String) -> rusqlite::Result<NaiveDate> {
     NaiveDate::parse_from_str(&s, "%Y-%m-%d")
@@ -16,20 +17,20 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// What an import changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Imported {
-    pub added: Vec<NaiveDate>,
-    pub changed: Vec<NaiveDate>,
-    pub unchanged: usize,
-}
-
-/// Puts `rows` into the base rotation. Idempotent: a row equal to the stored one is left alone.
-pub fn import(conn: &Connection, rows: &[Row], by: &str, at: DateTime<Utc>) -> rusqlite::Result<Imported> {
-    let mut report = Imported::default();
+/// Puts `rows` into the base rotation and says what that did (see [`Report`]). Idempotent: a
+/// row equal to the stored one is left alone. Weeks the rows do not have are never deleted.
+pub fn import(conn: &Connection, rows: &[Row], by: &str, at: DateTime<Utc>) -> rusqlite::Result<Report> {
+    let mut report = Report::default();
+    let in_file: HashSet<NaiveDate> = rows.iter().map(|r| r.week_start).collect();
+    for (week, duty) in all_weeks(conn)? {
+        if !in_file.contains(&week) {
+            report.not_in_file.push((week, duty));
+        }
+    }
     for r in rows {
         let stored = base(conn, r.week_start)?;
-        if stored.as_ref() == Some(&r.duty()) {
+        let row = r.duty();
+        if stored.as_ref() == Some(&row) {
             report.unchanged += 1;
             continue;
         }
@@ -39,10 +40,12 @@ pub fn import(conn: &Connection, rows: &[Row], by: &str, at: DateTime<Utc>) -> r
              ON CONFLICT (week_start) DO UPDATE SET clinician = ?2, backup = ?3, team = ?4, changed_by = ?5, changed_at = ?6",
         )?
         .execute(params![day(r.week_start), r.clinician, r.backup, r.team, by, time_text(&at)])?;
-        if stored.is_some() {
-            report.changed.push(r.week_start);
-        } else {
-            report.added.push(r.week_start);
+        if !changes(conn, r.week_start)?.is_empty() {
+            report.still_changed_on_irc.push((r.week_start, duty(conn, r.week_start)?.unwrap_or_default()));
+        }
+        match stored {
+            Some(before) => report.changed.push((r.week_start, before, row)),
+            None => report.added.push((r.week_start, row)),
         }
     }
     Ok(report)
@@ -54,13 +57,32 @@ fn base(conn: &Connection, week: NaiveDate) -> rusqlite::Result<Option<Duty>> {
         .optional()
 }
 
-/// The base rotation, for export.
+/// The base rotation as imported, for `srebot clinic export --base`.
 pub fn base_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
     conn.prepare_cached("SELECT week_start, clinician, backup, team FROM clinic_week ORDER BY week_start")?
         .query_map([], |r| {
             Ok(Row { week_start: date(r.get(0)?)?, clinician: r.get(1)?, backup: r.get(2)?, team: r.get(3)? })
         })?
         .collect()
+}
+
+/// Every week in the schedule as it is in effect (base plus changes), for `srebot clinic export`.
+pub fn effective_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
+    Ok(all_weeks(conn)?
+        .into_iter()
+        .map(|(week_start, d)| Row { week_start, clinician: d.clinician, backup: d.backup, team: d.team })
+        .collect())
+}
+
+/// The teams named anywhere in the schedule, each once whatever its case (in the spelling that
+/// sorts first: `SRE-Traffic` before `sre-traffic`).
+pub fn teams(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT min(team) FROM (SELECT team FROM clinic_week UNION ALL SELECT team FROM clinic_override)
+         WHERE team IS NOT NULL AND trim(team) != '' GROUP BY lower(team) ORDER BY 1",
+    )?
+    .query_map([], |r| r.get(0))?
+    .collect()
 }
 
 fn changes(conn: &Connection, week: NaiveDate) -> rusqlite::Result<Vec<Change>> {
@@ -101,13 +123,23 @@ pub fn change(conn: &Connection, week: NaiveDate, c: &Change, by: &str, at: Date
 
 /// Weeks from `from` on that are in the schedule (base or changes), in order, at most `limit`.
 pub fn weeks_from(conn: &Connection, from: NaiveDate, limit: usize) -> rusqlite::Result<Vec<(NaiveDate, Duty)>> {
+    weeks_since(conn, &day(from), limit)
+}
+
+/// Every week in the schedule (base or changes), in order.
+fn all_weeks(conn: &Connection) -> rusqlite::Result<Vec<(NaiveDate, Duty)>> {
+    // Every stored date sorts after the empty string.
+    weeks_since(conn, "", usize::MAX)
+}
+
+fn weeks_since(conn: &Connection, from: &str, limit: usize) -> rusqlite::Result<Vec<(NaiveDate, Duty)>> {
     let weeks: Vec<String> = conn
         .prepare_cached(
             "SELECT week_start FROM clinic_week WHERE week_start >= ?1
              UNION SELECT week_start FROM clinic_override WHERE week_start >= ?1
              ORDER BY 1 LIMIT ?2",
         )?
-        .query_map(params![day(from), limit as i64], |r| r.get(0))?
+        .query_map(params![from, i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::new();
     for w in weeks {
@@ -131,18 +163,26 @@ pub fn version(conn: &Connection) -> rusqlite::Result<String> {
     )
 }
 
-pub fn set_person(conn: &Connection, name: &str, nick: &str, by: &str, at: DateTime<Utc>) -> rusqlite::Result<()> {
+/// Records who display name `name` is on IRC (replacing what was known).
+pub fn set_person(conn: &Connection, p: &Person, by: &str, at: DateTime<Utc>) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO clinic_person (name, nick, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (name) DO UPDATE SET nick = ?2, changed_by = ?3, changed_at = ?4",
+        "INSERT INTO clinic_person (name, nick, account, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (name) DO UPDATE SET nick = ?2, account = ?3, changed_by = ?4, changed_at = ?5",
     )?
-    .execute(params![name, nick, by, time_text(&at)])?;
+    .execute(params![p.name, p.nick, p.account, by, time_text(&at)])?;
     Ok(())
 }
 
-/// The IRC nick to highlight for a display name, if known.
-pub fn nick_of(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT nick FROM clinic_person WHERE name = ?1")?.query_row([name], |r| r.get(0)).optional()
+/// Forgets who `name` is on IRC; `false` when nothing was known.
+pub fn remove_person(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached("DELETE FROM clinic_person WHERE name = ?1")?.execute([name])? > 0)
+}
+
+/// Everyone whose nick is known, by display name.
+pub fn people(conn: &Connection) -> rusqlite::Result<Vec<Person>> {
+    conn.prepare_cached("SELECT name, nick, account FROM clinic_person ORDER BY name")?
+        .query_map([], |r| Ok(Person { name: r.get(0)?, nick: r.get(1)?, account: r.get(2)? }))?
+        .collect()
 }
 
 #[cfg(test)]
@@ -158,10 +198,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn import_is_idempotent_and_changes_sit_on_top() {
+    fn open() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::store::open_database(&dir.path().join("c.sqlite3")).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn import_is_idempotent_and_changes_sit_on_top() {
+        let (_dir, conn) = open();
         let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
         let rows = vec![
             row("2026-11-23", Some("Alice"), Some("Bob"), Some("SRE-Traffic")),
@@ -184,7 +229,81 @@ mod tests {
         assert_ne!(version(&conn).unwrap(), v1);
         assert_eq!(weeks_from(&conn, w2, 10).unwrap().len(), 1);
         assert_eq!(duty(&conn, "2027-01-04".parse().unwrap()).unwrap(), None);
-        set_person(&conn, "Alice", "alice_irc", "root", at).unwrap();
-        assert_eq!(nick_of(&conn, "alice").unwrap().as_deref(), Some("alice_irc"));
+    }
+
+    #[test]
+    fn import_reports_old_and_new_and_never_deletes() {
+        let (_dir, conn) = open();
+        let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let first = vec![
+            row("2026-11-23", Some("Alice"), None, Some("SRE-Traffic")),
+            row("2026-11-30", Some("Bob"), None, Some("SRE-Traffic")),
+            row("2026-12-07", Some("Carol"), None, None),
+        ];
+        import(&conn, &first, "cli", at).unwrap();
+        // Set on IRC, on top of the base, and for a week the base does not have.
+        let (w1, w3, w4) =
+            ("2026-11-23".parse().unwrap(), "2026-12-07".parse().unwrap(), "2026-12-14".parse().unwrap());
+        change(&conn, w1, &Change::Clinician("Dan".into()), "alice", at).unwrap();
+        change(&conn, w4, &Change::NoDuty, "alice", at).unwrap();
+        let second = vec![
+            row("2026-11-23", Some("Erin"), None, Some("SRE-Traffic")),
+            row("2026-11-30", Some("Bob"), None, Some("SRE-Traffic")),
+        ];
+        let report = import(&conn, &second, "cli", at).unwrap();
+        let alice = Duty { clinician: Some("Alice".into()), backup: None, team: Some("SRE-Traffic".into()) };
+        let erin = Duty { clinician: Some("Erin".into()), ..alice.clone() };
+        assert_eq!(report.changed, [(w1, alice, erin)]);
+        assert_eq!(report.unchanged, 1);
+        let carol = Duty { clinician: Some("Carol".into()), ..Duty::default() };
+        assert_eq!(report.not_in_file, [(w3, carol.clone()), (w4, Duty::default())]);
+        let dan = Duty { clinician: Some("Dan".into()), backup: None, team: Some("SRE-Traffic".into()) };
+        assert_eq!(report.still_changed_on_irc, [(w1, dan.clone())]);
+        // Nothing was deleted; the change made on IRC still applies.
+        assert_eq!(duty(&conn, w3).unwrap(), Some(carol));
+        assert_eq!(duty(&conn, w1).unwrap(), Some(dan));
+        // Export: the schedule in effect (base and changes), or the base alone.
+        let effective = effective_rows(&conn).unwrap();
+        assert_eq!(effective.len(), 4);
+        assert_eq!(effective[0], row("2026-11-23", Some("Dan"), None, Some("SRE-Traffic")));
+        assert_eq!(effective[3], row("2026-12-14", None, None, None));
+        let base = base_rows(&conn).unwrap();
+        assert_eq!(base.len(), 3);
+        assert_eq!(base[0], row("2026-11-23", Some("Erin"), None, Some("SRE-Traffic")));
+    }
+
+    #[test]
+    fn teams_are_listed_once_each() {
+        let (_dir, conn) = open();
+        let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let rows = vec![
+            row("2026-11-23", Some("A"), None, Some("SRE-Traffic")),
+            row("2026-11-30", Some("B"), None, Some("sre-traffic")),
+            row("2026-12-07", Some("C"), None, None),
+        ];
+        import(&conn, &rows, "cli", at).unwrap();
+        let set = Duty { clinician: Some("D".into()), backup: None, team: Some("SRE-Data Persistence".into()) };
+        change(&conn, "2026-12-14".parse().unwrap(), &Change::Set(set), "alice", at).unwrap();
+        assert_eq!(teams(&conn).unwrap(), ["SRE-Data Persistence", "SRE-Traffic"]);
+    }
+
+    #[test]
+    fn people_with_nicks_and_accounts() {
+        let (_dir, conn) = open();
+        let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let v0 = version(&conn).unwrap();
+        let alice = Person { name: "Alice Example".into(), nick: "alice_irc".into(), account: Some("alice".into()) };
+        set_person(&conn, &alice, "root", at).unwrap();
+        let renamed = Person { name: "alice example".into(), nick: "alice2".into(), account: None };
+        set_person(&conn, &renamed, "root", at).unwrap();
+        // One row per display name, whatever its case; the first spelling stays.
+        let stored = Person { name: "Alice Example".into(), ..renamed };
+        assert_eq!(people(&conn).unwrap(), [stored]);
+        let v1 = version(&conn).unwrap();
+        assert_ne!(v1, v0);
+        assert!(remove_person(&conn, "ALICE EXAMPLE").unwrap());
+        assert!(!remove_person(&conn, "Alice Example").unwrap());
+        assert_eq!(people(&conn).unwrap(), []);
+        assert_ne!(version(&conn).unwrap(), v1);
     }
 }
