@@ -10,9 +10,11 @@
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
 pub mod clinic;
+mod health;
 pub mod incident;
 pub mod sal;
 
+use health::{note_io_error, WriteHealth};
 use rusqlite::{Connection, OpenFlags};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -70,6 +72,7 @@ impl From<rusqlite::Error> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    health: WriteHealth,
 }
 
 /// Joins the store thread once every [`Store`] handle is gone, so pending writes finish.
@@ -86,15 +89,22 @@ impl Store {
     /// (so problems show at start-up) and again on later calls if that failed.
     pub fn open(path: &Path) -> (Store, StoreThread) {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
-        let mut db = Db { path: path.to_path_buf(), conn: None };
+        let health = WriteHealth::default();
+        let mut db = Db { path: path.to_path_buf(), conn: None, health: health.clone() };
         if let Err(e) = db.conn() {
+            health.set(Some(e.to_string()));
             tracing::error!(database = %path.display(), error = %e, "cannot open the database; will retry on each write");
         }
         let thread = std::thread::Builder::new()
             .name("srebot-store".into())
             .spawn(move || run(db, rx))
             .expect("spawn store thread");
-        (Store { jobs: tx }, StoreThread(thread))
+        (Store { jobs: tx, health }, StoreThread(thread))
+    }
+
+    /// Why the latest write failed, until a write commits again; `None` while writes work.
+    pub fn write_failure(&self) -> Option<String> {
+        self.health.get()
     }
 
     /// Runs `f` on the store thread inside a transaction; answers after the commit.
@@ -112,6 +122,7 @@ impl Store {
 struct Db {
     path: PathBuf,
     conn: Option<Connection>,
+    health: WriteHealth,
 }
 
 impl Db {
@@ -214,7 +225,10 @@ where
         let result = match run_cached(conn, "SAVEPOINT job") {
             Err(e) => Err(StoreError::from(e)),
             Ok(()) => {
-                let r = (self.f)(conn).map_err(StoreError::from);
+                let r = (self.f)(conn).map_err(|e| {
+                    note_io_error(&e);
+                    StoreError::from(e)
+                });
                 if r.is_err() {
                     let _ = run_cached(conn, "ROLLBACK TO job");
                 }
@@ -261,9 +275,11 @@ fn run(mut db: Db, rx: mpsc::Receiver<Box<dyn Job>>) {
 }
 
 fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
+    let health = db.health.clone();
     let conn = match db.conn() {
         Ok(c) => c,
         Err(e) => {
+            health.set(Some(e.to_string()));
             crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(error = %e, calls = batch.len(), "database unavailable");
             for job in batch {
@@ -274,15 +290,19 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     };
     if let Err(e) = conn.execute_batch("BEGIN") {
         let e = StoreError::from(e);
+        health.set(Some(e.to_string()));
         for job in batch {
             job.fail(e.clone());
         }
         db.conn = None;
         return;
     }
+    let changes = conn.total_changes();
     let finishes: Vec<_> = batch.into_iter().map(|job| job.run(conn)).collect();
     index_new_entries(conn);
+    let wrote = conn.total_changes() > changes;
     let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    health.committed(&commit, wrote);
     if let Err(e) = &commit {
         crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::error!(error = %e, calls = finishes.len(), "commit failed");
