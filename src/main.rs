@@ -230,17 +230,22 @@ fn sal_show(c: &config::Config, id: i64) -> ExitCode {
                 println!("hidden since {at}");
             }
             println!("text: {}", e.message);
+            // The trail, oldest first: each correction with who, when, why and both texts.
             for k in corrections {
                 println!(
-                    "{} {} by {} ({}){}: was {:?}{}",
+                    "{} {} by {} ({})",
                     k.at,
                     k.kind.as_str(),
                     k.actor_nick,
-                    k.actor_account.as_deref().unwrap_or("no account"),
-                    if k.reason.is_empty() { String::new() } else { format!(", because {:?}", k.reason) },
-                    k.old_text,
-                    k.new_text.map(|t| format!(", now {t:?}")).unwrap_or_default()
+                    k.actor_account.as_deref().unwrap_or("no account")
                 );
+                if !k.reason.is_empty() {
+                    println!("  reason: {}", k.reason);
+                }
+                println!("  old text: {}", k.old_text);
+                if let Some(new) = &k.new_text {
+                    println!("  new text: {new}");
+                }
             }
             ExitCode::SUCCESS
         }

@@ -62,26 +62,52 @@ pub fn one_line(input: &str) -> String {
 
 /// Phabricator-style task references (`T123456`) that stand as whole words.
 ///
-/// URLs are skipped (a task inside a link is the link's business), and so is anything glued to
-/// other letters or digits: commit hashes, ISO timestamps such as `2022-12-16T19:00`.
-/// Returned in order of first appearance, without duplicates.
+/// Links are skipped (a task inside a link is the link's business): words with `://`, starting
+/// with `www.` or shaped like `host.example.org/…`, a task right after a `/` (a path, unless it
+/// continues a list such as `T1/T2`) and after a `#` glued to other text (an anchor). So is
+/// anything glued to other letters or digits: commit hashes, ISO timestamps such as
+/// `2022-12-16T19:00`. Returned in order of first appearance, without duplicates.
 pub fn task_refs(message: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for word in message.split_whitespace() {
-        if word.contains("://") || word.starts_with("www.") {
+        if word.contains("://") || word.starts_with("www.") || is_host_path(word) {
             continue;
         }
+        // Each piece of letters and digits, with the character before it and the piece before.
+        let mut previous = "";
+        let mut start = 0;
         for piece in word.split(|c: char| !c.is_alphanumeric()) {
-            let is_task = piece.len() >= 2
-                && piece.starts_with('T')
-                && piece[1..].bytes().all(|b| b.is_ascii_digit())
-                && !piece[1..].starts_with('0');
-            if is_task && !found.iter().any(|t| t == piece) {
+            let before = word[..start].chars().next_back();
+            let glued_anchor = before == Some('#') && start > 1;
+            let in_path = before == Some('/') && !is_task(previous);
+            if is_task(piece) && !glued_anchor && !in_path && !found.iter().any(|t| t == piece) {
                 found.push(piece.to_string());
             }
+            if !piece.is_empty() {
+                previous = piece;
+            }
+            // Past the piece and the one delimiter character that ended it.
+            start += piece.len() + word[start + piece.len()..].chars().next().map_or(0, char::len_utf8);
         }
     }
     found
+}
+
+fn is_task(piece: &str) -> bool {
+    piece.len() >= 2
+        && piece.starts_with('T')
+        && piece[1..].bytes().all(|b| b.is_ascii_digit())
+        && !piece[1..].starts_with('0')
+}
+
+/// `phab.example.org/T123`: a host name with a top-level domain, then a path.
+fn is_host_path(word: &str) -> bool {
+    let Some((host, _)) = word.split_once('/') else { return false };
+    let host = host.trim_start_matches(|c: char| !c.is_alphanumeric());
+    match host.rsplit_once('.') {
+        Some((name, tld)) => !name.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()),
+        None => false,
+    }
 }
 
 /// Cuts `s` to at most `max_bytes` bytes on a character boundary, adding `…` when it cut.
@@ -130,6 +156,28 @@ mod tests {
         assert!(task_refs("commit abcT123ff and deadT1").is_empty());
         assert!(task_refs("T lone, T0123, Tabc, t123").is_empty());
         assert_eq!(task_refs("T42."), vec!["T42"]);
+    }
+
+    #[test]
+    fn tasks_inside_links_and_paths_are_not_references() {
+        // Links without a scheme, paths and anchors.
+        for linked in [
+            "see phab.example.org/T123",
+            "phabricator.wikimedia.org/T123456 is the task",
+            "(phab.example.org/T123)",
+            "copied to /srv/T123 and /home/x/T77",
+            "wiki.example.org/wiki/Page#T123",
+            "Page#T123",
+            "www.example.org/T9",
+        ] {
+            assert!(task_refs(linked).is_empty(), "{linked:?} -> {:?}", task_refs(linked));
+        }
+        // Still references: lists, punctuation, a leading # on its own, hosts without a path.
+        assert_eq!(task_refs("T1/T2/T3"), vec!["T1", "T2", "T3"]);
+        assert_eq!(task_refs("#T123 and T124/"), vec!["T123", "T124"]);
+        assert_eq!(task_refs("db1001.eqiad.wmnet T55"), vec!["T55"]);
+        assert_eq!(task_refs("rolled back 1.42.0/T88"), Vec::<String>::new(), "a path after a version");
+        assert_eq!(task_refs("ünï/T5 T6"), vec!["T6"]);
     }
 
     #[test]

@@ -2,7 +2,12 @@
 //! `!log undo`: its author takes it back.
 //!
 //! A message that looks like it carries a secret (password, private key, token) is refused
-//! before anything is stored, and the refusal does not repeat it.
+//! before anything is stored, and the refusal does not repeat it. Every refusal of a `!log`
+//! starts with "NOT logged:", like a database failure, except the empty message's own answer.
+//!
+//! A relay (`[access] relays`) logs on behalf of the people it names, but it cannot undo for
+//! them: `!log <user@host> undo` is refused, and `!log undo` from the relay only takes back an
+//! entry the relay made in its own name.
 
 use super::{Context, Reply};
 use crate::access::Level;
@@ -37,9 +42,9 @@ fn channel_for<'a>(ctx: &'a Context<'_>) -> Result<(&'a str, bool, bool), String
 pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     let sender = &ctx.msg.sender;
     if ctx.level < Level::Member && !ctx.is_relay {
-        return Err(format!("Not logged: {}", ctx.not_allowed("!log")));
+        return Err(format!("NOT logged: {}", ctx.not_allowed("!log")));
     }
-    let (channel, private, via_pm) = channel_for(ctx)?;
+    let (channel, private, via_pm) = channel_for(ctx).map_err(|why| format!("NOT logged: {why}"))?;
     let cleaned = text::strip_formatting(message);
     // The whole line, relay prefix included, before anything else looks at it: the reason names
     // the kind of secret only, so the refusal is safe to say in the channel.
@@ -60,6 +65,11 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
                 userhost = format!("{user}@{host}");
                 relayed_by = sender.account.clone();
                 message = rest.trim();
+                if message.eq_ignore_ascii_case("undo") {
+                    return Err(format!(
+                        "NOT undone: a relay cannot undo for {user}. An admin can !sal redact #id <reason>."
+                    ));
+                }
             }
         }
     }
@@ -246,13 +256,20 @@ relays = ["logbridge"]
         let no = plan("x", &ctx(&c, &m)).unwrap_err();
         assert!(no.contains("not identified") && no.contains("root"), "{no}");
         let m = msg(Some("#sre"), Some("mallory"));
-        assert!(plan("x", &ctx(&c, &m)).unwrap_err().contains("mallory is not on"));
+        let mallory = plan("x", &ctx(&c, &m)).unwrap_err();
+        assert!(mallory.contains("mallory is not on"), "{mallory}");
+        let m = msg(Some("#elsewhere"), Some("alice"));
+        let elsewhere = plan("x", &ctx(&c, &m)).unwrap_err();
         let m = msg(Some("#sre"), Some("alice"));
         assert_eq!(plan("   ", &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.");
         assert_eq!(plan("\x02\x03", &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.");
         let m = msg(None, Some("alice"));
         let pm = plan("x", &ctx(&c, &m)).unwrap_err();
         assert!(pm.contains("#sre") && !pm.contains("security"), "{pm}");
+        // Every other "nothing was stored" answer says so the same way as a database failure.
+        for refusal in [&no, &mallory, &elsewhere, &pm] {
+            assert!(refusal.starts_with("NOT logged: "), "{refusal}");
+        }
     }
 
     #[test]
@@ -274,6 +291,34 @@ relays = ["logbridge"]
         assert_eq!(e.relayed_by.as_deref(), Some("logbridge"));
         assert_eq!(e.message, "Synchronized wmf-config");
         assert_eq!(plan("jdoe@deploy1002", &ctx(&c, &m)).unwrap().nick, "logbot");
+    }
+
+    #[tokio::test]
+    async fn a_relay_cannot_undo_for_the_people_it_relays() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
+        let mut relay = msg(Some("#sre"), Some("logbridge"));
+        relay.sender.nick = "logbot".into();
+        let said = |text: &'static str| {
+            let (c, relay, store) = (&c, &relay, &store);
+            async move { run(text, &ctx(c, relay), store).await.remove(0).text }
+        };
+        assert_eq!(said("jdoe@deploy1002 Synchronized wmf-config").await, "Logged #1, jdoe");
+        // On someone's behalf: refused, and nothing stored or hidden.
+        let refused = said("jdoe@deploy1002 undo").await;
+        assert!(refused.starts_with("NOT undone: a relay cannot undo for jdoe."), "{refused}");
+        // In its own name: the relay has nothing of its own to undo; jdoe's entry is not its.
+        assert_eq!(said("undo").await, "You have no entry to undo in #sre.");
+        let all = store.call(sal::all).await.unwrap();
+        assert_eq!(all.len(), 1, "the refused undo was not logged as an entry");
+        assert!(!all[0].is_hidden());
+        // What the relay logged in its own name, it may take back, and only that.
+        assert_eq!(said("restarted the relay").await, "Logged #2, logbot");
+        assert!(said("undo").await.starts_with("Undone: #2 (restarted the relay)"));
+        assert_eq!(said("undo").await, "You have no entry to undo in #sre.");
+        let all = store.call(sal::all).await.unwrap();
+        assert!(!all[0].is_hidden() && all[1].is_hidden(), "{all:?}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!
 //! Corrections never delete: `!sal redact #id <reason>` (admins) hides an entry, `!sal amend #id
 //! <text>` (author or admin) replaces its text; both are recorded with who, when, why and the
-//! old text, and queue the wiki update in the same transaction.
+//! old text, and queue the wiki update in the same transaction. `!sal #id` on a hidden entry
+//! says who hid it and when; a redaction's reason only in a security channel (and the CLI), and
+//! a reason that looks like a secret is refused like a `!log` would be.
 
 use super::{Context, Reply};
 use crate::access::Level;
@@ -105,6 +107,23 @@ fn parse_since(word: &str) -> Result<Since, String> {
         return Err("!sal since looks back at most a year.".into());
     }
     Ok(Since::Ago(chrono::Duration::minutes(minutes)))
+}
+
+/// `since` as it can be typed again.
+fn since_arg(since: Since) -> String {
+    match since {
+        Since::Date(day) => day.to_string(),
+        Since::Ago(d) => {
+            let m = d.num_minutes();
+            let (week, day, hour) = (60 * 24 * 7, 60 * 24, 60);
+            match m {
+                m if m % week == 0 => format!("{}w", m / week),
+                m if m % day == 0 => format!("{}d", m / day),
+                m if m % hour == 0 => format!("{}h", m / hour),
+                m => format!("{m}m"),
+            }
+        }
+    }
 }
 
 /// Parses the words after `!sal`.
@@ -261,7 +280,7 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Result<Vec<Reply
                 filter: Filter::Since(from),
                 wanted: place.lines(),
                 nothing: format!("No entries since {} UTC.", from.format("%Y-%m-%d %H:%M")),
-                privately: "!sal since …".into(),
+                privately: format!("!sal since {}", since_arg(since)),
             };
             list(ctx, store, &place, q).await
         }
@@ -281,7 +300,7 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Result<Vec<Reply
                 filter: Filter::Search(sal::fts_query(&words).ok_or(USAGE)?),
                 wanted: place.lines(),
                 nothing: format!("Nothing found for {:?}.", truncate_bytes(&words, 60)),
-                privately: "!sal search …".into(),
+                privately: format!("!sal search {}", one_line(&words)),
             };
             list(ctx, store, &place, q).await
         }
@@ -364,12 +383,15 @@ async fn show(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Resul
             Some(c) if c.kind == Kind::Undo => {
                 format!("#{id} was withdrawn by its author {} ({}).", c.actor_nick, short_time(&c.at))
             }
-            Some(c) => format!(
-                "#{id} was redacted by {} ({}): {}",
+            // Why is for the security channel and the CLI: a reason can name what was wrong
+            // with the entry (a customer's address, a host), which is what the redaction hid.
+            Some(c) if place.security => format!(
+                "#{id} was redacted by {} on {}: {}",
                 c.actor_nick,
                 short_time(&c.at),
                 truncate_bytes(&one_line(&c.reason), 200)
             ),
+            Some(c) => format!("#{id} was redacted by {} on {}.", c.actor_nick, short_time(&c.at)),
             None => format!("#{id} is hidden."),
         });
     }
@@ -404,6 +426,13 @@ async fn redact(id: i64, reason: &str, place: &Place, ctx: &Context<'_>, store: 
         ));
     }
     let reason = strip_formatting(reason).trim().to_string();
+    // The reason is stored and shown in security channels: it must not carry what it hides.
+    if let Some(why) = crate::privacy::looks_like_secret(&reason) {
+        return Err(format!(
+            "NOT redacted: that reason looks like a secret ({why}). Nothing was changed; say what was wrong, not the \
+             credential."
+        ));
+    }
     let (who, targets, place_private_of, place_security) =
         (actor(ctx), Targets::from_config(ctx.config), place.channel.clone(), place.security);
     let outcome = store
@@ -658,7 +687,15 @@ base_url = "https://sal.example/"
         assert_eq!(r.len(), 5, "11:10 to 11:13, and the footer: {r:?}");
         let r = ask(&c, &store, Some("#sre"), "eve", "since 2026-11-22").await;
         assert_eq!(r.len(), 11, "10 lines in a channel, and the footer");
-        assert!(r[10].text.starts_with("…and 4 more"));
+        // The footer names the command to type for the rest, as it can be typed.
+        assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal since 2026-11-22 for up to 50"), "{r:?}");
+        let r = ask(&c, &store, Some("#sre"), "eve", "since 120m").await;
+        assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal since 2h for up to 50"), "{r:?}");
+        let r = ask(&c, &store, Some("#sre"), "eve", "search  deploy from").await;
+        assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal search deploy from for up to 50"), "{r:?}");
+        assert_eq!(since_arg(Since::Ago(chrono::Duration::minutes(90))), "90m");
+        assert_eq!(since_arg(Since::Ago(chrono::Duration::days(14))), "2w");
+        assert_eq!(since_arg(Since::Ago(chrono::Duration::days(3))), "3d");
         assert_eq!(
             texts(&ask(&c, &store, Some("#sre"), "eve", "since 1m").await),
             vec!["No entries since 2026-11-22 11:59 UTC."]
@@ -679,11 +716,21 @@ base_url = "https://sal.example/"
             texts(&ask(&c, &store, Some("#sre"), "root", "redact #3 again").await),
             vec!["#3 is already hidden."]
         );
+        // Publicly: who and when, never why (the reason may name what the redaction hid).
         let shown = ask(&c, &store, Some("#sre"), "eve", "#3").await;
-        assert!(
-            shown[0].text.starts_with("#3 was redacted by root (2026-11-22 12:00 UTC): contained a customer IP"),
-            "{shown:?}"
+        assert_eq!(texts(&shown), vec!["#3 was redacted by root on 2026-11-22 12:00 UTC."]);
+        assert_eq!(texts(&ask(&c, &store, None, "eve", "#3").await), texts(&shown), "by private message too");
+        // In a security channel, the reason too.
+        assert_eq!(
+            texts(&ask(&c, &store, Some("#sec"), "root", "#3").await),
+            vec!["#3 was redacted by root on 2026-11-22 12:00 UTC: contained a customer IP"]
         );
+        // A reason that looks like a secret is refused and not echoed; the entry stays visible.
+        let r = ask(&c, &store, Some("#sre"), "root", "redact #5 it had password=Tr0ub4dor&3xyz in it").await;
+        assert!(r[0].text.starts_with("NOT redacted: that reason looks like a secret (password assignment)"), "{r:?}");
+        assert!(!r[0].text.contains("Tr0ub4dor"));
+        assert!(ask(&c, &store, Some("#sre"), "eve", "#5").await[0].text.starts_with("#5 11:02 bob: deploy 2"));
+        assert_eq!(store.call(|conn| sal::corrections(conn, 5)).await.unwrap(), vec![]);
         assert!(!ask(&c, &store, Some("#sre"), "eve", "search deploy").await.iter().any(|r| r.text.starts_with("#3 ")));
         // amend: the author or an admin; secrets refused; the old text kept.
         let r = ask(&c, &store, Some("#sre"), "alice", "amend #4 deploy 1 to canaries").await;

@@ -15,9 +15,11 @@
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
 pub mod clinic;
+mod health;
 pub mod incident;
 pub mod sal;
 
+use health::{note_io_error, WriteHealth};
 use rusqlite::{Connection, OpenFlags};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -75,6 +77,7 @@ impl From<rusqlite::Error> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    health: WriteHealth,
 }
 
 /// Joins the store thread once every [`Store`] handle is gone, so pending writes finish.
@@ -91,15 +94,22 @@ impl Store {
     /// (so problems show at start-up) and again on later calls if that failed.
     pub fn open(path: &Path) -> (Store, StoreThread) {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
-        let mut db = Db { path: path.to_path_buf(), conn: None };
+        let health = WriteHealth::default();
+        let mut db = Db { path: path.to_path_buf(), conn: None, health: health.clone() };
         if let Err(e) = db.conn() {
+            health.set(Some(e.to_string()));
             tracing::error!(database = %path.display(), error = %e, "cannot open the database; will retry on each write");
         }
         let thread = std::thread::Builder::new()
             .name("srebot-store".into())
             .spawn(move || run(db, rx))
             .expect("spawn store thread");
-        (Store { jobs: tx }, StoreThread(thread))
+        (Store { jobs: tx, health }, StoreThread(thread))
+    }
+
+    /// Why the latest write failed, until a write commits again; `None` while writes work.
+    pub fn write_failure(&self) -> Option<String> {
+        self.health.get()
     }
 
     /// Runs `f` on the store thread inside a transaction; answers after the commit.
@@ -117,6 +127,7 @@ impl Store {
 struct Db {
     path: PathBuf,
     conn: Option<Connection>,
+    health: WriteHealth,
 }
 
 impl Db {
@@ -221,7 +232,10 @@ where
         let result = match run_cached(conn, "SAVEPOINT job") {
             Err(e) => Err(StoreError::from(e)),
             Ok(()) => {
-                let r = (self.f)(conn).map_err(StoreError::from);
+                let r = (self.f)(conn).map_err(|e| {
+                    note_io_error(&e);
+                    StoreError::from(e)
+                });
                 if r.is_err() {
                     let _ = run_cached(conn, "ROLLBACK TO job");
                 }
@@ -275,9 +289,11 @@ fn run(mut db: Db, rx: mpsc::Receiver<Box<dyn Job>>) {
 }
 
 fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
+    let health = db.health.clone();
     let conn = match db.conn() {
         Ok(c) => c,
         Err(e) => {
+            health.set(Some(e.to_string()));
             crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(error = %e, calls = batch.len(), "database unavailable");
             for job in batch {
@@ -288,12 +304,14 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     };
     if let Err(e) = conn.execute_batch("BEGIN") {
         let e = StoreError::from(e);
+        health.set(Some(e.to_string()));
         for job in batch {
             job.fail(e.clone());
         }
         db.conn = None;
         return;
     }
+    let changes = conn.total_changes();
     let mut finishes = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     for job in jobs.by_ref() {
@@ -310,7 +328,9 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     if conn.is_autocommit() {
         return lost_transaction(db, finishes, Vec::new(), None);
     }
+    let wrote = conn.total_changes() > changes;
     let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    health.committed(&commit, wrote);
     if let Err(e) = &commit {
         crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::error!(error = %e, calls = finishes.len(), "commit failed");
@@ -331,6 +351,7 @@ fn lost_transaction(db: &mut Db, ran: Vec<Box<dyn Finish>>, not_run: Vec<Box<dyn
         None => "transaction rolled back".to_string(),
     };
     let e = StoreError::Failed(why);
+    db.health.set(Some(e.to_string()));
     crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::error!(error = %e, ran = ran.len(), not_run = not_run.len(), "the batch lost its transaction");
     for f in ran {
@@ -425,7 +446,7 @@ mod tests {
     fn a_batch_whose_transaction_is_rolled_back_reports_every_call_failed_and_runs_no_more() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
-        let mut db = Db { path: path.clone(), conn: None };
+        let mut db = Db { path: path.clone(), conn: None, health: WriteHealth::default() };
         // The second call ends the transaction, as SQLite does by itself on SQLITE_FULL, IOERR,
         // NOMEM or BUSY: the first call's row goes with it, and the later ones must not run
         // outside the transaction (each would commit alone while its caller hears "failed").
@@ -457,7 +478,7 @@ mod tests {
     fn a_full_disk_mid_batch_leaves_nothing_half_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
-        let mut db = Db { path: path.clone(), conn: None };
+        let mut db = Db { path: path.clone(), conn: None, health: WriteHealth::default() };
         let (first, a) = job(insert("first"));
         // The database may not grow by more than a few pages: SQLITE_FULL, on which SQLite
         // rolls back the whole transaction.
@@ -488,7 +509,7 @@ mod tests {
     fn a_failing_call_that_keeps_the_transaction_only_fails_itself() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
-        let mut db = Db { path: path.clone(), conn: None };
+        let mut db = Db { path: path.clone(), conn: None, health: WriteHealth::default() };
         let (first, a) = job(insert("first"));
         let (bad, b) = job(|c| c.execute("INSERT INTO sal_entry (message) VALUES ('no channel')", []));
         let (third, c) = job(insert("third"));

@@ -16,9 +16,9 @@ use crate::irc::Client;
 use crate::publish::Privacy;
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use db::{Pool, SalFilter, SalRow};
@@ -76,27 +76,54 @@ pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) -> std::io:
     axum::serve(listener, router(web)).await
 }
 
+/// Every path the web view serves, as the router matches it. The router is built from this list
+/// alone, and the privacy test visits every entry (each `{id}` and `{channel}` filled in with
+/// every value there is), so no route can escape that scan.
+pub const ROUTES: &[&str] = &[
+    "/",
+    "/sal",
+    "/sal/{id}",
+    "/incidents",
+    "/incidents/{id}",
+    "/incidents/{id}/report.md",
+    "/incidents/{id}/report.wiki",
+    "/clinic",
+    "/atom/sal",
+    "/atom/sal/{channel}",
+    "/api/v1/sal",
+    "/api/v1/sal/{id}",
+    "/api/v1/incidents",
+    "/api/v1/incidents/{id}",
+    "/api/v1/clinic",
+    "/metrics",
+    "/healthz",
+];
+
+/// The handler of a path in [`ROUTES`].
+fn handler(path: &str) -> MethodRouter<Arc<Web>> {
+    match path {
+        "/" | "/sal" => get(sal_page),
+        "/sal/{id}" => get(sal_permalink),
+        "/incidents" => get(incidents_page),
+        "/incidents/{id}" => get(incident_page),
+        "/incidents/{id}/report.md" => get(report_markdown),
+        "/incidents/{id}/report.wiki" => get(report_wikitext),
+        "/clinic" => get(clinic_page),
+        "/atom/sal" => get(atom_all),
+        "/atom/sal/{channel}" => get(atom_channel),
+        "/api/v1/sal" => get(api_sal),
+        "/api/v1/sal/{id}" => get(api_sal_entry),
+        "/api/v1/incidents" => get(api_incidents),
+        "/api/v1/incidents/{id}" => get(api_incident),
+        "/api/v1/clinic" => get(api_clinic),
+        "/metrics" => get(metrics),
+        "/healthz" => get(healthz),
+        other => unreachable!("route {other} is in ROUTES without a handler"),
+    }
+}
+
 pub fn router(web: Arc<Web>) -> Router {
-    Router::new()
-        .route("/", get(sal_page))
-        .route("/sal", get(sal_page))
-        .route("/sal/{id}", get(sal_permalink))
-        .route("/incidents", get(incidents_page))
-        .route("/incidents/{id}", get(incident_page))
-        .route("/incidents/{id}/report.md", get(report_markdown))
-        .route("/incidents/{id}/report.wiki", get(report_wikitext))
-        .route("/clinic", get(clinic_page))
-        .route("/atom/sal", get(atom_all))
-        .route("/atom/sal/{channel}", get(atom_channel))
-        .route("/api/v1/sal", get(api_sal))
-        .route("/api/v1/sal/{id}", get(api_sal_entry))
-        .route("/api/v1/incidents", get(api_incidents))
-        .route("/api/v1/incidents/{id}", get(api_incident))
-        .route("/api/v1/clinic", get(api_clinic))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .fallback(not_found)
-        .with_state(web)
+    ROUTES.iter().fold(Router::new(), |r, path| r.route(path, handler(path))).fallback(not_found).with_state(web)
 }
 
 type Shared = State<Arc<Web>>;
@@ -106,8 +133,13 @@ fn error_page(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
-    error_page(StatusCode::NOT_FOUND, "Nothing here.")
+/// Anything not in [`ROUTES`]: the API answers in JSON, the rest with a page.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        json_error(StatusCode::NOT_FOUND, "no such endpoint")
+    } else {
+        error_page(StatusCode::NOT_FOUND, "Nothing here.")
+    }
 }
 
 fn unavailable(e: String) -> Response {
@@ -120,12 +152,16 @@ pub struct SalQuery {
     channel: Option<String>,
     q: Option<String>,
     until: Option<String>,
-    before: Option<i64>,
+    /// Text, so that a bad value gets this view's own answer rather than the extractor's.
+    before: Option<String>,
 }
 
 /// Checks the query and turns it into a filter; `Err` says why not.
 fn filter(web: &Web, q: &SalQuery) -> Result<SalFilter, (StatusCode, &'static str)> {
-    let mut f = SalFilter { before: q.before.filter(|b| *b > 0), ..SalFilter::default() };
+    let mut f = SalFilter::default();
+    if let Some(before) = q.before.as_deref().filter(|b| !b.is_empty()) {
+        f.before = Some(parse_id(before).ok_or((StatusCode::BAD_REQUEST, "before must be an entry id."))?);
+    }
     if let Some(c) = q.channel.as_deref().filter(|c| !c.is_empty()) {
         // A security channel reads exactly like one that does not exist.
         f.channel = Some(web.public_channel(c).ok_or((StatusCode::NOT_FOUND, "No such channel."))?);
@@ -142,6 +178,15 @@ fn filter(web: &Web, q: &SalQuery) -> Result<SalFilter, (StatusCode, &'static st
         );
     }
     Ok(f)
+}
+
+/// One page of entries, and whether there are older ones (one row more is read to know, so a
+/// last page that happens to be full has no link to an empty one).
+fn page_of(conn: &rusqlite::Connection, f: &SalFilter) -> rusqlite::Result<(Vec<SalRow>, bool)> {
+    let mut rows = db::sal_page(conn, f, PAGE + 1)?;
+    let more = rows.len() > PAGE;
+    rows.truncate(PAGE);
+    Ok((rows, more))
 }
 
 fn time_of(row: &SalRow) -> Option<DateTime<Utc>> {
@@ -168,8 +213,8 @@ async fn sal_page(State(web): Shared, Query(q): Query<SalQuery>) -> Response {
         Err((status, why)) => return error_page(status, why),
     };
     let query = f.clone();
-    let rows = match web.pool.read(move |c| db::sal_page(c, &query, PAGE)).await {
-        Ok(rows) => rows,
+    let (rows, more) = match web.pool.read(move |c| page_of(c, &query)).await {
+        Ok(page) => page,
         Err(e) => return unavailable(e),
     };
     let mut body = String::new();
@@ -209,7 +254,7 @@ async fn sal_page(State(web): Shared, Query(q): Query<SalQuery>) -> Response {
     if !day.is_empty() {
         body.push_str("</ul>\n");
     }
-    if rows.len() == PAGE {
+    if more {
         let last = rows.last().map(|r| r.id).unwrap_or(0);
         let mut next = format!("/sal?before={last}");
         for (k, v) in [("channel", &q.channel), ("q", &q.q), ("until", &q.until)] {
@@ -222,7 +267,9 @@ async fn sal_page(State(web): Shared, Query(q): Query<SalQuery>) -> Response {
     Html(page("Server Admin Log", &body)).into_response()
 }
 
-async fn sal_permalink(State(web): Shared, Path(id): Path<i64>) -> Response {
+async fn sal_permalink(State(web): Shared, Path(raw): Path<String>) -> Response {
+    // Not a number reads like a missing entry, as for incidents.
+    let Some(id) = parse_id(&raw) else { return error_page(StatusCode::NOT_FOUND, "No such entry.") };
     match web.pool.read(move |c| db::sal_entry(c, id)).await {
         Err(e) => unavailable(e),
         Ok(None) => error_page(StatusCode::NOT_FOUND, "No such entry."),
@@ -293,7 +340,7 @@ fn parse_id(raw: &str) -> Option<i64> {
 }
 
 async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response {
-    let Some(id) = parse_id(&raw) else { return not_found().await };
+    let Some(id) = parse_id(&raw) else { return error_page(StatusCode::NOT_FOUND, "No such incident.") };
     let r = match public_record(&web, id).await {
         Err(e) => return unavailable(e),
         Ok(None) => return error_page(StatusCode::NOT_FOUND, "No such incident."),
@@ -362,7 +409,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
 }
 
 async fn report(web: &Web, raw: &str, format: Format) -> Response {
-    let Some(id) = parse_id(raw) else { return not_found().await };
+    let Some(id) = parse_id(raw) else { return error_page(StatusCode::NOT_FOUND, "No such incident.") };
     match public_record(web, id).await {
         Err(e) => unavailable(e),
         Ok(None) => error_page(StatusCode::NOT_FOUND, "No such incident."),
@@ -501,9 +548,9 @@ async fn api_sal(State(web): Shared, Query(q): Query<SalQuery>) -> Response {
         Ok(f) => f,
         Err((status, why)) => return json_error(status, why),
     };
-    match web.pool.read(move |c| db::sal_page(c, &f, PAGE)).await {
-        Ok(rows) => {
-            let next = (rows.len() == PAGE).then(|| rows.last().map(|r| r.id)).flatten();
+    match web.pool.read(move |c| page_of(c, &f)).await {
+        Ok((rows, more)) => {
+            let next = more.then(|| rows.last().map(|r| r.id)).flatten();
             Json(
                 json!({ "entries": rows.iter().map(|r| entry_json(&web, r)).collect::<Vec<_>>(), "next_before": next }),
             )
@@ -516,7 +563,8 @@ async fn api_sal(State(web): Shared, Query(q): Query<SalQuery>) -> Response {
     }
 }
 
-async fn api_sal_entry(State(web): Shared, Path(id): Path<i64>) -> Response {
+async fn api_sal_entry(State(web): Shared, Path(raw): Path<String>) -> Response {
+    let Some(id) = parse_id(&raw) else { return json_error(StatusCode::NOT_FOUND, "no such entry") };
     match web.pool.read(move |c| db::sal_entry(c, id)).await {
         Ok(Some(r)) => Json(entry_json(&web, &r)).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such entry"),
@@ -607,16 +655,48 @@ async fn metrics(State(web): Shared) -> Response {
 /// 200 when connected to IRC and the database takes writes; 503 with the reasons otherwise.
 async fn healthz(State(web): Shared) -> Response {
     let mut problems = Vec::new();
-    if !web.client.status().ready {
-        problems.push("irc: not connected".to_string());
+    let irc = web.client.status();
+    if !irc.ready {
+        problems.push(
+            if irc.connected { "IRC: connected, not registered and joined yet" } else { "IRC: not connected" }
+                .to_string(),
+        );
     }
-    // A write that changes nothing still needs the write lock: it fails on a read-only database.
-    if let Err(e) = web.store.call(|c| c.execute("UPDATE sal_entry SET id = id WHERE 0", [])).await {
-        problems.push(format!("database: {e}"));
+    if let Some(why) = write_failure(&web).await {
+        problems.push(format!("database not writable: {why}"));
     }
     if problems.is_empty() {
         (StatusCode::OK, "OK: connected to IRC, database writable\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, format!("CRITICAL: {}\n", problems.join("; "))).into_response()
+    }
+}
+
+/// Why the database does not take writes, if it does not: the store's record of its latest
+/// write. After a failure one real write (a row rewritten with its own value) tells whether the
+/// database is back, so the check clears without waiting for the next `!log`.
+async fn write_failure(web: &Web) -> Option<String> {
+    web.store.write_failure()?;
+    let _ = web.store.call(|c| c.execute("UPDATE sal_fts_state SET indexed_upto = indexed_upto", [])).await;
+    web.store.write_failure()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_handler_and_ids_are_strict() {
+        for path in ROUTES {
+            let _ = handler(path);
+        }
+        let mut sorted = ROUTES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ROUTES.len(), "a route listed twice");
+        assert_eq!(parse_id("42"), Some(42));
+        for bad in ["0", "-1", "abc", "1e3", " 1", ""] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
     }
 }

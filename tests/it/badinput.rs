@@ -188,7 +188,7 @@ async fn a_catalogue_of_bad_input_is_answered_briefly_or_ignored() {
     e.join(&chan).await;
     e.privmsg(&chan, "!log sneaky").await;
     let refusal = e.expect_privmsg_from(&botnick, &chan, WAIT).await;
-    assert!(refusal.starts_with("Not logged") && refusal.contains("not identified"), "{refusal}");
+    assert!(refusal.starts_with("NOT logged: ") && refusal.contains("not identified"), "{refusal}");
     short(&refusal);
 
     // By private message (no private_message_channel): explained privately, nothing stored.

@@ -78,7 +78,7 @@ async fn identified_log_is_committed_before_its_ack_and_others_are_refused() {
     e.privmsg(&chan, "!log sneaky change").await;
     let refusal = e.expect_privmsg_from(&botnick, &chan, WAIT).await;
     assert!(
-        refusal.contains("Not logged") && refusal.contains("not identified") && refusal.contains(&alice),
+        refusal.starts_with("NOT logged: ") && refusal.contains("not identified") && refusal.contains(&alice),
         "{refusal}"
     );
     assert_eq!(bot.count("1"), 2);

@@ -137,8 +137,11 @@ async fn queries_and_corrections_from_irc() {
     let r = ask(&mut a, &botnick, &chan, "!sal redact #3 wrong cluster", &chan, 1).await;
     assert!(r[0].starts_with("Redacted #3"), "{r:?}");
     assert!(ask(&mut b, &botnick, &chan, "!sal #3", &chan, 1).await[0].contains(&format!("redacted by {alice}")));
+    // An admin (alice) may amend bob's entry; bob, neither admin nor author, may not amend alice's.
     let r = ask(&mut a, &botnick, &chan, "!sal amend #4 deploy step 2 (canary)", &chan, 1).await;
-    assert!(r[0].contains("only its author or an admin") || r[0].starts_with("Amended"), "{r:?}");
+    assert_eq!(r, vec!["Amended #4 (the old text is kept)."]);
+    let r = ask(&mut b, &botnick, &chan, "!sal amend #1 restarted db152 instead", &chan, 1).await;
+    assert_eq!(r, vec![format!("#1 is {alice}'s entry: only its author or an admin may amend it.")]);
     let r = ask(&mut b, &botnick, &chan, "!sal amend #5 deploy step 3 (canary)", &chan, 1).await;
     assert_eq!(r, vec!["Amended #5 (the old text is kept)."]);
     let latest = ask(&mut b, &botnick, &chan, "!sal last 3", &chan, 4).await;
@@ -154,6 +157,23 @@ async fn queries_and_corrections_from_irc() {
     assert_eq!(corrections[0], (13, "undo".into(), "deploy step 11".into()));
     assert_eq!(corrections[1], (3, "redact".into(), "deploy step 1".into()));
     assert!(corrections.contains(&(5, "amend".into(), "deploy step 3".into())));
+    assert!(corrections.contains(&(4, "amend".into(), "deploy step 2".into())), "the admin's amendment");
+    assert!(!corrections.iter().any(|c| c.0 == 1), "bob's attempt changed nothing");
+    // The CLI shows admins the whole trail: who, when, why, and the texts before and after.
+    let (ok, out, err) = bot.cli(&["sal", "show", "5"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!(" amend by {bob} ({bob})\n")), "{out}");
+    assert!(out.contains("\n  old text: deploy step 3\n  new text: deploy step 3 (canary)\n"), "{out}");
+    assert!(out.contains("text: deploy step 3 (canary)\n"), "{out}");
+    let (ok, out, _) = bot.cli(&["sal", "show", "3"]);
+    assert!(ok && out.contains("hidden since "), "{out}");
+    assert!(
+        out.contains(&format!(" redact by {alice} ({alice})\n  reason: wrong cluster\n  old text: deploy step 1\n")),
+        "{out}"
+    );
+    let (ok, out, _) = bot.cli(&["sal", "show", "13"]);
+    assert!(ok && out.contains(&format!(" undo by {bob} ({bob})\n  old text: deploy step 11\n")), "{out}");
+    assert!(!out.contains("reason:") && !out.contains("new text:"), "an undo has neither: {out}");
     assert_eq!(bot.count("hidden_at IS NOT NULL"), 2, "hidden, not deleted");
     assert_eq!(bot.count("1"), 13);
     assert!(ask(&mut b, &botnick, &chan, "!sal status", &chan, 1).await[0].starts_with("Publishing is off"));
