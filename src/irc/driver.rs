@@ -407,8 +407,15 @@ impl Driver {
     fn on_raw(&mut self, session: &mut Session, raw: &[u8]) -> Result<(), String> {
         let raw = String::from_utf8_lossy(raw);
         self.status.lock().unwrap().lines_in += 1;
-        tracing::trace!(line = %raw.trim_end(), "<<");
-        match line::parse(&raw) {
+        let parsed = line::parse(&raw);
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let shown = match &parsed {
+                Some(l) if carries_channel_key(l) => "<a channel mode change with its key redacted>".into(),
+                _ => raw.trim_end().to_string(),
+            };
+            tracing::trace!(line = %shown, "<<");
+        }
+        match parsed {
             Some(l) => self.apply(session.on_line(&l, std::time::Instant::now(), Utc::now())),
             None => Ok(()),
         }
@@ -741,9 +748,31 @@ pub fn backoff(min: Duration, max: Duration, n: u32) -> Duration {
     half + half.mul_f64(fastrand::f64())
 }
 
+/// Whether a line from the server may show a channel key: a MODE (or the 324 answer to one)
+/// whose mode string sets `k`. Such lines are never written to the log, not even at trace.
+fn carries_channel_key(l: &line::Line) -> bool {
+    let modes = match l.command.as_str() {
+        "MODE" => l.params.get(1),
+        "324" => l.params.get(2),
+        _ => None,
+    };
+    modes.is_some_and(|m| m.contains('k'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_that_may_show_a_channel_key_are_recognised() {
+        let shows = |raw: &str| carries_channel_key(&line::parse(raw).unwrap());
+        assert!(shows(":op!o@h MODE #sec +k s3cret"));
+        assert!(shows(":op!o@h MODE #sec +ntk s3cret"));
+        assert!(shows(":irc 324 srebot #sec +knt s3cret"));
+        assert!(!shows(":op!o@h MODE #sec +o srebot"));
+        assert!(!shows(":irc 324 srebot #sec +nt"));
+        assert!(!shows(":alice!a@h PRIVMSG #sec :MODE +k is how you set a key"));
+    }
 
     #[test]
     fn backoff_doubles_within_bounds() {
