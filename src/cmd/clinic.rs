@@ -102,18 +102,20 @@ pub fn parse(args: &str) -> Result<Sub, String> {
 }
 
 /// How a duty reads in a reply, with the clinician's nick when we know it (to highlight them).
+/// Names are cut so that a reply naming two duties (a swap, a change and what it was) stays
+/// one line whatever an admin typed.
 fn describe(conn: &Connection, duty: &Duty) -> rusqlite::Result<String> {
     let Some(who) = &duty.clinician else { return Ok("no clinic duty".into()) };
-    let nick = db::nick_of(conn, who)?.map(|n| format!(" ({n})")).unwrap_or_default();
+    let nick = db::nick_of(conn, who)?.map(|n| format!(" ({})", truncate_bytes(&n, 30))).unwrap_or_default();
     let mut extra = Vec::new();
     if let Some(b) = &duty.backup {
-        extra.push(format!("backup: {b}"));
+        extra.push(format!("backup: {}", truncate_bytes(b, 40)));
     }
     if let Some(t) = &duty.team {
-        extra.push(t.clone());
+        extra.push(truncate_bytes(t, 30));
     }
     let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
-    Ok(format!("{who}{nick}{extra}"))
+    Ok(format!("{}{nick}{extra}", truncate_bytes(who, 40)))
 }
 
 fn local(rule: &WeekRule, week: NaiveDate) -> String {
@@ -199,6 +201,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
                         .into_iter()
                         .filter_map(|(week, d)| role_of(&d, &name).map(|role| format!("{week} ({role})")))
                         .collect();
+                    let name = truncate_bytes(&name, 60);
                     if mine.is_empty() {
                         line(format!("{name} has no clinic duty in the next {MAX_WEEKS} weeks of the schedule."))
                     } else {
@@ -236,7 +239,11 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
                 }
                 Sub::Nick { nick, name } => {
                     db::set_person(conn, &name, &nick, &by, now)?;
-                    line(format!("{name} is highlighted as {nick} from now on."))
+                    line(format!(
+                        "{} is highlighted as {} from now on.",
+                        truncate_bytes(&name, 60),
+                        truncate_bytes(&nick, 30)
+                    ))
                 }
             }
         })

@@ -55,7 +55,11 @@ fn take_id(words: &mut Vec<&str>, bare: bool) -> Result<Option<i64>, String> {
         None if bare && last.bytes().all(|b| b.is_ascii_digit()) => last,
         None => return Ok(None),
     };
-    let id = digits.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{last} is not an incident id."))?;
+    let id = digits
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{} is not an incident id.", truncate_bytes(last, 24)))?;
     words.pop();
     Ok(Some(id))
 }
@@ -187,7 +191,12 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             no_more(&words[1..], usage)?;
             Sub::Snooze { minutes, id }
         }
-        other => return Err(format!("Unknown subcommand {:?}. {USAGE}", truncate_bytes(other, 20))),
+        other => {
+            // Cut again once quoted: escaped control characters and combining marks grow up to
+            // sixfold, and with the long usage after it the answer would need a second line.
+            let quoted = truncate_bytes(&format!("{:?}", truncate_bytes(other, 20)), 30);
+            return Err(format!("Unknown subcommand {quoted}. {USAGE}"));
+        }
     })
 }
 
@@ -224,8 +233,12 @@ fn resolve(conn: &Connection, here: &Here, id: Option<i64>) -> rusqlite::Result<
         [] => Err(format!("No open incident in {}. Open one with !incident open <summary>.", here.channel)),
         [one] => Ok(one.clone()),
         several => {
-            let list: Vec<String> =
-                several.iter().map(|i| format!("#{} ({})", i.id, truncate_bytes(&i.summary, 40))).collect();
+            // The first five, so that the question stays one line however many are open.
+            let mut list: Vec<String> =
+                several.iter().take(5).map(|i| format!("#{} ({})", i.id, truncate_bytes(&i.summary, 40))).collect();
+            if several.len() > 5 {
+                list.push(format!("{} more", several.len() - 5));
+            }
             Err(format!("Several incidents are open here: {}. Which one? Add #N.", list.join(", ")))
         }
     })
@@ -292,7 +305,7 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
     // Facts that need the connection layer or the clock are gathered before the store call.
     let handoff_target = match &sub {
         Sub::Handoff { nick, .. } => match ctx.directory.presence(&here.channel, nick) {
-            None => return Err(format!("{nick} is not in {}.", here.channel)),
+            None => return Err(format!("{} is not in {}.", truncate_bytes(nick, 30), here.channel)),
             Some((_, None)) => {
                 return Err(format!("{nick} is not identified to services; roles belong to accounts."));
             }
