@@ -7,7 +7,7 @@ use crate::access;
 use crate::clinic_task::TopicEvent;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
-use crate::irc::{Client, Event, Incoming};
+use crate::irc::{Client, Event, Incoming, Outgoing};
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,12 +79,7 @@ impl Bot {
     }
 
     fn on_message(&self, msg: Incoming, tasks: &mut JoinSet<()>, limiter: &mut crate::ratelimit::RateLimiter) {
-        let Some(command) = cmd::parse(&self.config.commands, &msg.text) else { return };
-        if let Some(chan) = &msg.channel {
-            if self.config.channel(chan).is_none() {
-                return; // not one of our channels (forced join, invite): stay quiet
-            }
-        }
+        let Some(command) = command_in(&self.config, &msg) else { return };
         // One spammer must not get a thousand answers: see `ratelimit`.
         let relay = access::is_relay(&self.config.access, &msg.sender);
         match limiter.check(&crate::ratelimit::key(&msg.sender), relay, std::time::Instant::now()) {
@@ -96,30 +91,52 @@ impl Bot {
         }
         let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
         tasks.spawn(async move {
-            let ctx = Context {
-                level: access::level(&config.access, &msg.sender),
-                is_relay: access::is_relay(&config.access, &msg.sender),
-                config: &config,
-                msg: &msg,
-                directory: &client,
-            };
-            let is_log = matches!(command, cmd::Command::Log { .. });
-            let name = command.name();
-            let started = std::time::Instant::now();
-            let replies = cmd::run(command, &ctx, &store).await;
-            crate::metrics::METRICS.command(name, started.elapsed());
-            for reply in replies {
-                client.send(outgoing(reply, is_log, config.web.base_url.as_deref()));
+            for reply in answer(command, &msg, &config, &store, &client).await {
+                client.send(reply);
             }
         });
     }
 }
 
+/// The command a message carries, if it is for us: `None` without our prefix, for a command
+/// word we do not have, or in a channel that is not one of ours (a forced join, an invite),
+/// where the bot stays quiet.
+pub fn command_in(config: &Config, msg: &Incoming) -> Option<cmd::Command> {
+    let command = cmd::parse(&config.commands, &msg.text)?;
+    match &msg.channel {
+        Some(chan) if config.channel(chan).is_none() => None,
+        _ => Some(command),
+    }
+}
+
+/// Runs `command` for `msg` and returns what to send: the bot's message handling after the
+/// rate limit, without a network (tests drive it with a temporary store and a fake directory).
+pub async fn answer(
+    command: cmd::Command,
+    msg: &Incoming,
+    config: &Config,
+    store: &Store,
+    directory: &dyn Directory,
+) -> Vec<Outgoing> {
+    let ctx = Context {
+        level: access::level(&config.access, &msg.sender),
+        is_relay: access::is_relay(&config.access, &msg.sender),
+        config,
+        msg,
+        directory,
+    };
+    let is_log = matches!(command, cmd::Command::Log { .. });
+    let name = command.name();
+    let started = std::time::Instant::now();
+    let replies = cmd::run(command, &ctx, store).await;
+    crate::metrics::METRICS.command(name, started.elapsed());
+    replies.into_iter().map(|reply| outgoing(reply, is_log, config.web.base_url.as_deref())).collect()
+}
+
 /// A `!log` acknowledgement (`cmd::log::ack`) as an [`Outgoing::Ack`], so the driver can merge
 /// acks that wait behind flood control; any other reply as a PRIVMSG. The ack is recognised by
 /// rebuilding its text, so a change of wording degrades to plain messages, never to a wrong id.
-fn outgoing(reply: cmd::Reply, is_log: bool, base_url: Option<&str>) -> crate::irc::Outgoing {
-    use crate::irc::Outgoing;
+fn outgoing(reply: cmd::Reply, is_log: bool, base_url: Option<&str>) -> Outgoing {
     let ack = is_log.then(|| reply.text.rsplit_once(", ")).flatten().and_then(|(head, nick)| {
         let id: i64 = head.rsplit(['#', '/']).next()?.parse().ok()?;
         (cmd::log::ack(id, nick, base_url) == reply.text).then(|| (id, nick.to_string(), head.rsplit(' ').next()))

@@ -1,16 +1,29 @@
-//! The command parser on arbitrary text: never panics, answers only its prefix.
+//! The command parser on raw text and on commands built from its vocabulary (see
+//! `common/commands.rs`): never panics; answers only its prefix; every message that starts with
+//! one of our command words is a command, and a usage error is one short line.
 #![no_main]
+
+#[path = "../common/commands.rs"]
+mod commands;
 
 use libfuzzer_sys::fuzz_target;
 use srebot::cmd::{self, Command};
 use srebot::config::CommandsConfig;
 
-fuzz_target!(|text: &str| {
+const OURS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help"];
+
+fuzz_target!(|data: &[u8]| {
+    let text = commands::text(data);
     let c = CommandsConfig::default();
-    if let Some(command) = cmd::parse(&c, text) {
-        assert!(text.trim_start().starts_with('!'));
-        if let Command::Log { message } = command {
-            assert_eq!(message.trim(), message);
+    let parsed = cmd::parse(&c, &text);
+    let word = text.trim_start().strip_prefix('!').map(|r| r.split(char::is_whitespace).next().unwrap_or(""));
+    let ours = word.is_some_and(|w| OURS.contains(&w.to_ascii_lowercase().as_str()));
+    assert_eq!(parsed.is_some(), ours, "{text:?}");
+    match parsed {
+        Some(Command::Log { message }) => assert_eq!(message.trim(), message),
+        Some(Command::Incident(Err(e)) | Command::Clinic(Err(e)) | Command::Sal(Err(e))) => {
+            assert!(!e.trim().is_empty() && !e.contains(['\r', '\n']) && e.len() <= 400, "{} bytes: {e:?}", e.len());
         }
+        _ => {}
     }
 });

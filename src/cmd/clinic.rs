@@ -184,18 +184,20 @@ pub fn parse(args: &str) -> Result<Sub, String> {
 }
 
 /// How a duty reads in a reply, with the clinician's nick when we know it (to highlight them).
+/// Names are cut so that a reply naming two duties (a swap, a change and what it was) stays
+/// one line whatever an admin typed.
 fn describe(people: &[Person], duty: &Duty) -> String {
     let Some(who) = &duty.clinician else { return "no clinic duty".into() };
-    let nick = nick_of(people, who).map(|n| format!(" ({n})")).unwrap_or_default();
+    let nick = nick_of(people, who).map(|n| format!(" ({})", truncate_bytes(&n, 30))).unwrap_or_default();
     let mut extra = Vec::new();
     if let Some(b) = &duty.backup {
-        extra.push(format!("backup: {b}"));
+        extra.push(format!("backup: {}", truncate_bytes(b, 40)));
     }
     if let Some(t) = &duty.team {
-        extra.push(t.clone());
+        extra.push(truncate_bytes(t, 30));
     }
     let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
-    format!("{who}{nick}{extra}")
+    format!("{}{nick}{extra}", truncate_bytes(who, 40))
 }
 
 fn local(rule: &WeekRule, week: NaiveDate) -> String {
@@ -345,6 +347,7 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
                 .into_iter()
                 .filter_map(|(week, d)| role_of(&d, &name).map(|role| format!("{week} ({role})")))
                 .collect();
+            let name = truncate_bytes(&name, 60);
             if mine.is_empty() {
                 line(format!("{name} has no clinic duty in the next {MAX_WEEKS} weeks of the schedule."))
             } else {
@@ -385,7 +388,9 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
             line(format!("Week of {week}: {} (was: {}).", summary(&after), was(before)))
         }
         Sub::Nick { name, nick: None } => {
-            if db::remove_person(conn, &name)? {
+            let removed = db::remove_person(conn, &name)?;
+            let name = truncate_bytes(&name, 60);
+            if removed {
                 line(format!("{name} is no longer highlighted."))
             } else {
                 line(format!("No nick was set for {name}."))
@@ -399,7 +404,11 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
             let account = asked.account.clone();
             let with_account = account.as_ref().map(|a| format!(" (account {a})")).unwrap_or_default();
             db::set_person(conn, &Person { name: name.clone(), nick: nick.clone(), account }, by, now)?;
-            line(format!("{name} is highlighted as {nick}{with_account} from now on."))
+            line(format!(
+                "{} is highlighted as {}{with_account} from now on.",
+                truncate_bytes(&name, 60),
+                truncate_bytes(&nick, 30)
+            ))
         }
     }
 }

@@ -222,7 +222,12 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             no_more(&words[1..], usage)?;
             Sub::Snooze { minutes, id }
         }
-        other => return Err(format!("Unknown subcommand {:?}. {USAGE}", truncate_bytes(other, 20))),
+        other => {
+            // Cut again once quoted: escaped control characters and combining marks grow up to
+            // sixfold, and with the long usage after it the answer would need a second line.
+            let quoted = truncate_bytes(&format!("{:?}", truncate_bytes(other, 20)), 30);
+            return Err(format!("Unknown subcommand {quoted}. {USAGE}"));
+        }
     })
 }
 
@@ -269,8 +274,12 @@ fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> rusqlite::Res
         [] => Err(format!("No open incident in {}. Open one with !incident open <summary>.", here.channel)),
         [one] => Ok(one.clone()),
         several => {
-            let list: Vec<String> =
-                several.iter().map(|i| format!("#{} ({})", i.number, truncate_bytes(&i.summary, 40))).collect();
+            // The first five, so that the question stays one line however many are open.
+            let mut list: Vec<String> =
+                several.iter().take(5).map(|i| format!("#{} ({})", i.number, truncate_bytes(&i.summary, 40))).collect();
+            if several.len() > 5 {
+                list.push(format!("{} more", several.len() - 5));
+            }
             Err(format!("Several incidents are open here: {}. Which one? End with its number.", list.join(", ")))
         }
     })
@@ -389,7 +398,7 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
 /// commands (the access list), since the role makes them post for the incident. `(nick, account)`.
 fn handoff_target(ctx: &Context<'_>, channel: &str, nick: &str) -> Result<(String, String), String> {
     let Some(target) = ctx.directory.presence(channel, nick) else {
-        return Err(format!("{nick} is not in {channel}."));
+        return Err(format!("{} is not in {channel}.", truncate_bytes(nick, 30)));
     };
     let Some(account) = target.account.clone() else {
         return Err(format!("{} is not identified to services; roles belong to accounts.", target.nick));

@@ -178,6 +178,7 @@ pub fn parse(args: &str) -> Result<Sub, String> {
         "help" => Sub::Help,
         w if w.starts_with('#') && rest.is_empty() => Sub::Show(parse_id(Some(first), USAGE)?),
         w if w.bytes().all(|b| b.is_ascii_digit()) => {
+            let w = truncate_bytes(w, 20);
             return Err(format!("Did you mean !sal #{w} (entry {w}) or !sal last {w}?"));
         }
         _ => match task(first) {

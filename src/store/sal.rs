@@ -246,7 +246,9 @@ pub fn fts_query(words: &str) -> Option<String> {
             if !word.chars().any(char::is_alphanumeric) {
                 return None;
             }
-            let quoted = format!("\"{}\"", word.replace('"', "\"\""));
+            // A NUL would end the query string inside SQLite ("unterminated string"); the
+            // tokenizer splits words there anyway.
+            let quoted = format!("\"{}\"", word.replace('"', "\"\"").replace('\0', " "));
             Some(if prefix { format!("{quoted}*") } else { quoted })
         })
         .collect();

@@ -2,9 +2,12 @@
 //! briefly or ignored as documented, nothing unintended stored, no panic; and a spammer
 //! rate-limited with one notice while the bot stays connected on a strict server.
 
+#[path = "handler.rs"]
+pub mod handler;
+
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::{join_with, wait_join};
-use crate::support::{shared_network, unique, Message, TestClient, WAIT};
+use crate::support::{irc_eq, shared_network, unique, Message, TestClient, WAIT};
 use base64::Engine as _;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -162,6 +165,9 @@ async fn a_catalogue_of_bad_input_is_answered_briefly_or_ignored() {
     let unknown = answer(&mut a, &botnick, &chan, "!incident frobnicate now").await.expect("usage");
     assert!(unknown.starts_with("Unknown subcommand \"frobnicate\""), "{unknown}");
     short(&unknown);
+    let unknown = answer(&mut a, &botnick, &chan, "!sal frobnicate now").await.expect("usage");
+    assert!(unknown.starts_with("Unknown !sal query \"frobnicate\". Usage: !sal"), "{unknown}");
+    short(&unknown);
 
     // Colour codes are stripped before storing; a colour code before the prefix is not a command.
     assert!(answer(&mut a, &botnick, &chan, "!log \x02bold\x02 \x0304,01red\x03 \x1funder\x1f")
@@ -170,8 +176,19 @@ async fn a_catalogue_of_bad_input_is_answered_briefly_or_ignored() {
         .starts_with("Logged #1"));
     assert_eq!(answer(&mut a, &botnick, &chan, "\x0304!log coloured prefix\x03").await, None);
 
-    // CTCP: ACTION is ignored (even one that reads like a command); VERSION is answered by NOTICE.
+    // CTCP: ACTION is ignored (even one that reads like a command); VERSION, even asked in the
+    // channel, is answered by a NOTICE to the asker alone.
     assert_eq!(answer(&mut a, &botnick, &chan, "\x01ACTION !log waves\x01").await, None);
+    a.privmsg(&chan, "\x01VERSION\x01").await;
+    let version = a.expect_msg("the CTCP VERSION reply", WAIT, |m| m.command == "NOTICE" && m.is_from(&botnick)).await;
+    assert!(irc_eq(version.param(0).unwrap_or(""), &alice), "to the asker: {version:?}");
+    assert!(version.params.last().is_some_and(|t| t.starts_with("\x01VERSION srebot ")), "{version:?}");
+    // Lines are answered in order, so anything else the VERSION caused came before this answer.
+    assert_eq!(answer(&mut a, &botnick, &chan, "!frobnicate").await, None);
+    let in_channel = |l: &&String| {
+        Message::parse(l).is_some_and(|m| m.is_from(&botnick) && m.param(0).is_some_and(|t| irc_eq(t, &chan)))
+    };
+    assert!(!a.seen().iter().filter(in_channel).any(|l| l.contains("VERSION")), "VERSION in the channel");
 
     // An overlong line: the server cuts it at 512 bytes; what arrives is logged.
     let long = format!("!log {}", "x".repeat(10_000));
@@ -311,4 +328,133 @@ async fn a_spammer_gets_one_notice_and_the_bot_stays_connected() {
     s.privmsg(&chan, "!log calm now").await;
     let ack = s.expect_privmsg_from(&botnick, &chan, WAIT).await;
     assert!(ack.starts_with("Logged #") && ack.contains(&spam), "{ack}");
+}
+
+/// The 10,000-character argument where no server cuts it to 512 bytes: at the handler, in every
+/// argument position of every command family, from a member, from an admin (who passes every
+/// rights check and so reaches the code that answers) and from an unidentified user (for whom
+/// nothing is stored). Every answer is a few short lines; the argument is never echoed whole.
+#[test]
+fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
+    use handler::{parts, Handler, PUBLIC};
+    use srebot::irc::Outgoing;
+    let h = Handler::new(false);
+    h.say("alice", Some(PUBLIC), "!log a first entry");
+    h.say("alice", Some(PUBLIC), "!incident open the API is down");
+    h.say("root", Some(PUBLIC), "!clinic set 2026-11-30 Alice/Bob | SRE-Infra");
+    // Without a server to cut it, a long `!log` is stored whole, and acknowledged in a few words.
+    let ack = h.say("alice", Some(PUBLIC), &format!("!log {}", "x".repeat(10_000)));
+    assert!(matches!(ack.as_slice(), [Outgoing::Ack { id: 2, text, .. }] if text == "Logged #2, alice"), "{ack:?}");
+    assert_eq!(h.number("SELECT length(message) FROM sal_entry WHERE id = 2"), 10_000);
+    let templates = [
+        "!log {}",
+        "!log undo {}",
+        "!sal {}",
+        "!sal last {}",
+        "!sal #{}",
+        "!sal search {}",
+        "!sal since {}",
+        "!sal amend {} new text",
+        "!sal amend #1 {}",
+        "!sal redact {} a reason",
+        "!sal redact #1 {}",
+        "!incident {}",
+        "!incident open {}",
+        "!incident claim {}",
+        "!incident claim comms {}",
+        "!incident handoff {} bob",
+        "!incident handoff comms {}",
+        "!incident status {}",
+        "!incident status identified {}",
+        "!incident note {}",
+        "!incident at {} it broke",
+        "!incident at 00:01 {}",
+        "!incident impact {}",
+        "!incident snooze {}",
+        "!incident show {}",
+        "!incident report {}",
+        "!incident report-filed 1 {}",
+        "!incident reopen {}",
+        "!incident close {}",
+        "!clinic {}",
+        "!clinic schedule {}",
+        "!clinic who {}",
+        "!clinic set {} Alice",
+        "!clinic set 2026-11-30 {}",
+        "!clinic set 2026-11-30 Alice/{} | {}",
+        "!clinic none {}",
+        "!clinic swap 2026-11-30 {}",
+        "!clinic override 2026-11-30 {}",
+        "!clinic nick {} Alice",
+        "!clinic nick alice {}",
+        "!help {}",
+    ];
+    let fillers = ["x".repeat(10_000), "é".repeat(5_000), "ab ".repeat(3_333), "#".to_string() + &"9".repeat(9_999)];
+    let mut families = std::collections::BTreeSet::new();
+    for template in templates {
+        for filler in &fillers {
+            for nick in ["alice", "root", "bob"] {
+                let text = template.replace("{}", filler);
+                let before = h.number("SELECT total_changes()");
+                let replies = h.say(nick, Some(PUBLIC), &text);
+                if nick == "bob" {
+                    assert_eq!(h.number("SELECT total_changes()"), before, "bob is not identified: {template}");
+                }
+                let what = format!("{nick}: {:?}… ({} bytes)", &template, text.len());
+                assert!(
+                    !replies.is_empty() && replies.len() <= srebot::cmd::sal::CHANNEL_LINES + 2,
+                    "{what}: {} replies",
+                    replies.len()
+                );
+                for reply in &replies {
+                    let (target, reply) = parts(reply);
+                    assert!(target == PUBLIC || target == nick, "{what} -> to {target}");
+                    assert!(
+                        !reply.trim().is_empty() && reply.len() <= 400 && !reply.contains(['\r', '\n']),
+                        "{what} -> {} bytes: {:?}",
+                        reply.len(),
+                        srebot::text::truncate_bytes(reply, 300)
+                    );
+                }
+                families.insert(template.split(' ').next().unwrap_or_default());
+            }
+        }
+    }
+    assert_eq!(families.len(), 5, "every command family: {families:?}");
+}
+
+/// Odd arguments the property tests found answered badly, at the handler: each gets its usage
+/// error or its answer in one short line, never a database error, never the argument whole.
+#[test]
+fn odd_arguments_get_one_short_line() {
+    use handler::{parts, Handler, PUBLIC};
+    let h = Handler::new(false);
+    let ask = |nick: &str, text: &str| -> Vec<String> {
+        let replies = h.say(nick, Some(PUBLIC), text);
+        let texts: Vec<String> = replies.iter().map(|r| parts(r).1.to_string()).collect();
+        for t in &texts {
+            assert!(t.len() <= 400 && !t.contains("database"), "{text:?} -> {} bytes: {t:?}", t.len());
+        }
+        texts
+    };
+    h.say("alice", Some(PUBLIC), "!log restarted db1");
+    // A NUL inside a search word once ended SQLite's query string: "unterminated string".
+    assert_eq!(ask("alice", "!sal search db1\0x"), ["Nothing found for \"db1\\0x\"."]);
+    let found = ask("alice", "!sal search restarted\0");
+    assert!(
+        matches!(found.as_slice(), [line] if line.starts_with("#1 ") && line.ends_with(" alice: restarted db1")),
+        "{found:?}"
+    );
+    // Control characters and combining marks grow when quoted; the usage after them is long.
+    let unknown = ask("alice", &format!("!incident {}", "\x01".repeat(30)));
+    assert!(unknown[0].starts_with("Unknown subcommand \"\\u{1}") && unknown[0].ends_with("several are open."));
+    let unknown = ask("alice", &format!("!incident {}", "e\u{301}".repeat(30)));
+    assert!(unknown[0].starts_with("Unknown subcommand \"e\\u{301}"), "{unknown:?}");
+    // Many open incidents: the question which one names five.
+    for i in 0..8 {
+        ask("alice", &format!("!incident open outage number {i} with a summary long enough to be cut"));
+    }
+    let which = ask("alice", "!incident note still down");
+    assert!(which[0].starts_with("Several incidents are open here: #1 (outage number 0"), "{which:?}");
+    assert!(which[0].ends_with(", 3 more. Which one? Add #N."), "{which:?}");
 }
