@@ -188,7 +188,7 @@ pub fn parse(args: &str) -> Result<Sub, String> {
 /// one line whatever an admin typed.
 fn describe(people: &[Person], duty: &Duty) -> String {
     let Some(who) = &duty.clinician else { return "no clinic duty".into() };
-    let nick = nick_of(people, who).map(|n| format!(" ({})", truncate_bytes(&n, 30))).unwrap_or_default();
+    let nick = nick_of(people, who).map(|n| format!(" ({})", truncate_bytes(n, 30))).unwrap_or_default();
     let mut extra = Vec::new();
     if let Some(b) = &duty.backup {
         extra.push(format!("backup: {}", truncate_bytes(b, 40)));
