@@ -18,8 +18,9 @@ use tokio::task::JoinSet;
 const DRAIN: Duration = Duration::from_secs(5);
 
 /// Commands running at once. Beyond this the bot stops taking events until some finish, so a
-/// burst waits in the socket (backpressure) instead of as thousands of tasks in memory; it is
-/// twice the store's batch, so group commit still gets full batches.
+/// burst waits in the driver's bounded buffer (which keeps reading the socket and answering
+/// PINGs meanwhile) instead of as thousands of tasks in memory; it is twice the store's batch,
+/// so group commit still gets full batches.
 const MAX_IN_FLIGHT: usize = 1024;
 
 pub struct Bot {

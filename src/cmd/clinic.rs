@@ -3,7 +3,7 @@
 
 use super::{Context, Reply};
 use crate::access::Level;
-use crate::clinic::schedule::{find_person, nick_of, role_of, summary, Change, Found, Person};
+use crate::clinic::schedule::{find_person, nick_of, role_of, Change, Found, Person};
 use crate::clinic::topic::Duty;
 use crate::clinic::week::WeekRule;
 use crate::store::clinic as db;
@@ -11,6 +11,12 @@ use crate::store::Store;
 use crate::text::{strip_formatting, truncate_bytes};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rusqlite::Connection;
+
+/// A week's duty in a reply: every field, cut so that a reply naming two of them (a change and
+/// what it was, or a swap) stays one line whatever an admin typed.
+fn summary(duty: &Duty) -> String {
+    truncate_bytes(&crate::clinic::schedule::summary(duty), 150)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sub {

@@ -211,13 +211,15 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             Sub::ReportFiled { id, url: url.to_string() }
         }
         "snooze" => {
-            let usage = "Usage: !incident snooze <minutes (1-1440)>|off [N]";
+            let usage = "!incident snooze <minutes (1-1440)>|off [N]";
             // The minutes are a number too: only a second number can name the incident.
             let id = if words.len() > 1 { take_id(&mut words)? } else { None };
             let minutes = match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
                 Some("off") => None,
-                Some(m) => Some(m.parse::<u32>().ok().filter(|m| (1..=1440).contains(m)).ok_or(usage)?),
-                None => return Err(usage.into()),
+                Some(m) => {
+                    Some(m.parse::<u32>().ok().filter(|m| (1..=1440).contains(m)).ok_or(format!("Usage: {usage}"))?)
+                }
+                None => return Err(format!("Usage: {usage}")),
             };
             no_more(&words[1..], usage)?;
             Sub::Snooze { minutes, id }
@@ -799,6 +801,9 @@ mod tests {
         assert_eq!(parse("snooze 45 2"), Ok(Sub::Snooze { minutes: Some(45), id: Some(2) }));
         assert_eq!(parse("snooze off 2"), Ok(Sub::Snooze { minutes: None, id: Some(2) }));
         assert!(parse("snooze 0").is_err() && parse("snooze 99999").is_err());
+        for wrong in ["snooze", "snooze 0", "snooze 5 extra", "snooze soon"] {
+            assert_eq!(parse(wrong), Err("Usage: !incident snooze <minutes (1-1440)>|off [N]".into()), "{wrong}");
+        }
         assert!(parse("show #0").unwrap_err().contains("not an incident number"));
         assert!(parse("show 99999999999999999999").unwrap_err().contains("not an incident number"));
         assert!(parse("frobnicate").unwrap_err().contains("Unknown subcommand"));

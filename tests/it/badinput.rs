@@ -456,5 +456,5 @@ fn odd_arguments_get_one_short_line() {
     }
     let which = ask("alice", "!incident note still down");
     assert!(which[0].starts_with("Several incidents are open here: #1 (outage number 0"), "{which:?}");
-    assert!(which[0].ends_with(", 3 more. Which one? Add #N."), "{which:?}");
+    assert!(which[0].ends_with(", 3 more. Which one? End with its number."), "{which:?}");
 }

@@ -101,6 +101,20 @@ impl Driver {
         v["value"].as_str().unwrap_or_default().to_string()
     }
 
+    /// The URL once `pred` holds for it: a click starts a navigation that may not have
+    /// finished when the click's answer comes back.
+    async fn url_when(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let url = self.url().await;
+            if pred(&url) {
+                return url;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "waited 15 s for {what}; the browser is at {url}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let v = self.call("GET", &format!("/session/{}/screenshot", self.session), None).await;
         let png = base64::engine::general_purpose::STANDARD.decode(v["value"].as_str().unwrap_or_default()).unwrap();
@@ -126,19 +140,20 @@ async fn a_person_searches_follows_a_permalink_and_reads_an_incident() {
     let q = d.find("#q").await;
     d.session("POST", &format!("/element/{q}/value"), json!({"text": "db151"})).await;
     d.click("button[type=submit]").await;
-    assert!(d.url().await.contains("q=db151"));
+    d.url_when("the search results", |u| u.contains("q=db151")).await;
     let found = d.source().await;
     assert!(found.contains("restarted db151") && !found.contains("depooled cp3050"), "{found}");
     d.screenshot("sal-search").await;
 
     // Follow the entry's permalink.
     d.click("a.id").await;
-    assert_eq!(d.url().await, format!("{base}/sal/1"));
+    d.url_when("the permalink", |u| u == format!("{base}/sal/1")).await;
     assert!(d.source().await.contains("SAL entry #1"));
 
     // The incidents list, then the incident page.
     d.go(&format!("{base}/incidents")).await;
     d.click("a[href='/incidents/1']").await;
+    d.url_when("the incident page", |u| u.ends_with("/incidents/1")).await;
     let page = d.source().await;
     assert!(page.contains("Wikis down for logged-in users") && page.contains("Report draft"), "{page}");
     let shot = d.screenshot("incident").await;
