@@ -423,7 +423,6 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
 mod tests {
     use super::*;
     use crate::cmd::testing::FakeDirectory;
-    use crate::irc::{Incoming, Sender};
     use crate::store::StoreThread;
 
     fn teams() -> Vec<String> {
@@ -580,26 +579,8 @@ handoff_time = "09:30"
 
         /// Runs `text` as said in `channel` (or privately) by `nick`, identified as `account`.
         async fn say_as(&self, channel: Option<&str>, nick: &str, account: Option<&str>, text: &str) -> Vec<Reply> {
-            let msg = Incoming {
-                time: self.config.clock.now(),
-                channel: channel.map(Into::into),
-                sender: Sender {
-                    nick: nick.into(),
-                    user: "u".into(),
-                    host: "h".into(),
-                    account: account.map(Into::into),
-                },
-                text: text.into(),
-            };
-            let ctx = Context {
-                config: &self.config,
-                msg: &msg,
-                level: crate::access::level(&self.config.access, &msg.sender),
-                is_relay: false,
-                directory: &self.directory,
-            };
-            let cmd = crate::cmd::parse(&self.config.commands, text).expect("a command");
-            crate::cmd::run(cmd, &ctx, &self.store).await
+            let when = (self.config.clock.now(), channel);
+            crate::cmd::testing::say(&self.config, &self.store, &self.directory, when, (nick, account), text).await
         }
 
         /// The reply texts to an admin's `text` in #sre.

@@ -740,7 +740,6 @@ pub async fn reminders(
 mod tests {
     use super::*;
     use crate::cmd::testing::FakeDirectory;
-    use crate::irc::{Incoming, Sender};
 
     fn maybe(number: i64) -> Target {
         Target::Maybe { number, word: number.to_string() }
@@ -904,26 +903,10 @@ accounts = ["alice", "bob"]
             minute: u32,
             text: &str,
         ) -> Vec<String> {
-            let msg = Incoming {
-                time: World::time(minute),
-                channel: Some(channel.into()),
-                sender: Sender {
-                    nick: nick.into(),
-                    user: "u".into(),
-                    host: "h".into(),
-                    account: account.map(Into::into),
-                },
-                text: text.into(),
-            };
-            let ctx = Context {
-                config: &self.config,
-                msg: &msg,
-                level: crate::access::level(&self.config.access, &msg.sender),
-                is_relay: false,
-                directory: &self.directory,
-            };
-            let cmd = crate::cmd::parse(&self.config.commands, text).expect("a command");
-            crate::cmd::run(cmd, &ctx, &self.store).await.into_iter().map(|r| r.text).collect()
+            let when = (World::time(minute), Some(channel));
+            let replies =
+                crate::cmd::testing::say(&self.config, &self.store, &self.directory, when, (nick, account), text).await;
+            replies.into_iter().map(|r| r.text).collect()
         }
 
         /// The one answer to a command.

@@ -133,6 +133,38 @@ pub(crate) mod testing {
     use super::*;
     use std::collections::HashMap;
 
+    /// Runs `text` as `nick` (identified as `account`, or not) said it in `channel` (or
+    /// privately) at `time`: what the bot does after the rate limit, without a network.
+    pub async fn say(
+        config: &crate::config::Config,
+        store: &crate::store::Store,
+        directory: &dyn Directory,
+        (time, channel): (chrono::DateTime<chrono::Utc>, Option<&str>),
+        (nick, account): (&str, Option<&str>),
+        text: &str,
+    ) -> Vec<Reply> {
+        let msg = Incoming {
+            time,
+            channel: channel.map(Into::into),
+            sender: crate::irc::Sender {
+                nick: nick.into(),
+                user: "u".into(),
+                host: "h".into(),
+                account: account.map(Into::into),
+            },
+            text: text.into(),
+        };
+        let ctx = Context {
+            config,
+            msg: &msg,
+            level: crate::access::level(&config.access, &msg.sender),
+            is_relay: false,
+            directory,
+        };
+        let cmd = parse(&config.commands, text).expect("a command");
+        run(cmd, &ctx, store).await
+    }
+
     /// A directory from a fixed map of (channel, nick) → account.
     #[derive(Default)]
     pub struct FakeDirectory(pub HashMap<(String, String), Option<String>>);

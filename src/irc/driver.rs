@@ -917,22 +917,9 @@ mod tests {
         assert!(delays[4] >= Duration::from_secs(16), "{delays:?}");
     }
 
+    /// The session tests' settings, without alt nicks or channels to join.
     fn quiet_settings() -> Settings {
-        Settings {
-            nick: "srebot".into(),
-            alt_nicks: vec![],
-            username: "srebot".into(),
-            realname: "srebot test".into(),
-            sasl: None,
-            channels: vec![],
-            ping_interval: Duration::from_secs(90),
-            ping_timeout: Duration::from_secs(60),
-            register_timeout: Duration::from_secs(90),
-            rejoin: Duration::from_secs(30),
-            rejoin_max: Duration::from_secs(300),
-            nick_regain: Duration::from_secs(60),
-            version: "srebot test".into(),
-        }
+        Settings { alt_nicks: vec![], channels: vec![], ..crate::irc::session::tests::settings(false) }
     }
 
     /// Reads lines from the bot until one satisfies `done`; returns them all (10 s at most).

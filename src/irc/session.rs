@@ -1030,11 +1030,11 @@ pub fn redact(raw: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::line::parse;
     use super::*;
 
-    fn settings(sasl: bool) -> Settings {
+    pub(crate) fn settings(sasl: bool) -> Settings {
         Settings {
             nick: "srebot".into(),
             alt_nicks: vec!["srebot_".into()],
