@@ -33,11 +33,29 @@ const CHANNELS: &[Option<&str>] = &[Some("#sre"), Some("#SRE"), Some("#sre-secur
 struct Roster;
 
 impl Directory for Roster {
-    fn presence(&self, channel: &str, nick: &str) -> Option<(String, Option<String>)> {
+    fn presence(&self, channel: &str, nick: &str) -> Option<srebot::irc::Sender> {
         let (nick, account) = SENDERS.iter().find(|(n, _)| casefold_eq(n, nick))?;
-        (casefold_eq(channel, "#sre") || casefold_eq(channel, "#sre-security"))
-            .then(|| (nick.to_string(), account.map(String::from)))
+        ours(channel).then(|| srebot::irc::Sender {
+            nick: nick.to_string(),
+            user: nick.to_string(),
+            host: "sre/fuzz".into(),
+            account: account.map(String::from),
+        })
     }
+
+    fn accounts_in(&self, channel: &str) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = SENDERS
+            .iter()
+            .filter(|_| ours(channel))
+            .filter_map(|(n, a)| a.map(|a| (n.to_string(), a.to_string())))
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+fn ours(channel: &str) -> bool {
+    casefold_eq(channel, "#sre") || casefold_eq(channel, "#sre-security")
 }
 
 struct Bot {

@@ -348,8 +348,11 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
     if more > 0 {
         let hint = if place.security {
             "narrow it down (private entries stay in this channel)".to_string()
-        } else if place.channel.is_some() {
+        } else if place.channel.is_some() && privately.len() <= 120 {
             format!("/msg {} {privately} for up to {PRIVATE_LINES}", ctx.config.irc.nick)
+        } else if place.channel.is_some() {
+            // Search words too long to repeat in a one-line footer.
+            format!("ask me by private message for up to {PRIVATE_LINES}")
         } else {
             "narrow it down".to_string()
         };
@@ -694,6 +697,10 @@ base_url = "https://sal.example/"
         assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal since 2h for up to 50"), "{r:?}");
         let r = ask(&c, &store, Some("#sre"), "eve", "search  deploy from").await;
         assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal search deploy from for up to 50"), "{r:?}");
+        // Words too long to repeat in the footer (found by the bot_message fuzz target).
+        let r = ask(&c, &store, Some("#sre"), "eve", &format!("search deploy{}", " from".repeat(40))).await;
+        assert!(r[10].text.starts_with("…and 4 more: ask me by private message for up to 50"), "{r:?}");
+        assert!(r.iter().all(|r| r.text.len() <= 400), "{r:?}");
         assert_eq!(since_arg(Since::Ago(chrono::Duration::minutes(90))), "90m");
         assert_eq!(since_arg(Since::Ago(chrono::Duration::days(14))), "2w");
         assert_eq!(since_arg(Since::Ago(chrono::Duration::days(3))), "3d");

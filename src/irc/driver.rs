@@ -720,13 +720,25 @@ async fn write_line<W: tokio::io::AsyncWrite + Unpin>(wr: &mut W, l: &str) -> st
 /// came from outside (a channel name the server sent, a nick) smuggle in a second command, and
 /// NUL ends a line for some servers; each becomes a space. Replies are already cleaned by the
 /// renderer; this is the last guard for every line, protocol lines included.
+///
+/// A line longer than IRC's 512 bytes (with CR LF) is cut at a character boundary: the session
+/// and the renderer keep every line within it, so this only guards against a mistake there.
 pub fn wire_safe(l: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 510;
+    let mut out = std::borrow::Cow::Borrowed(l);
     if l.contains(['\r', '\n', '\0']) {
         tracing::warn!(line = %redact(l).escape_debug(), "control character in an outgoing line; replaced");
-        std::borrow::Cow::Owned(l.replace(['\r', '\n', '\0'], " "))
-    } else {
-        std::borrow::Cow::Borrowed(l)
+        out = std::borrow::Cow::Owned(l.replace(['\r', '\n', '\0'], " "));
     }
+    if out.len() > MAX {
+        let mut end = MAX;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        tracing::warn!(bytes = out.len(), "outgoing line over 512 bytes; cut");
+        out = std::borrow::Cow::Owned(out[..end].to_string());
+    }
+    out
 }
 
 /// Which reconnect attempt comes next after `previous`: the first again after a link that
@@ -1011,6 +1023,9 @@ mod tests {
     fn lines_on_the_wire_are_single_lines() {
         assert_eq!(wire_safe("PRIVMSG #a :hi"), "PRIVMSG #a :hi");
         assert_eq!(wire_safe("WHO #a\r\nQUIT :x\0"), "WHO #a  QUIT :x ");
+        let long = format!("PONG {}", "é".repeat(300));
+        let cut = wire_safe(&long);
+        assert!(cut.len() <= 510 && long.starts_with(&*cut) && cut.len() >= 509);
     }
 
     #[test]

@@ -347,7 +347,12 @@ impl Session {
             return self.on_numeric(code, l, now);
         }
         match l.command.as_str() {
-            "PING" => vec![Action::SendUrgent(line(Command::PONG(l.param(0).to_string(), None)))],
+            // The token comes back as it came, but a line the driver decoded lossily (invalid
+            // UTF-8 becomes U+FFFD, three bytes for one) can outgrow 512 bytes: cut it to fit.
+            "PING" => {
+                let token = crate::text::truncate_bytes(l.param(0), 500);
+                vec![Action::SendUrgent(line(Command::PONG(token, None)))]
+            }
             "ERROR" => vec![Action::Disconnect(format!("server said: {}", l.param(0)))],
             "CAP" => self.on_cap(l),
             "AUTHENTICATE" => self.on_authenticate(l),
@@ -1249,6 +1254,10 @@ pub(crate) mod tests {
         let mut h = Harness::new(false);
         h.register();
         assert_eq!(Harness::sent(&h.feed("PING :abc")), vec!["PONG abc"]);
+        // 180 bytes of invalid UTF-8 decode to 540 bytes of U+FFFD: the answer still fits.
+        let lossy = String::from_utf8_lossy(&[0xbf; 180]).into_owned();
+        let pong = Harness::sent(&h.feed(&format!("PING {lossy}")));
+        assert!(pong[0].starts_with("PONG ") && pong[0].len() + 2 <= 512, "{} bytes", pong[0].len());
         h.feed(":srebot!s@h JOIN #sre");
         h.feed(":srebot!s@h JOIN #sre-security");
         h.now += Duration::from_secs(91);
