@@ -275,14 +275,8 @@ fn print_report(c: &config::Config, number: i64, channel: Option<&str>, format: 
             (srebot::incident::scope(name, private), name.to_string())
         }
     };
-    let record = store::open_database(&c.storage.database).and_then(|conn| {
-        let found = store::incident::find(&conn, &scope, number)?;
-        found
-            .map(|i| store::incident::record(&conn, i.id))
-            .transpose()
-            .map(Option::flatten)
-            .map_err(store::StoreError::from)
-    });
+    let record = store::open_database(&c.storage.database)
+        .and_then(|conn| Ok(store::incident::record_by_number(&conn, &scope, number)?));
     match record {
         Ok(Some(r)) => {
             print!("{}", render(&r, format, chrono::Utc::now()));

@@ -158,8 +158,7 @@ impl Keeper {
         c.joined = true;
         c.topic = topic.to_string();
         c.opped = opped;
-        let settings = self.settings.clone();
-        attempt(&settings, c, duty, topic_len)
+        attempt(&self.settings, c, duty, topic_len)
     }
 
     /// The server told us the topic (someone changed it, or it echoes our change, or ChanServ
@@ -178,8 +177,7 @@ impl Keeper {
         c.opped = opped;
         if opped && c.waiting_for_op {
             c.waiting_for_op = false;
-            let settings = self.settings.clone();
-            return attempt(&settings, c, duty, topic_len);
+            return attempt(&self.settings, c, duty, topic_len);
         }
         vec![]
     }
@@ -228,11 +226,7 @@ impl Keeper {
             return vec![];
         };
         c.awaiting_chanserv = None;
-        let settings = self.settings.clone();
-        if c.opped {
-            return attempt(&settings, c, duty, topic_len);
-        }
-        say_lacking(&settings, c, Why::Refused(said, lack))
+        chanserv_failed(&self.settings, c, Why::Refused(said, lack), duty, topic_len)
     }
 
     /// [`CHANSERV_ANSWER_SECS`] after asking ChanServ: if the topic has not changed to ours,
@@ -242,37 +236,37 @@ impl Keeper {
         if c.awaiting_chanserv.take().is_none() {
             return vec![];
         }
-        let settings = self.settings.clone();
-        if c.opped {
-            return attempt(&settings, c, duty, topic_len);
-        }
-        say_lacking(&settings, c, Why::Silent)
+        chanserv_failed(&self.settings, c, Why::Silent, duty, topic_len)
     }
 
     /// The moment after a 437 has passed: try the same change once more.
     pub fn retry(&mut self, channel: &str, duty: &Duty, topic_len: usize) -> Vec<Act> {
         let Some(c) = self.channels.get_mut(&key(channel)) else { return vec![] };
-        let settings = self.settings.clone();
-        let acts = attempt_keeping_flags(&settings, c, duty, topic_len);
+        let acts = attempt_keeping_flags(&self.settings, c, duty, topic_len);
         c.retried = true;
         acts
     }
 
     /// The duty changed (a week boundary or a schedule change): every joined channel, once.
     pub fn changed(&mut self, duty: &Duty, topic_len: usize) -> Vec<Act> {
-        let settings = self.settings.clone();
+        // In the order of their names, so that what is sent is the same every time.
+        let mut joined: Vec<(&String, &mut Channel)> = self.channels.iter_mut().filter(|(_, c)| c.joined).collect();
+        joined.sort_by(|a, b| a.0.cmp(b.0));
         let mut acts = Vec::new();
-        let mut names: Vec<&String> = self.channels.keys().collect();
-        names.sort();
-        let names: Vec<String> = names.into_iter().cloned().collect();
-        for name in names {
-            let c = self.channels.get_mut(&name).expect("key from the map");
-            if c.joined {
-                acts.extend(attempt(&settings, c, duty, topic_len));
-            }
+        for (_, c) in joined {
+            acts.extend(attempt(&self.settings, c, duty, topic_len));
         }
         acts
     }
+}
+
+/// ChanServ refused or stayed silent: an operator writes the topic itself; otherwise the channel
+/// waits for operator status.
+fn chanserv_failed(settings: &Settings, c: &mut Channel, why: Why, duty: &Duty, topic_len: usize) -> Vec<Act> {
+    if c.opped {
+        return attempt(settings, c, duty, topic_len);
+    }
+    say_lacking(settings, c, why)
 }
 
 /// The channel waits for operator status; says why, unless it has been said on this connection.

@@ -46,7 +46,7 @@ pub fn nick_of<'a>(people: &'a [Person], name: &str) -> Option<&'a str> {
 }
 
 /// Case-insensitive, for any script ("ÁLVARO" is "álvaro"), ignoring surrounding blanks.
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Context, Reply};
 use crate::access::Level;
-use crate::clinic::schedule::{find_person, nick_of, role_of, Change, Found, Person};
+use crate::clinic::schedule::{find_person, nick_of, role_of, same, Change, Found, Person};
 use crate::clinic::topic::Duty;
 use crate::clinic::week::WeekRule;
 use crate::store::clinic as db;
@@ -74,10 +74,6 @@ fn date(word: Option<&&str>) -> Result<NaiveDate, String> {
 fn name(s: &str) -> Option<String> {
     let s = strip_formatting(s).trim().to_string();
     (!s.is_empty()).then_some(s)
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// Reads `Clinician[/Backup] [team]`. Names have spaces, so which trailing words are the team
@@ -298,6 +294,11 @@ struct Asked {
     account: Option<String>,
 }
 
+/// Everyone named in `weeks`, clinicians and backups, in week order (with repeats).
+fn scheduled_names(weeks: &[(NaiveDate, Duty)]) -> impl Iterator<Item = &str> {
+    weeks.iter().flat_map(|(_, d)| [d.clinician.as_deref(), d.backup.as_deref()]).flatten()
+}
+
 /// The answer to `sub` (allowed, its dates checked), from the schedule in `conn`.
 fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqlite::Result<Vec<String>> {
     let (now, by) = (asked.now, asked.by.as_str());
@@ -340,8 +341,7 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
             .collect(),
         Sub::Who { name: query } => {
             let weeks = db::weeks_from(conn, this_week, MAX_WEEKS)?;
-            let names = weeks.iter().flat_map(|(_, d)| [d.clinician.as_deref(), d.backup.as_deref()]).flatten();
-            let name = match find_person(&query, names, &people) {
+            let name = match find_person(&query, scheduled_names(&weeks), &people) {
                 Found::Name(name) => name,
                 Found::Ambiguous(names) => {
                     let names = names.into_iter().take(5).collect::<Vec<_>>().join(", ");
@@ -405,8 +405,7 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
         Sub::Nick { name, nick: Some(nick) } => {
             // The display name as the schedule spells it, when it is there.
             let weeks = db::weeks_from(conn, this_week, MAX_WEEKS)?;
-            let names = weeks.iter().flat_map(|(_, d)| [d.clinician.as_deref(), d.backup.as_deref()]).flatten();
-            let name = names.into_iter().find(|n| same(n, &name)).map(str::to_string).unwrap_or(name);
+            let name = scheduled_names(&weeks).find(|n| same(n, &name)).map(str::to_string).unwrap_or(name);
             let account = asked.account.clone();
             let with_account = account.as_ref().map(|a| format!(" (account {a})")).unwrap_or_default();
             db::set_person(conn, &Person { name: name.clone(), nick: nick.clone(), account }, by, now)?;

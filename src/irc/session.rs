@@ -5,7 +5,7 @@
 //! feeds it each parsed line and a periodic tick with the current time, and carries out the
 //! [`Action`]s it returns. So every protocol corner is unit-tested with plain strings.
 
-use super::isupport::{fold, ISupport};
+use super::isupport::{fold, fold_eq, ISupport};
 use super::line::Line;
 use super::roster::{Account, Roster};
 use super::split::{assumed_prefix, split_text, text_budget};
@@ -163,6 +163,12 @@ fn raw(cmd: &str, args: &[&str]) -> String {
     line(Command::Raw(cmd.to_string(), args.iter().map(|s| s.to_string()).collect()))
 }
 
+/// A WHOX query for `target` (a nick or a channel) asking for what the roster keeps, with the
+/// token that marks our 354 answers.
+fn whox(target: &str) -> String {
+    raw("WHO", &[target, &format!("%tuhnairf,{WHOX_TOKEN}")])
+}
+
 impl Session {
     pub fn new(settings: Arc<Settings>, roster: Arc<Mutex<Roster>>, now: Instant) -> Session {
         roster.lock().unwrap().clear();
@@ -243,7 +249,7 @@ impl Session {
     }
 
     fn is_me(&self, nick: &str) -> bool {
-        super::isupport::fold_eq(nick, &self.nick, self.isupport.case_mapping())
+        fold_eq(nick, &self.nick, self.isupport.case_mapping())
     }
 
     fn is_channel(&self, target: &str) -> bool {
@@ -718,11 +724,7 @@ impl Session {
                 c.opped = false;
                 tracing::info!(channel = %c.target.name, "joined");
             }
-            let who = if self.isupport.whox() {
-                raw("WHO", &[&chan, &format!("%tuhnairf,{WHOX_TOKEN}")])
-            } else {
-                raw("WHO", &[&chan])
-            };
+            let who = if self.isupport.whox() { whox(&chan) } else { raw("WHO", &[&chan]) };
             out.push(Action::Send(who));
             return out;
         }
@@ -745,19 +747,17 @@ impl Session {
 
     /// Notes a joiner to ask WHOX about with the others joining about now.
     fn queue_join_whox(&mut self, chan: &str, nick: &str, now: Instant) {
-        let folded_chan = self.fold(chan);
-        let i = match self.join_whox.iter().position(|(c, _)| self.fold(c) == folded_chan) {
+        let case_mapping = self.isupport.case_mapping();
+        let i = match self.join_whox.iter().position(|(c, _)| fold_eq(c, chan, case_mapping)) {
             Some(i) => i,
             None => {
                 self.join_whox.push((chan.to_string(), Some(Vec::new())));
                 self.join_whox.len() - 1
             }
         };
-        let folded = self.fold(nick);
-        let case_mapping = self.isupport.case_mapping();
         let slot = &mut self.join_whox[i].1;
         if let Some(nicks) = slot {
-            if !nicks.iter().any(|n| fold(n, case_mapping) == folded) {
+            if !nicks.iter().any(|n| fold_eq(n, nick, case_mapping)) {
                 nicks.push(nick.to_string());
             }
             if nicks.len() > JOIN_WHOX_NICKS {
@@ -777,7 +777,7 @@ impl Session {
                 None => vec![chan],
             };
             for target in targets {
-                out.push(Action::Send(raw("WHO", &[&target, &format!("%tuhnairf,{WHOX_TOKEN}")])));
+                out.push(Action::Send(whox(&target)));
             }
         }
         out
@@ -982,7 +982,7 @@ impl Session {
         if known.is_none() && self.isupport.whox() && self.held.len() < MAX_HELD {
             self.held.push_back(Held { folded_nick: folded.clone(), since: now, message });
             if self.whox_asked.insert(folded) {
-                return vec![Action::Send(raw("WHO", &[&src.nick, &format!("%tuhnairf,{WHOX_TOKEN}")]))];
+                return vec![Action::Send(whox(&src.nick))];
             }
             return vec![];
         }

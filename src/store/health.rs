@@ -16,16 +16,25 @@ impl WriteHealth {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub(super) fn set(&self, failure: Option<String>) {
+    fn set(&self, failure: Option<String>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+    }
+
+    /// A write failed (the database would not open, the transaction was lost, the commit
+    /// failed): remembered, and counted in the `db_write_errors` metric. The one place that
+    /// counts, so that a failure is counted once however it showed.
+    pub(super) fn failed(&self, why: String) {
+        IO_ERROR.take(); // said by this failure, or by nothing once it is over
+        crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.set(Some(why));
     }
 
     /// After a commit: a statement's I/O error or a failed commit is remembered; a batch that
     /// wrote and committed clears what was remembered.
     pub(super) fn committed(&self, commit: &Result<(), StoreError>, wrote: bool) {
         match (commit, IO_ERROR.take()) {
-            (Err(e), _) => self.set(Some(e.to_string())),
-            (Ok(()), Some(why)) => self.set(Some(why)),
+            (Err(e), _) => self.failed(e.to_string()),
+            (Ok(()), Some(why)) => self.failed(why),
             (Ok(()), None) if wrote => self.set(None),
             (Ok(()), None) => {}
         }
@@ -45,7 +54,6 @@ pub(super) fn note_io_error(e: &rusqlite::Error) {
             f.code,
             ReadOnly | DiskFull | SystemIoFailure | CannotOpen | DatabaseCorrupt | NotADatabase | DatabaseBusy
         ) {
-            crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             IO_ERROR.set(Some(StoreError::Failed(super::reason(e)).to_string()));
         }
     }

@@ -428,7 +428,16 @@ pub fn timeline(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Event>> {
 
 pub fn record(conn: &Connection, id: i64) -> rusqlite::Result<Option<Record>> {
     let Some(incident) = get(conn, id)? else { return Ok(None) };
-    Ok(Some(Record { tenures: tenures(conn, id)?, timeline: timeline(conn, id)?, incident }))
+    Ok(Some(record_of(conn, incident)?))
+}
+
+/// The whole record of incident `number` in `scope` (see [`find`]), for a report.
+pub fn record_by_number(conn: &Connection, scope: &str, number: i64) -> rusqlite::Result<Option<Record>> {
+    find(conn, scope, number)?.map(|incident| record_of(conn, incident)).transpose()
+}
+
+fn record_of(conn: &Connection, incident: Incident) -> rusqlite::Result<Record> {
+    Ok(Record { tenures: tenures(conn, incident.id)?, timeline: timeline(conn, incident.id)?, incident })
 }
 
 /// The last timeline entry, for "last update" in `!incident show`.

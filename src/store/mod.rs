@@ -97,7 +97,7 @@ impl Store {
         let health = WriteHealth::default();
         let mut db = Db { path: path.to_path_buf(), conn: None, health: health.clone() };
         if let Err(e) = db.conn() {
-            health.set(Some(e.to_string()));
+            health.failed(e.to_string());
             tracing::error!(database = %path.display(), error = %e, "cannot open the database; will retry on each write");
         }
         let thread = std::thread::Builder::new()
@@ -293,8 +293,7 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     let conn = match db.conn() {
         Ok(c) => c,
         Err(e) => {
-            health.set(Some(e.to_string()));
-            crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            health.failed(e.to_string());
             tracing::warn!(error = %e, calls = batch.len(), "database unavailable");
             for job in batch {
                 job.fail(e.clone());
@@ -304,7 +303,7 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     };
     if let Err(e) = conn.execute_batch("BEGIN") {
         let e = StoreError::from(e);
-        health.set(Some(e.to_string()));
+        health.failed(e.to_string());
         for job in batch {
             job.fail(e.clone());
         }
@@ -332,7 +331,6 @@ fn run_batch(db: &mut Db, batch: Vec<Box<dyn Job>>) {
     let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
     health.committed(&commit, wrote);
     if let Err(e) = &commit {
-        crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::error!(error = %e, calls = finishes.len(), "commit failed");
         let _ = conn.execute_batch("ROLLBACK");
         // Start from a fresh connection next time: the old one may be in a bad state.
@@ -351,8 +349,7 @@ fn lost_transaction(db: &mut Db, ran: Vec<Box<dyn Finish>>, not_run: Vec<Box<dyn
         None => "transaction rolled back".to_string(),
     };
     let e = StoreError::Failed(why);
-    db.health.set(Some(e.to_string()));
-    crate::metrics::METRICS.db_write_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    db.health.failed(e.to_string());
     tracing::error!(error = %e, ran = ran.len(), not_run = not_run.len(), "the batch lost its transaction");
     for f in ran {
         f.finish(Err(e.clone()));

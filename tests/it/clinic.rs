@@ -29,6 +29,24 @@ async fn ask(c: &mut TestClient, chan: &str, bot: &str, text: &str) -> String {
     c.expect_privmsg_from(bot, chan, WAIT).await
 }
 
+/// Has the bot keep the topic section of `chan` (with more `[clinic]` settings, as TOML lines)
+/// on a clock the test sets with `set_clock`, starting at `at`. Keep the file while the bot runs.
+fn keep_topic(opts: &mut BotOpts, chan: &str, more: &str, at: &str) -> tempfile::NamedTempFile {
+    let clock = tempfile::NamedTempFile::new().unwrap();
+    set_clock(clock.path(), at);
+    opts.extra = format!("[clinic]\ntopic_channels = [\"{chan}\"]\n{more}");
+    opts.env = vec![("SREBOT_CLOCK_FILE".into(), clock.path().display().to_string())];
+    clock
+}
+
+/// Writes `text` to the file `name` in the bot's directory and runs `srebot clinic import` on
+/// it: whether it succeeded, its output and its errors.
+fn import(bot: &BotProcess, name: &str, text: &str) -> (bool, String, String) {
+    let file = bot.dir().join(name);
+    std::fs::write(&file, text).unwrap();
+    bot.cli(&["clinic", "import", file.to_str().unwrap()])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_topic_section_follows_the_schedule_without_fighting_people() {
     let net = shared_network().await;
@@ -45,21 +63,16 @@ async fn the_topic_section_follows_the_schedule_without_fighting_people() {
     a.send(&format!("TOPIC {chan} :{others}")).await;
     next_topic(&mut a, &chan, WAIT).await;
 
-    let clock = tempfile::NamedTempFile::new().unwrap();
-    set_clock(clock.path(), "2021-09-15T12:00:00Z");
     let mut opts = BotOpts::new(net, &botnick);
     opts.sasl = Some((botnick.clone(), "botpass1".into()));
     opts.channels = vec![(chan.clone(), "public")];
     opts.accounts = vec![alice.clone(), eve.clone()];
     opts.admins = vec![alice.clone()];
-    opts.extra = format!("[clinic]\ntimezone = \"UTC\"\ntopic_channels = [\"{chan}\"]\n");
-    opts.env = vec![("SREBOT_CLOCK_FILE".into(), clock.path().display().to_string())];
+    let clock = keep_topic(&mut opts, &chan, "timezone = \"UTC\"\n", "2021-09-15T12:00:00Z");
     let mut bot = BotProcess::create(opts);
-    let schedule = bot.dir().join("schedule.txt");
-    std::fs::write(&schedule, SCHEDULE).unwrap();
-    let (ok, out, err) = bot.cli(&["clinic", "import", schedule.to_str().unwrap()]);
+    let (ok, out, err) = import(&bot, "schedule.txt", SCHEDULE);
     assert!(ok && out.starts_with("7 added, 0 changed, 0 unchanged"), "{out}{err}");
-    let (ok, out, _) = bot.cli(&["clinic", "import", schedule.to_str().unwrap()]);
+    let (ok, out, _) = import(&bot, "schedule.txt", SCHEDULE);
     assert!(ok && out.starts_with("0 added, 0 changed, 7 unchanged"), "import is idempotent: {out}");
     bot.spawn();
     wait_join(&mut a, &botnick, &chan, WAIT).await;
@@ -180,17 +193,12 @@ async fn without_operator_rights_it_asks_chanserv() {
     net.set_channel_flags(&alice, "alicepw1", &chan, &botnick, "+t").await;
     let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
     a.join(&chan).await;
-    let clock = tempfile::NamedTempFile::new().unwrap();
-    set_clock(clock.path(), "2021-10-06T08:00:00Z");
     let mut opts = BotOpts::new(net, &botnick);
     opts.sasl = Some((botnick.clone(), "botpass1".into()));
     opts.channels = vec![(chan.clone(), "public")];
-    opts.extra = format!("[clinic]\ntopic_channels = [\"{chan}\"]\ntopic_via_chanserv = true\n");
-    opts.env = vec![("SREBOT_CLOCK_FILE".into(), clock.path().display().to_string())];
+    let _clock = keep_topic(&mut opts, &chan, "topic_via_chanserv = true\n", "2021-10-06T08:00:00Z");
     let mut bot = BotProcess::create(opts);
-    let schedule = bot.dir().join("schedule.txt");
-    std::fs::write(&schedule, SCHEDULE).unwrap();
-    let (ok, out, err) = bot.cli(&["clinic", "import", schedule.to_str().unwrap()]);
+    let (ok, out, err) = import(&bot, "schedule.txt", SCHEDULE);
     assert!(ok, "{out}{err}");
     bot.spawn();
     // The week of 2021-10-04 has no clinic duty: the section says so, set through ChanServ.
@@ -220,18 +228,13 @@ async fn without_chanserv_access_it_says_once_what_it_lacks() {
     // No ChanServ flags for the bot.
     let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
     a.join(&chan).await;
-    let clock = tempfile::NamedTempFile::new().unwrap();
-    set_clock(clock.path(), "2021-09-22T08:00:00Z");
     let mut opts = BotOpts::new(net, &botnick);
     opts.sasl = Some((botnick.clone(), "botpass1".into()));
     opts.channels = vec![(chan.clone(), "public")];
     opts.admins = vec![alice.clone()];
-    opts.extra = format!("[clinic]\ntopic_channels = [\"{chan}\"]\ntopic_via_chanserv = true\n");
-    opts.env = vec![("SREBOT_CLOCK_FILE".into(), clock.path().display().to_string())];
+    let _clock = keep_topic(&mut opts, &chan, "topic_via_chanserv = true\n", "2021-09-22T08:00:00Z");
     let mut bot = BotProcess::create(opts);
-    let schedule = bot.dir().join("schedule.txt");
-    std::fs::write(&schedule, SCHEDULE).unwrap();
-    assert!(bot.cli(&["clinic", "import", schedule.to_str().unwrap()]).0);
+    assert!(import(&bot, "schedule.txt", SCHEDULE).0);
     bot.spawn();
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     // 482, then ChanServ refuses (Atheme: "You are not authorized to perform this operation.").
@@ -299,17 +302,12 @@ async fn opped_at_join_it_sets_the_topic_itself_from_a_csv_import() {
     let net = shared_network().await;
     let botnick = unique("sb");
     let chan = format!("#{}", unique("sre"));
-    let clock = tempfile::NamedTempFile::new().unwrap();
-    set_clock(clock.path(), "2026-11-25T12:00:00Z");
     let mut opts = BotOpts::new(net, &botnick);
     opts.channels = vec![(chan.clone(), "public")];
     // Asking ChanServ is allowed, but an operator has no need to.
-    opts.extra = format!("[clinic]\ntopic_channels = [\"{chan}\"]\ntopic_via_chanserv = true\n");
-    opts.env = vec![("SREBOT_CLOCK_FILE".into(), clock.path().display().to_string())];
+    let _clock = keep_topic(&mut opts, &chan, "topic_via_chanserv = true\n", "2026-11-25T12:00:00Z");
     let mut bot = BotProcess::create(opts);
-    let file = bot.dir().join("schedule.csv");
-    std::fs::write(&file, CSV).unwrap();
-    let (ok, out, err) = bot.cli(&["clinic", "import", file.to_str().unwrap()]);
+    let (ok, out, err) = import(&bot, "schedule.csv", CSV);
     assert!(ok, "{out}{err}");
     assert_eq!(
         out,
@@ -319,8 +317,8 @@ async fn opped_at_join_it_sets_the_topic_itself_from_a_csv_import() {
          added   2026-12-07: no clinic duty\n"
     );
     // A second file changes a week and lacks one: old → new, and the missing week is kept.
-    std::fs::write(&file, "week_start,clinician,team\n2026-11-23,Alice Example,SRE-Traffic\n2026-11-30,Carol Example,SRE-Data Persistence\n").unwrap();
-    let (ok, out, _) = bot.cli(&["clinic", "import", file.to_str().unwrap()]);
+    let second = "week_start,clinician,team\n2026-11-23,Alice Example,SRE-Traffic\n2026-11-30,Carol Example,SRE-Data Persistence\n";
+    let (ok, out, _) = import(&bot, "schedule.csv", second);
     assert!(ok);
     assert_eq!(
         out,
@@ -342,16 +340,11 @@ async fn after_a_reconnect_the_section_is_written_again_from_the_schedule_as_it_
     let mut net = Network::start(NetOpts { services: false, ..NetOpts::default() }).await;
     let botnick = unique("sb");
     let chan = format!("#{}", unique("sre"));
-    let clock = tempfile::NamedTempFile::new().unwrap();
-    set_clock(clock.path(), "2026-11-25T12:00:00Z");
     let mut opts = BotOpts::new(&net, &botnick);
     opts.channels = vec![(chan.clone(), "public")];
-    opts.extra = format!("[clinic]\ntopic_channels = [\"{chan}\"]\n");
-    opts.env = vec![("SREBOT_CLOCK_FILE".into(), clock.path().display().to_string())];
+    let _clock = keep_topic(&mut opts, &chan, "", "2026-11-25T12:00:00Z");
     let mut bot = BotProcess::create(opts);
-    let file = bot.dir().join("schedule.csv");
-    std::fs::write(&file, CSV).unwrap();
-    assert!(bot.cli(&["clinic", "import", file.to_str().unwrap()]).0);
+    assert!(import(&bot, "schedule.csv", CSV).0);
     bot.spawn();
     let mut o = TestClient::connect(net.port(), &unique("ob")).await;
     wait_for_section(&mut o, &chan, "Alice Example (backup: Bob Builder, SRE-Traffic)", Duration::from_secs(15)).await;
@@ -359,8 +352,7 @@ async fn after_a_reconnect_the_section_is_written_again_from_the_schedule_as_it_
 
     // The server goes away; the schedule changes meanwhile; the bot comes back by itself.
     net.stop_ircd().await;
-    std::fs::write(&file, CSV.replace("Alice Example,Bob Builder", "Dan Example,")).unwrap();
-    let (ok, out, _) = bot.cli(&["clinic", "import", file.to_str().unwrap()]);
+    let (ok, out, _) = import(&bot, "schedule.csv", &CSV.replace("Alice Example,Bob Builder", "Dan Example,"));
     assert!(ok && out.starts_with("0 added, 1 changed"), "{out}");
     net.start_ircd().await;
     let mut o = TestClient::connect(net.port(), &unique("ob")).await;

@@ -260,7 +260,7 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
     ];
     let forbidden = [SECRET_MARKER, "198.51.100.7", REDACTED_IP, NOTE_IP, REDACTED, UNDONE, &sec];
     let mut scanned = 0;
-    for route in srebot::web::ROUTES {
+    for (route, _) in srebot::web::ROUTES {
         for path in expand(route, &values) {
             for query in &queries {
                 let url = format!("{path}{query}");
