@@ -503,6 +503,36 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_transaction_is_one_write_error_and_the_next_commit_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let mut db = Db { path: path.clone(), conn: None, health: WriteHealth::default() };
+        let errors = || crate::metrics::METRICS.db_write_errors.load(std::sync::atomic::Ordering::Relaxed);
+        let (full, answer) = job::<()>(|c| {
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            c.execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))?;
+            loop {
+                c.execute(
+                    "INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#c', 'n', 'u@h', ?1)",
+                    ["x".repeat(3000)],
+                )?;
+            }
+        });
+        let before = errors();
+        run_batch(&mut db, vec![full]);
+        assert!(answer.blocking_recv().unwrap().is_err());
+        // Other tests count too (the metric is process-wide): at least this one, not twice.
+        assert!(errors() > before);
+        assert!(db.health.get().is_some_and(|why| why.contains("full")), "{:?}", db.health.get());
+        // The full disk's error was this batch's: the next batch that writes clears the record.
+        let (after, answer) = job(insert("after"));
+        run_batch(&mut db, vec![after]);
+        assert_eq!(answer.blocking_recv().unwrap(), Ok(1));
+        assert_eq!(db.health.get(), None);
+        assert_eq!(messages(&path), ["after"]);
+    }
+
+    #[test]
     fn a_failing_call_that_keeps_the_transaction_only_fails_itself() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
