@@ -19,11 +19,28 @@ impl Tls {
         if !irc.tls {
             return Ok(None);
         }
+        Tls::build(irc).map(Some)
+    }
+
+    /// The TLS settings an STS upgrade uses when the config says `tls = false`: the same
+    /// certificate checks as `tls = true` would make.
+    pub fn for_sts(irc: &IrcConfig) -> Result<Tls, String> {
+        Tls::build(irc)
+    }
+
+    fn build(irc: &IrcConfig) -> Result<Tls, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let builder = if irc.tls_verify {
+        let pins: Vec<[u8; 32]> = irc
+            .tls_fingerprints
+            .iter()
+            .map(|f| parse_fingerprint(f).ok_or_else(|| format!("irc.tls_fingerprints: {f:?} is not sha256:<hex>")))
+            .collect::<Result<_, _>>()?;
+        let builder = if !pins.is_empty() {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(Pinned { pins, provider }))
+        } else if irc.tls_verify {
             let mut roots = rustls::RootCertStore::empty();
             for cert in rustls_native_certs::load_native_certs().certs {
                 let _ = roots.add(cert);
@@ -47,7 +64,82 @@ impl Tls {
             }
             _ => builder.with_no_client_auth(),
         };
-        Ok(Some(Tls { config: Arc::new(config) }))
+        Ok(Tls { config: Arc::new(config) })
+    }
+}
+
+/// Reads `sha256:AB:CD:…` (or without colons, any case) as the 32 bytes of a SHA-256 digest.
+pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
+    let (algorithm, hex) = text.trim().split_once(':')?;
+    if !algorithm.eq_ignore_ascii_case("sha256") {
+        return None;
+    }
+    let digits: Vec<u8> = hex.bytes().filter(|b| *b != b':').collect();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// `sha256:` and the colon-separated hex digest of a certificate, as openssl prints it.
+pub fn fingerprint(der: &[u8]) -> String {
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(der);
+    let hex: Vec<String> = digest.iter().map(|b: &u8| format!("{b:02X}")).collect();
+    format!("sha256:{}", hex.join(":"))
+}
+
+/// Accepts exactly the pinned certificates, whoever signed them (or nobody): the operator has
+/// said which certificate the server has, and a CA's word does not change that. The handshake
+/// signatures are still checked, so the server must hold the pinned certificate's key.
+#[derive(Debug)]
+struct Pinned {
+    pins: Vec<[u8; 32]>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(end_entity.as_ref());
+        if self.pins.iter().any(|p| p[..] == digest[..]) {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        Err(rustls::Error::General(format!(
+            "certificate {} is not one of the pinned tls_fingerprints",
+            fingerprint(end_entity.as_ref())
+        )))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -108,5 +200,22 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_read_with_or_without_colons_in_any_case() {
+        let colons = format!("sha256:{}", ["ab"; 32].join(":"));
+        assert_eq!(parse_fingerprint(&colons), Some([0xab; 32]));
+        assert_eq!(parse_fingerprint(&format!("SHA256:{}", "AB".repeat(32))), Some([0xab; 32]));
+        assert_eq!(parse_fingerprint(&"ab".repeat(32)), None, "needs the algorithm");
+        assert_eq!(parse_fingerprint(&format!("sha1:{}", "ab".repeat(20))), None);
+        assert_eq!(parse_fingerprint(&format!("sha256:{}", "ab".repeat(31))), None);
+        assert_eq!(parse_fingerprint(&format!("sha256:{}", "zz".repeat(32))), None);
+        assert_eq!(parse_fingerprint(&fingerprint(b"x")), Some(<sha2::Sha256 as sha2::Digest>::digest(b"x").into()));
     }
 }

@@ -18,6 +18,7 @@ pub mod clinic;
 mod health;
 pub mod incident;
 pub mod sal;
+pub mod sts;
 
 use health::{note_io_error, WriteHealth};
 use rusqlite::{Connection, OpenFlags};
