@@ -817,7 +817,8 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
         [("tls_ca_file", &irc.tls_ca_file), ("tls_cert_file", &irc.tls_cert_file), ("tls_key_file", &irc.tls_key_file)]
     {
         if let Some(f) = file {
-            if !irc.tls {
+            // A CA file serves STS upgrades of a plaintext connection too.
+            if !irc.tls && name != "tls_ca_file" {
                 p.push((key(&["irc", name]), "is set but tls = false".into()));
             }
             if std::fs::metadata(f).is_err() {

@@ -47,7 +47,8 @@ pub(crate) fn sasl_problems(irc: &IrcConfig, s: &SaslConfig) -> Vec<Problem> {
     p
 }
 
-/// Each pinned fingerprint must read as `sha256:` and 32 bytes of hex (colons allowed).
+/// Each pinned fingerprint must read as `sha256:` and 32 bytes of hex (colons allowed). With
+/// `tls = false` they still pin the certificate of an STS upgrade.
 pub(crate) fn fingerprint_problems(irc: &IrcConfig) -> Vec<Problem> {
     let mut p = Vec::new();
     for (i, f) in irc.tls_fingerprints.iter().enumerate() {
@@ -57,9 +58,6 @@ pub(crate) fn fingerprint_problems(irc: &IrcConfig) -> Vec<Problem> {
                 format!("{f:?} is not sha256: and 64 hex digits (openssl x509 -noout -fingerprint -sha256)"),
             ));
         }
-    }
-    if !irc.tls_fingerprints.is_empty() && !irc.tls {
-        p.push((at(&["irc", "tls_fingerprints"]), "is set but tls = false".into()));
     }
     p
 }

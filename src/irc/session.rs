@@ -19,9 +19,23 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The capabilities we use, requested only when the server offers them.
-const WANTED_CAPS: &[&str] =
-    &["sasl", "account-tag", "extended-join", "account-notify", "server-time", "message-tags", "multi-prefix"];
+/// The capabilities we use, requested only when the server offers them. `cap-notify` tells us
+/// when services link again (CAP NEW sasl); CAP 302 implies it, but not for every server.
+const WANTED_CAPS: &[&str] = &[
+    "sasl",
+    "account-tag",
+    "extended-join",
+    "account-notify",
+    "server-time",
+    "message-tags",
+    "multi-prefix",
+    "cap-notify",
+];
+
+/// While SASL is configured but not offered, we ask for the capability list again this often:
+/// not every server announces services linking again with CAP NEW (InspIRCd 3 does not when
+/// the mechanism list is unchanged).
+const SASL_RECHECK: Duration = Duration::from_secs(10);
 
 /// SASL PLAIN payloads are sent base64-encoded in pieces of this size (IRCv3 SASL 3.1).
 const SASL_CHUNK: usize = 400;
@@ -154,6 +168,11 @@ pub struct Session {
     /// SASL is configured but was not offered: hold every join until `sasl_wait` has passed
     /// since registration, or SASL has come (cap-notify) and finished.
     awaiting_services: bool,
+    /// SASL is configured and the server did not offer it: when to ask `CAP LS` again.
+    sasl_recheck: Option<Instant>,
+    /// We are trying SASL after registration because services came back: if the server
+    /// refuses that (InspIRCd 3 does), reconnect once to log in during registration.
+    relogin: bool,
     /// The connection is TLS (for STS: a plaintext one offered `sts` upgrades instead).
     tls: bool,
     /// `name=value` of the capabilities offered with a value (`sasl=`, `sts=`).
@@ -233,6 +252,8 @@ impl Session {
             sasl_received: String::new(),
             sasl_aborted: None,
             awaiting_services: false,
+            sasl_recheck: None,
+            relogin: false,
             tls: false,
             cap_values: Vec::new(),
             isupport: ISupport::default(),
@@ -370,6 +391,12 @@ impl Session {
         }
         if self.ready {
             out.extend(self.joins_due(now));
+        }
+        if self.ready && self.sasl_recheck.is_some_and(|t| now >= t) {
+            self.sasl_recheck = Some(now + SASL_RECHECK);
+            self.caps_offered.clear();
+            self.cap_values.clear();
+            out.push(Action::Send(line(Command::CAP(None, CapSubCommand::LS, Some("302".into()), None))));
         }
         if self.join_whox_due.is_some_and(|t| now >= t) {
             out.extend(self.ask_about_joiners());
@@ -544,6 +571,8 @@ impl Session {
                 tracing::info!(code, mechanism, "SASL authentication succeeded");
                 self.sasl = SaslState::Succeeded(account);
                 self.awaiting_services = false;
+                self.sasl_recheck = None;
+                self.relogin = false;
                 let mut out = self.cap_end();
                 if self.ready {
                     out.extend(self.joins_due(now));
@@ -572,8 +601,7 @@ impl Session {
                 if let Some(m) = &self.sasl_mechs {
                     why.push_str(&format!(" (server offers: {m})"));
                 }
-                self.sasl_failed(why);
-                self.cap_end()
+                self.sasl_failed_or_reconnect(why)
             }
             902 | 904 | 905 | 906 => {
                 let mut why = format!("{code} {}", l.params.last().map(String::as_str).unwrap_or(""));
@@ -583,8 +611,7 @@ impl Session {
                     why.push_str(&format!(" (server offers: {m})"));
                 }
                 self.sasl_exchange = None;
-                self.sasl_failed(why);
-                self.cap_end()
+                self.sasl_failed_or_reconnect(why)
             }
             // Cannot join: full, invite-only, banned, bad key, needs registration, too many.
             471 | 473 | 474 | 475 | 477 | 405 | 403 | 520 => {
@@ -628,6 +655,36 @@ impl Session {
         tracing::error!(reason = %why, "SASL failed: security channels will not be joined");
         self.sasl = SaslState::Failed(why);
         self.awaiting_services = false;
+    }
+
+    /// SASL failed: give up on it for this connection, or, when it was a login after
+    /// registration (services came back), reconnect once to log in before registering.
+    fn sasl_failed_or_reconnect(&mut self, why: String) -> Vec<Action> {
+        if std::mem::take(&mut self.relogin) {
+            tracing::warn!(reason = %why, "SASL after registration refused: reconnecting to log in while registering");
+            return vec![Action::Disconnect(format!("reconnecting to log in with SASL ({why})"))];
+        }
+        self.sasl_failed(why);
+        self.cap_end()
+    }
+
+    /// The answer to our `CAP LS` after registration (SASL was not offered): request it now if
+    /// it is, and log in.
+    fn on_relisted(&mut self) -> Vec<Action> {
+        if self.sasl_recheck.is_none() || !self.caps_offered.iter().any(|c| c == "sasl") {
+            return vec![];
+        }
+        self.sasl_recheck = None;
+        self.sasl_candidates = self.mechanisms_offered(self.cap_value("sasl"));
+        if self.sasl_candidates.is_empty() {
+            let offered = self.cap_value("sasl").unwrap_or("?").to_string();
+            self.sasl_failed(format!("the server now offers SASL {offered}, none of ours"));
+            return vec![];
+        }
+        tracing::info!("SASL is offered now (services linked): logging in");
+        self.sasl_mechs = None;
+        self.relogin = true;
+        vec![Action::Send(line(Command::CAP(None, CapSubCommand::REQ, None, Some("sasl".into()))))]
     }
 
     /// Our mechanisms, in our order, that the server's `sasl=` value lists (all of them when
@@ -682,6 +739,9 @@ impl Session {
                 if more {
                     return vec![];
                 }
+                if self.registered {
+                    return self.on_relisted();
+                }
                 let mut out = Vec::new();
                 if let Some((port, duration)) = self.sts_offer() {
                     match (self.tls, port) {
@@ -704,7 +764,11 @@ impl Session {
                     if !sasl_offered {
                         self.sasl_failed("the server does not offer SASL (are services linked?)".into());
                         self.awaiting_services = true;
-                    } else if self.sasl_candidates.is_empty() {
+                        self.sasl_recheck = Some(self.started + SASL_RECHECK);
+                    } else if !self.sasl_candidates.is_empty() {
+                        let order: Vec<&str> = self.sasl_candidates.iter().map(|m| m.name()).collect();
+                        tracing::info!(offered = self.cap_value("sasl").unwrap_or("(no list)"), trying = %order.join(","), "SASL");
+                    } else {
                         let ours: Vec<&str> =
                             self.settings.sasl.iter().flat_map(|l| &l.mechanisms).map(|m| m.name()).collect();
                         self.sasl_failed(format!(
@@ -761,6 +825,7 @@ impl Session {
                 let sasl_value = list.split_whitespace().find_map(|c| c.strip_prefix("sasl="));
                 let mut retry_sasl = matches!(self.sasl, SaslState::Failed(_)) && offered.contains(&"sasl");
                 if retry_sasl {
+                    self.sasl_recheck = None;
                     self.sasl_candidates = self.mechanisms_offered(sasl_value);
                     self.sasl_mechs = None;
                     retry_sasl = !self.sasl_candidates.is_empty();
@@ -1559,7 +1624,9 @@ pub(crate) mod tests {
         // Services not linked yet (a server restart): no channel at all for sasl_wait.
         assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B"]);
         h.now += Duration::from_secs(29);
-        assert!(Harness::sent(&h.s.on_tick(h.now)).is_empty());
+        // Meanwhile we ask whether SASL is there now (no CAP NEW from some servers).
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["CAP LS 302"]);
+        assert!(h.feed(":irc CAP srebot LS :multi-prefix").is_empty(), "still not");
         h.now += Duration::from_secs(1);
         assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["JOIN #sre"], "then the public ones");
         // Services link later and offer SASL (cap-notify): we log in, then join the rest.
@@ -1593,6 +1660,36 @@ pub(crate) mod tests {
         h.feed("AUTHENTICATE +");
         h.feed(":irc 904 srebot :SASL authentication failed");
         assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["JOIN #sre"]);
+        // Services back without a CAP NEW: our next CAP LS finds SASL, we log in, then join.
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :multi-prefix");
+        h.feed(":irc CAP * ACK :multi-prefix");
+        h.register();
+        h.now += SASL_RECHECK;
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["CAP LS 302"]);
+        assert_eq!(
+            Harness::sent(&h.feed(":irc CAP srebot LS :multi-prefix sasl=PLAIN,EXTERNAL")),
+            vec!["CAP REQ sasl"]
+        );
+        assert_eq!(Harness::sent(&h.feed(":irc CAP srebot ACK :sasl")), vec!["AUTHENTICATE PLAIN"]);
+        h.feed("AUTHENTICATE +");
+        let after = Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful"));
+        assert_eq!(after, vec!["JOIN #sre", "JOIN #sre-security k3y"]);
+        h.now += SASL_RECHECK * 2;
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"CAP LS 302".to_string()), "no more asking");
+        // A server that refuses SASL after registration (InspIRCd 3): reconnect to log in then.
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :multi-prefix");
+        h.feed(":irc CAP * ACK :multi-prefix");
+        h.register();
+        h.now += SASL_RECHECK;
+        h.s.on_tick(h.now);
+        h.feed(":irc CAP srebot LS :sasl=PLAIN");
+        h.feed(":irc CAP srebot ACK :sasl");
+        let refused = h.feed(":irc 904 srebot :SASL authentication failed");
+        assert!(matches!(&refused[..], [Action::Disconnect(why)] if why.contains("904")), "{refused:?}");
     }
 
     #[test]
