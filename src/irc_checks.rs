@@ -61,3 +61,55 @@ pub(crate) fn fingerprint_problems(irc: &IrcConfig) -> Vec<Problem> {
     }
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse, SaslMechanism};
+
+    fn config(irc: &str, sasl: &str) -> String {
+        format!(
+            "[irc]\nserver = \"127.0.0.1\"\nnick = \"srebot\"\n{irc}\n[irc.sasl]\naccount = \"srebot\"\npassword = \"pw\"\n{sasl}\n\
+             [[channels]]\nname = \"#sre\"\nrole = \"public\"\n[storage]\ndatabase = \"x.sqlite3\"\n"
+        )
+    }
+
+    fn keys(raw: &str) -> Vec<String> {
+        parse(raw).err().unwrap_or_default().into_iter().map(|p| p.key).collect()
+    }
+
+    #[test]
+    fn mechanisms_old_and_new_forms() {
+        let c = parse(&config("", "mechanisms = [\"SCRAM-SHA-256\", \"PLAIN\"]")).unwrap();
+        let sasl = c.irc.sasl.unwrap();
+        assert_eq!(sasl.mechanisms(), vec![SaslMechanism::ScramSha256, SaslMechanism::Plain]);
+        // The form configs have today, in either case, and no mechanism at all (PLAIN).
+        for old in ["mechanism = \"PLAIN\"", "mechanism = \"plain\"", ""] {
+            assert_eq!(parse(&config("", old)).unwrap().irc.sasl.unwrap().mechanisms(), vec![SaslMechanism::Plain]);
+        }
+        assert_eq!(keys(&config("", "mechanism = \"PLAIN\"\nmechanisms = [\"PLAIN\"]")), vec!["irc.sasl.mechanisms"]);
+        // An unknown mechanism is refused (the loader names the section for type errors).
+        assert!(!keys(&config("", "mechanisms = [\"DIGEST-MD5\"]")).is_empty());
+    }
+
+    #[test]
+    fn each_mechanism_gets_what_it_needs() {
+        assert_eq!(keys(&config("", "mechanisms = [\"ECDSA-NIST256P-CHALLENGE\"]")), vec!["irc.sasl.key_file"]);
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.pem");
+        std::fs::write(&bad, "not a key").unwrap();
+        let with_key = format!("mechanisms = [\"ECDSA-NIST256P-CHALLENGE\"]\nkey_file = {bad:?}");
+        assert_eq!(keys(&config("", &with_key)), vec!["irc.sasl.key_file"]);
+        let good = dir.path().join("good.pem");
+        std::fs::write(&good, crate::irc::sasl::tests::TEST_KEY).unwrap();
+        let with_key = format!("mechanisms = [\"ECDSA-NIST256P-CHALLENGE\"]\nkey_file = {good:?}");
+        assert!(keys(&config("", &with_key)).is_empty());
+        assert_eq!(keys(&config("", "mechanisms = [\"EXTERNAL\"]")), vec!["irc.sasl.mechanisms"]);
+    }
+
+    #[test]
+    fn fingerprints_must_be_sha256_hex() {
+        let good = format!("tls = true\ntls_fingerprints = [\"sha256:{}\"]", ["0a"; 32].join(":"));
+        assert!(keys(&config(&good, "")).is_empty());
+        assert_eq!(keys(&config("tls = true\ntls_fingerprints = [\"md5:00\"]", "")), vec!["irc.tls_fingerprints.0"]);
+    }
+}

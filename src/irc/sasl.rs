@@ -372,6 +372,8 @@ BUaictEMHGNDNcuRQIxlP0frSD924p9tVg==
         let signature = p256::ecdsa::Signature::from_der(&der).unwrap();
         let public = base64::engine::general_purpose::STANDARD.decode(key.public_base64()).unwrap();
         assert_eq!(public.len(), 33, "compressed point");
+        // What the README's openssl command prints for this key.
+        assert_eq!(key.public_base64(), "AvgsOy09R/4r8ZzsSEp0DAZaPbn6sjY+IX2Y4p9cFike");
         let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
         verifying.verify_prehash(&challenge, &signature).unwrap();
         // A challenge of the wrong size is refused, not signed.
