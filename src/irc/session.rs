@@ -782,7 +782,9 @@ impl Session {
                     .iter()
                     .copied()
                     .filter(|w| self.caps_offered.iter().any(|o| o == w))
-                    .filter(|w| *w != "sasl" || !self.sasl_candidates.is_empty())
+                    // sasl is requested even with none of our mechanisms on offer (the ACK then
+                    // gets CAP END, no AUTHENTICATE), as conformance suites expect.
+                    .filter(|w| *w != "sasl" || self.settings.sasl.is_some())
                     .collect();
                 if want.is_empty() {
                     out.extend(self.cap_end());
@@ -1367,8 +1369,8 @@ pub(crate) mod tests {
         let mut h = Harness::new(true);
         h.s.start();
         let sent = Harness::sent(&h.feed(":irc CAP * LS :sasl=EXTERNAL multi-prefix"));
-        assert_eq!(sent, vec!["CAP REQ multi-prefix"]);
-        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :multi-prefix")), vec!["CAP END"]);
+        assert_eq!(sent, vec!["CAP REQ :sasl multi-prefix"]);
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl multi-prefix")), vec!["CAP END"]);
         assert!(
             matches!(h.s.sasl_state(), SaslState::Failed(why) if why.contains("EXTERNAL") && why.contains("none of ours (PLAIN)")),
             "{:?}",
@@ -1376,10 +1378,14 @@ pub(crate) mod tests {
         );
         // A definite answer: the public channels at once, never the security one.
         assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre"]);
-        // Nothing of ours at all and nothing else wanted: CAP END straight away.
+        // Nothing of ours at all and nothing else wanted: the ACK gets CAP END, no AUTHENTICATE.
         let mut h = Harness::new(true);
         h.s.start();
-        assert_eq!(Harness::sent(&h.feed(":irc CAP * LS :sasl=EXTERNAL,ECDSA-NIST256P-CHALLENGE")), vec!["CAP END"]);
+        assert_eq!(
+            Harness::sent(&h.feed(":irc CAP * LS :sasl=EXTERNAL,ECDSA-NIST256P-CHALLENGE")),
+            vec!["CAP REQ sasl"]
+        );
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["CAP END"]);
     }
 
     #[test]

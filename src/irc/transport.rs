@@ -12,6 +12,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 #[derive(Clone)]
 pub struct Tls {
     config: Arc<rustls::ClientConfig>,
+    /// SHA-256 digests of the pinned server certificates; empty: CA verification.
+    pins: Vec<[u8; 32]>,
 }
 
 impl Tls {
@@ -39,7 +41,7 @@ impl Tls {
             .map(|f| parse_fingerprint(f).ok_or_else(|| format!("irc.tls_fingerprints: {f:?} is not sha256:<hex>")))
             .collect::<Result<_, _>>()?;
         let builder = if !pins.is_empty() {
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(Pinned { pins, provider }))
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
         } else if irc.tls_verify {
             let mut roots = rustls::RootCertStore::empty();
             for cert in rustls_native_certs::load_native_certs().certs {
@@ -64,7 +66,7 @@ impl Tls {
             }
             _ => builder.with_no_client_auth(),
         };
-        Ok(Tls { config: Arc::new(config) })
+        Ok(Tls { config: Arc::new(config), pins })
     }
 }
 
@@ -92,57 +94,6 @@ pub fn fingerprint(der: &[u8]) -> String {
     format!("sha256:{}", hex.join(":"))
 }
 
-/// Accepts exactly the pinned certificates, whoever signed them (or nobody): the operator has
-/// said which certificate the server has, and a CA's word does not change that. The handshake
-/// signatures are still checked, so the server must hold the pinned certificate's key.
-#[derive(Debug)]
-struct Pinned {
-    pins: Vec<[u8; 32]>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl rustls::client::danger::ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(end_entity.as_ref());
-        if self.pins.iter().any(|p| p[..] == digest[..]) {
-            return Ok(rustls::client::danger::ServerCertVerified::assertion());
-        }
-        Err(rustls::Error::General(format!(
-            "certificate {} is not one of the pinned tls_fingerprints",
-            fingerprint(end_entity.as_ref())
-        )))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 fn read_certs(path: &std::path::Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
     use rustls::pki_types::pem::PemObject;
     rustls::pki_types::CertificateDer::pem_file_iter(path)
@@ -159,12 +110,30 @@ pub async fn connect(server: &str, port: u16, tls: Option<&Tls>) -> std::io::Res
             let name = rustls::pki_types::ServerName::try_from(server.to_string())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
             let stream = tokio_rustls::TlsConnector::from(tls.config.clone()).connect(name, tcp).await?;
+            if !tls.pins.is_empty() {
+                // Checked here, before a byte of IRC is sent, rather than in the verifier: the
+                // handshake completes and then the connection closes (what irctest expects).
+                let presented = stream.get_ref().1.peer_certificates().and_then(|c| c.first());
+                let pinned = presented.is_some_and(|cert| {
+                    let digest = <sha2::Sha256 as sha2::Digest>::digest(cert.as_ref());
+                    tls.pins.iter().any(|p| p[..] == digest[..])
+                });
+                if !pinned {
+                    let shown = presented.map(|c| fingerprint(c.as_ref())).unwrap_or_else(|| "(none)".into());
+                    return Err(std::io::Error::other(format!(
+                        "certificate {shown} is not one of the pinned tls_fingerprints"
+                    )));
+                }
+            }
             Ok(Box::new(stream))
         }
     }
 }
 
-/// Accepts any certificate: only for `tls_verify = false`, which the operator chose explicitly.
+/// Accepts any certificate (the handshake signatures are still checked): for `tls_verify = false`,
+/// which the operator chose explicitly, and for pinned certificates, which `connect` compares
+/// with the pins once the handshake is done (whoever signed one, or nobody, does not matter:
+/// the operator has said which certificate the server has).
 #[derive(Debug)]
 struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
 
