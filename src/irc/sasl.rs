@@ -350,15 +350,7 @@ pub(crate) mod tests {
     }
 
     /// A key made with `openssl ecparam -name prime256v1 -genkey` (SEC1 with its parameters).
-    pub(crate) const TEST_KEY: &str = "-----BEGIN EC PARAMETERS-----
-BggqhkjOPQMBBw==
------END EC PARAMETERS-----
------BEGIN EC PRIVATE KEY-----
-MHcCAQEEIJtjVLZzOMoV1Nd/+slnHR/FrFix+gF/Qjyhuu20PONWoAoGCCqGSM49
-AwEHoUQDQgAE+Cw7LT1H/ivxnOxISnQMBlo9ufqyNj4hfZjin1wWKR4jXXDec9uO
-BUaictEMHGNDNcuRQIxlP0frSD924p9tVg==
------END EC PRIVATE KEY-----
-";
+    pub(crate) const TEST_KEY: &str = include_str!("../../tests/fixtures/sasl-ecdsa.pem");
 
     #[test]
     fn ecdsa_sends_the_account_then_a_signature_the_public_key_verifies() {

@@ -9,15 +9,7 @@ use base64::Engine;
 use std::time::Duration;
 
 /// A P-256 key (SEC1 PEM, as `openssl ecparam -name prime256v1 -genkey` writes it).
-const BOT_KEY: &str = "-----BEGIN EC PARAMETERS-----
-BggqhkjOPQMBBw==
------END EC PARAMETERS-----
------BEGIN EC PRIVATE KEY-----
-MHcCAQEEIJtjVLZzOMoV1Nd/+slnHR/FrFix+gF/Qjyhuu20PONWoAoGCCqGSM49
-AwEHoUQDQgAE+Cw7LT1H/ivxnOxISnQMBlo9ufqyNj4hfZjin1wWKR4jXXDec9uO
-BUaictEMHGNDNcuRQIxlP0frSD924p9tVg==
------END EC PRIVATE KEY-----
-";
+const BOT_KEY: &str = include_str!("../fixtures/sasl-ecdsa.pem");
 
 /// Waits until the bot's log contains `what` (10 s at most).
 async fn wait_log(bot: &BotProcess, what: &str) {
@@ -37,19 +29,12 @@ fn success_line(bot: &BotProcess) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ecdsa_nist256p_challenge_logs_in_with_a_key_atheme_knows() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("se"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
+    let (botnick, mut a, chan, sec) = bot_account_and_alice_in_two_channels(net, "se").await;
     let public = srebot::irc::sasl::EcdsaKey::from_pem(BOT_KEY).unwrap().public_base64();
     let mut owner = TestClient::connect_sasl(net.port(), &botnick, &botnick, "botpass1").await;
     owner.privmsg("NickServ", &format!("SET PUBKEY {public}")).await;
     owner.expect("NickServ sets the key", WAIT, |l| l.contains("public key is now set")).await;
     owner.quit("key set").await;
-
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
     let mut opts = BotOpts::new(net, &botnick);
     let key_dir = tempfile::tempdir().unwrap();
     let key_file = key_dir.path().join("bot.key");
@@ -59,7 +44,6 @@ async fn ecdsa_nist256p_challenge_logs_in_with_a_key_atheme_knows() {
         "[irc.sasl]\nmechanisms = [\"ECDSA-NIST256P-CHALLENGE\"]\naccount = \"{botnick}\"\nkey_file = {key_file:?}\n"
     );
     opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;
     assert!(success_line(&bot).contains("ECDSA-NIST256P-CHALLENGE"), "{}", bot.log_text());
@@ -68,12 +52,7 @@ async fn ecdsa_nist256p_challenge_logs_in_with_a_key_atheme_knows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scram_first_falls_back_to_plain_on_atheme_7_2_which_has_no_scram() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("ss"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let sec = format!("#{}", unique("sec"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&sec).await;
+    let (botnick, mut a, _, sec) = bot_account_and_alice_in_two_channels(net, "ss").await;
     let mut opts = BotOpts::new(net, &botnick);
     // The whole [irc.sasl] table here (BotOpts::sasl writes `mechanism = "PLAIN"`).
     let pw = tempfile::NamedTempFile::new().unwrap();
@@ -86,6 +65,19 @@ async fn scram_first_falls_back_to_plain_on_atheme_7_2_which_has_no_scram() {
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;
     assert!(success_line(&bot).contains("PLAIN"), "{}", bot.log_text());
+}
+
+/// A bot account and alice (both registered), and alice in a new public and a new security
+/// channel: `(botnick, alice's client, public, security)`.
+async fn bot_account_and_alice_in_two_channels(net: &Network, prefix: &str) -> (String, TestClient, String, String) {
+    let (botnick, alice) = (unique(prefix), unique("al"));
+    net.register_account(&botnick, "botpass1").await;
+    net.register_account(&alice, "alicepw1").await;
+    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    a.join(&sec).await;
+    (botnick, a, chan, sec)
 }
 
 /// The SHA-256 fingerprint of the network's server certificate, as `sha256:AB:CD:…`.
@@ -131,13 +123,7 @@ async fn a_pinned_certificate_is_accepted_without_its_ca_and_any_other_refused()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sts_upgrades_to_tls_and_the_policy_outlives_a_restart() {
     let net = Network::start(NetOpts { tls: true, sts: true, ..NetOpts::default() }).await;
-    let (botnick, alice) = (unique("st"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let (botnick, mut a, chan, sec) = bot_account_and_alice_in_two_channels(&net, "st").await;
     let mut opts = BotOpts::new(&net, &botnick);
     // Plaintext as configured; the CA is there for the upgrade. `localhost`, so that the TLS
     // connection names the host (SNI) and InspIRCd gives it the persistent policy.
@@ -174,13 +160,7 @@ async fn sts_upgrades_to_tls_and_the_policy_outlives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_services_down_the_bot_waits_then_joins_public_channels_and_security_after_sasl() {
     let mut net = Network::start(NetOpts::default()).await;
-    let (botnick, alice) = (unique("sw"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let (botnick, mut a, chan, sec) = bot_account_and_alice_in_two_channels(&net, "sw").await;
     net.stop_services().await;
 
     let mut opts = BotOpts::new(&net, &botnick);
