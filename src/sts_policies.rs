@@ -41,3 +41,43 @@ impl StsPolicies for StoredSts {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[tokio::test]
+    async fn policies_are_kept_in_the_database_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, thread) = Store::open(&dir.path().join("sts.sqlite3"));
+        let sts = StoredSts::new(store.clone());
+        assert_eq!(sts.load("irc.example").await, None);
+        let policy = StsPolicy { port: 6697, expires: Utc::now() + chrono::Duration::hours(1) };
+        sts.remember("IRC.example", Some(policy));
+        // `remember` writes in the background: wait for it (briefly).
+        let mut loaded = None;
+        for _ in 0..100 {
+            loaded = sts.load("irc.example").await;
+            if loaded.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(loaded.map(|p| p.port), Some(6697), "host names compare without case");
+        sts.remember("irc.example", None);
+        for _ in 0..100 {
+            if sts.load("irc.example").await.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(sts.load("irc.example").await, None);
+        // An expired one is not in force.
+        let old = StsPolicy { port: 6697, expires: Utc::now() - chrono::Duration::seconds(1) };
+        store.call(move |c| crate::store::sts::set(c, "old.example", Some((old.port, old.expires)))).await.unwrap();
+        assert_eq!(sts.load("old.example").await, None);
+        drop((sts, store));
+        tokio::task::spawn_blocking(move || thread.join()).await.unwrap();
+    }
+}

@@ -286,11 +286,7 @@ impl Driver {
     /// A TLS connection's STS policy: kept (in memory and through `sts_store`) or, for a zero
     /// duration, forgotten.
     fn record_sts(&mut self, duration: Duration) {
-        let expires = chrono::Duration::from_std(duration).ok().and_then(|d| Utc::now().checked_add_signed(d));
-        let policy = match expires {
-            Some(expires) if !duration.is_zero() => Some(StsPolicy { port: self.link_port, expires }),
-            _ => None,
-        };
+        let policy = StsPolicy::offered(self.link_port, duration, Utc::now());
         if policy.is_some() != self.sts_policy.is_some() {
             match &policy {
                 Some(p) => tracing::info!(port = p.port, expires = %p.expires, "STS policy: TLS only with this server"),

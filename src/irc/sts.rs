@@ -6,6 +6,10 @@
 //! of where it goes.
 
 use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Longer policies are kept this long (ten years): a server asking for more means "for good".
+const LONGEST: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Only TLS, to this port, with this host until `expires`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +19,16 @@ pub struct StsPolicy {
 }
 
 impl StsPolicy {
+    /// The policy that `duration=` offered over a TLS connection on `port` makes; `None` for
+    /// `duration=0`, which removes the policy.
+    pub fn offered(port: u16, duration: Duration, now: DateTime<Utc>) -> Option<StsPolicy> {
+        if duration.is_zero() {
+            return None;
+        }
+        let kept = chrono::Duration::from_std(duration.min(LONGEST)).expect("ten years fit");
+        Some(StsPolicy { port, expires: now + kept })
+    }
+
     pub fn in_force(&self, now: DateTime<Utc>) -> bool {
         now < self.expires
     }
@@ -36,5 +50,15 @@ mod tests {
         let p = StsPolicy { port: 6697, expires: now + chrono::Duration::seconds(10) };
         assert!(p.in_force(now));
         assert!(!p.in_force(now + chrono::Duration::seconds(10)));
+    }
+
+    #[test]
+    fn an_offer_becomes_a_policy_and_duration_0_none() {
+        let now = Utc::now();
+        let p = StsPolicy::offered(6697, Duration::from_secs(300), now).unwrap();
+        assert_eq!(p, StsPolicy { port: 6697, expires: now + chrono::Duration::seconds(300) });
+        assert_eq!(StsPolicy::offered(6697, Duration::ZERO, now), None);
+        let forever = StsPolicy::offered(6697, Duration::from_secs(u64::MAX), now).unwrap();
+        assert!(forever.expires > now + chrono::Duration::days(3000));
     }
 }
