@@ -32,10 +32,12 @@ const WANTED_CAPS: &[&str] = &[
     "cap-notify",
 ];
 
-/// While SASL is configured but not offered, we ask for the capability list again this often:
-/// not every server announces services linking again with CAP NEW (InspIRCd 3 does not when
-/// the mechanism list is unchanged).
+/// While SASL is configured but not offered, we ask for the capability list again after this
+/// long, then twice as long each time up to `SASL_RECHECK_MAX`: not every server announces
+/// services linking again with CAP NEW (InspIRCd 3 does not when the mechanism list is
+/// unchanged), and a network without services should not hear from us every few seconds.
 const SASL_RECHECK: Duration = Duration::from_secs(10);
+const SASL_RECHECK_MAX: Duration = Duration::from_secs(300);
 
 /// SASL PLAIN payloads are sent base64-encoded in pieces of this size (IRCv3 SASL 3.1).
 const SASL_CHUNK: usize = 400;
@@ -170,6 +172,7 @@ pub struct Session {
     awaiting_services: bool,
     /// SASL is configured and the server did not offer it: when to ask `CAP LS` again.
     sasl_recheck: Option<Instant>,
+    sasl_recheck_gap: Duration,
     /// We are trying SASL after registration because services came back: if the server
     /// refuses that (InspIRCd 3 does), reconnect once to log in during registration.
     relogin: bool,
@@ -253,6 +256,7 @@ impl Session {
             sasl_aborted: None,
             awaiting_services: false,
             sasl_recheck: None,
+            sasl_recheck_gap: SASL_RECHECK,
             relogin: false,
             tls: false,
             cap_values: Vec::new(),
@@ -393,7 +397,8 @@ impl Session {
             out.extend(self.joins_due(now));
         }
         if self.ready && self.sasl_recheck.is_some_and(|t| now >= t) {
-            self.sasl_recheck = Some(now + SASL_RECHECK);
+            self.sasl_recheck_gap = (self.sasl_recheck_gap * 2).min(SASL_RECHECK_MAX);
+            self.sasl_recheck = Some(now + self.sasl_recheck_gap);
             self.caps_offered.clear();
             self.cap_values.clear();
             out.push(Action::Send(line(Command::CAP(None, CapSubCommand::LS, Some("302".into()), None))));
@@ -1684,6 +1689,18 @@ pub(crate) mod tests {
         assert_eq!(after, vec!["JOIN #sre", "JOIN #sre-security k3y"]);
         h.now += SASL_RECHECK * 2;
         assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"CAP LS 302".to_string()), "no more asking");
+        // Without services at all: asked again less and less often, at most every 5 minutes.
+        let mut h = registered_before_services();
+        let mut asked = Vec::new();
+        for second in 1..=1200 {
+            h.now += Duration::from_secs(1);
+            h.feed("PING :alive"); // the link is fine
+            if Harness::sent(&h.s.on_tick(h.now)).contains(&"CAP LS 302".to_string()) {
+                asked.push(second);
+                h.feed(":irc CAP srebot LS :multi-prefix");
+            }
+        }
+        assert_eq!(asked, vec![10, 30, 70, 150, 310, 610, 910]);
         // A server that refuses SASL after registration (InspIRCd 3): reconnect to log in then.
         let mut h = registered_before_services();
         h.now += SASL_RECHECK;
