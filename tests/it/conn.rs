@@ -183,3 +183,109 @@ async fn with_services_down_the_bot_waits_then_joins_public_channels_and_securit
     wait_log(&bot, "SASL authentication succeeded").await;
     wait_join(&mut a, &botnick, &sec, WAIT).await;
 }
+
+/// One connection of a scripted server that asks for SCRAM-SHA-256 and knows `password` for
+/// every account: returns what the bot sent after the SASL exchange: CAP END, then its JOINs
+/// (those of the second after the first).
+async fn scram_server(listener: &tokio::net::TcpListener, password: &str) -> Vec<String> {
+    use hmac::Mac;
+    use sha2::Digest;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mac = |key: &[u8], data: &[u8]| {
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    };
+    let (sock, _) = tokio::time::timeout(WAIT, listener.accept()).await.expect("the bot connects").unwrap();
+    let (rd, mut wr) = sock.into_split();
+    let mut lines = BufReader::new(rd).lines();
+    let mut next =
+        async || tokio::time::timeout(WAIT, lines.next_line()).await.expect("a line").unwrap().expect("open");
+    let mut say = async |l: String| wr.write_all(format!("{l}\r\n").as_bytes()).await.unwrap();
+    let (salt, rounds) = (b"irc-salt-1234567".to_vec(), 4096);
+    let (mut client_first_bare, mut server_first, mut salted) = (String::new(), String::new(), [0u8; 32]);
+    let mut after = Vec::new();
+    loop {
+        let l = next().await;
+        match l.split_once(' ').map_or((l.as_str(), ""), |(c, r)| (c, r)) {
+            ("CAP", "LS 302") => say(":irc CAP * LS :sasl=SCRAM-SHA-256".into()).await,
+            ("CAP", "REQ sasl") | ("CAP", "REQ :sasl") => say(":irc CAP * ACK :sasl".into()).await,
+            ("AUTHENTICATE", "SCRAM-SHA-256") => say("AUTHENTICATE +".into()).await,
+            ("AUTHENTICATE", "*") => say(":irc 906 srebot :SASL authentication aborted".into()).await,
+            ("AUTHENTICATE", "+") => {
+                say(":irc 900 srebot srebot!s@h scramuser :You are now logged in".into()).await;
+                say(":irc 903 srebot :SASL authentication successful".into()).await;
+            }
+            ("AUTHENTICATE", payload) if client_first_bare.is_empty() => {
+                let first = String::from_utf8(b64.decode(payload).unwrap()).unwrap();
+                client_first_bare = first.strip_prefix("n,,").expect("gs2 header").to_string();
+                let nonce = client_first_bare.split(',').find_map(|a| a.strip_prefix("r=")).unwrap();
+                server_first = format!("r={nonce}server-nonce,s={},i={rounds}", b64.encode(&salt));
+                say(format!("AUTHENTICATE {}", b64.encode(&server_first))).await;
+            }
+            ("AUTHENTICATE", payload) => {
+                let last = String::from_utf8(b64.decode(payload).unwrap()).unwrap();
+                let (without_proof, proof) = last.rsplit_once(",p=").unwrap();
+                let auth = format!("{client_first_bare},{server_first},{without_proof}");
+                pbkdf2::pbkdf2::<hmac::Hmac<sha2::Sha256>>(password.as_bytes(), &salt, rounds, &mut salted).unwrap();
+                let client_key: Vec<u8> = b64
+                    .decode(proof)
+                    .unwrap()
+                    .iter()
+                    .zip(mac(&sha2::Sha256::digest(mac(&salted, b"Client Key")), auth.as_bytes()))
+                    .map(|(p, s)| p ^ s)
+                    .collect();
+                let proof_ok = sha2::Sha256::digest(&client_key) == sha2::Sha256::digest(mac(&salted, b"Client Key"));
+                if !proof_ok {
+                    // A server that does not know the password, faking success.
+                    say(format!("AUTHENTICATE {}", b64.encode("v=bm90LXRoZS1yaWdodC1zaWduYXR1cmUtYXQtYWxsIQ=="))).await;
+                    continue;
+                }
+                let signature = mac(&mac(&salted, b"Server Key"), auth.as_bytes());
+                say(format!("AUTHENTICATE {}", b64.encode(format!("v={}", b64.encode(signature))))).await;
+            }
+            ("CAP", "END") => {
+                after.push(l.clone());
+                say(":irc 001 srebot :Welcome".into()).await;
+                say(":irc 376 srebot :End of MOTD".into()).await;
+            }
+            ("JOIN", _) => {
+                after.push(l.clone());
+                while let Ok(Ok(Some(l))) = tokio::time::timeout(Duration::from_secs(1), lines.next_line()).await {
+                    if l.starts_with("JOIN ") {
+                        after.push(l);
+                    }
+                }
+                return after;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scram_sha_256_through_the_real_binary_and_a_server_that_fakes_success_is_refused() {
+    // Atheme 7.2 has no SCRAM: a scripted server on 127.0.0.1 plays services' part.
+    let net = shared_network().await;
+    for server_knows in ["sesame", "notsesame"] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut opts = BotOpts::new(net, "srebot");
+        opts.port = listener.local_addr().unwrap().port();
+        opts.irc_extra =
+            "[irc.sasl]\nmechanisms = [\"SCRAM-SHA-256\"]\naccount = \"scramuser\"\npassword = \"sesame\"\n".into();
+        opts.channels = vec![("#scram-pub".into(), "public"), ("#scram-sec".into(), "security")];
+        let bot = BotProcess::start(opts);
+        let after = scram_server(&listener, server_knows).await;
+        if server_knows == "sesame" {
+            assert_eq!(after, ["CAP END", "JOIN #scram-pub", "JOIN #scram-sec"]);
+            wait_log(&bot, "SASL authentication succeeded").await;
+        } else {
+            // The forged server signature: aborted, and the security channel stays out.
+            assert_eq!(after, ["CAP END", "JOIN #scram-pub"]);
+            wait_log(&bot, "server signature is wrong").await;
+            assert!(!bot.log_text().contains("SASL authentication succeeded"), "{}", bot.log_text());
+        }
+        assert!(!bot.log_text().contains("sesame"), "no password in the log");
+    }
+}
