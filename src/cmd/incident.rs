@@ -58,7 +58,7 @@ pub enum Sub {
 }
 
 pub const USAGE: &str =
-    "!incident open <summary> | claim|handoff comms|diagnosis [nick] | status investigating|identified|\
+    "!incident open <summary> | claim comms|diagnosis | handoff comms|diagnosis <nick> | status investigating|identified|\
 monitoring|resolved [note] | note <text> | at <HH:MM> <event> | impact user-facing|data-loss|none | close [summary] | \
 reopen N | list | show | report | report-filed N <url> | snooze <min>|off — end with N when several are open.";
 
@@ -743,6 +743,14 @@ mod tests {
 
     fn maybe(number: i64) -> Target {
         Target::Maybe { number, word: number.to_string() }
+    }
+
+    #[test]
+    fn usage_says_the_handoff_nick_is_required() {
+        assert!(USAGE.contains("handoff comms|diagnosis <nick>"), "{USAGE}");
+        assert!(!USAGE.contains("[nick]"), "{USAGE}");
+        // One IRC line with the longest relayed prefix.
+        assert!(USAGE.len() <= 400, "{}", USAGE.len());
     }
 
     #[test]

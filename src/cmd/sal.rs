@@ -93,6 +93,9 @@ fn parse_since(word: &str) -> Result<Since, String> {
     if let Ok(day) = NaiveDate::parse_from_str(word, "%Y-%m-%d") {
         return Ok(Since::Date(day));
     }
+    if looks_like_date(word) {
+        return Err(format!("{} is not a valid date (YYYY-MM-DD, UTC).", truncate_bytes(word, 20)));
+    }
     let split = word.find(|c: char| !c.is_ascii_digit()).ok_or(usage)?;
     let (n, unit) = word.split_at(split);
     let n: i64 = n.parse().map_err(|_| usage.to_string())?;
@@ -107,6 +110,12 @@ fn parse_since(word: &str) -> Result<Since, String> {
         return Err("!sal since looks back at most a year.".into());
     }
     Ok(Since::Ago(chrono::Duration::minutes(minutes)))
+}
+
+/// `2026-13-01`: shaped like a date, so the answer is about the date, not the usage.
+fn looks_like_date(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `since` as it can be typed again.
@@ -801,7 +810,8 @@ base_url = "https://sal.example/"
         assert!(parse("since 2 h").is_err());
         assert!(parse("since 5y").is_err());
         assert!(parse("since 400d").unwrap_err().contains("a year"));
-        assert!(parse("since 2026-13-01").is_err());
+        assert_eq!(parse("since 2026-13-01"), Err("2026-13-01 is not a valid date (YYYY-MM-DD, UTC).".into()));
+        assert_eq!(parse("since 2026-02-30"), Err("2026-02-30 is not a valid date (YYYY-MM-DD, UTC).".into()));
         assert_eq!(parse("status"), Ok(Sub::Status));
         assert_eq!(parse("help"), Ok(Sub::Help));
         assert!(parse("frobnicate").unwrap_err().starts_with("Unknown !sal query"));
