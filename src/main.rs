@@ -23,7 +23,12 @@ enum Sub {
     /// Check a configuration file and print every problem with its key and line.
     CheckConfig { file: PathBuf },
     /// Copy the database consistently (SQLite online backup), even while the bot runs.
-    Backup { dest: PathBuf },
+    Backup {
+        dest: PathBuf,
+        /// Replace DEST if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Clinic duty: import or export the rotation.
     Clinic {
         #[command(subcommand)]
@@ -81,11 +86,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Sub::Run) {
         Sub::CheckConfig { file } => check_config(&file),
-        Sub::Backup { dest } => {
+        Sub::Backup { dest, force } => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE backup DEST") else {
                 return ExitCode::FAILURE;
             };
-            match store::backup(&c.storage.database, &dest) {
+            match store::backup(&c.storage.database, &dest, force) {
                 Ok(()) => {
                     println!("backed up {} to {}", c.storage.database.display(), dest.display());
                     ExitCode::SUCCESS

@@ -142,3 +142,54 @@ fn backup_without_config_says_what_is_missing() {
     assert!(stderr.contains("srebot --config FILE backup DEST"), "{stderr}");
     assert!(!copy.exists());
 }
+
+#[test]
+fn backup_refuses_an_existing_file_without_force_and_blames_dest() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("srebot.sqlite3");
+    let config = dir.path().join("srebot.toml");
+    std::fs::write(&config, format!("{MINIMAL}[storage]\ndatabase = {database:?}\n")).unwrap();
+    let conn = srebot::store::open_database(&database).unwrap();
+    conn.execute(
+        "INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#sre', 'alice', 'a@h', 'm')",
+        [],
+    )
+    .unwrap();
+    let backup = |dest: &Path, force: bool| {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["--config".as_ref(), config.as_os_str(), "backup".as_ref(), dest.as_os_str()];
+        if force {
+            args.push("--force".as_ref());
+        }
+        let out = srebot(&args);
+        let (stdout, stderr) = text(&out);
+        (out.status.code(), stdout, stderr)
+    };
+
+    // An existing file is kept as it was.
+    let existing = dir.path().join("yesterday.sqlite3");
+    std::fs::write(&existing, "yesterday's copy").unwrap();
+    let (code, stdout, stderr) = backup(&existing, false);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("{}: already exists; --force replaces it", existing.display())), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "yesterday's copy");
+    // --force replaces it with a whole copy.
+    let (code, stdout, stderr) = backup(&existing, true);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(count(&existing), 1);
+
+    // A directory, or a place that cannot be written: DEST is named, not the database.
+    let (code, stdout, stderr) = backup(dir.path(), false);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("{}: is a directory", dir.path().display())), "{stderr}");
+    assert!(!stderr.contains("database unavailable"), "{stderr}");
+    let nowhere = dir.path().join("no-such-dir").join("copy.sqlite3");
+    let (code, stdout, stderr) = backup(&nowhere, false);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("{}: cannot write it", nowhere.display())), "{stderr}");
+    assert!(!stderr.contains(&database.display().to_string()), "{stderr}");
+    // Nothing half-written is left behind.
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.contains("partial")), "{names:?}");
+}
