@@ -267,6 +267,8 @@ pub enum Kind {
     Undo,
     Redact,
     Amend,
+    /// `!sal restore`: a withdrawn entry is visible again (migration 0009).
+    Restore,
 }
 
 impl Kind {
@@ -275,6 +277,7 @@ impl Kind {
             Kind::Undo => "undo",
             Kind::Redact => "redact",
             Kind::Amend => "amend",
+            Kind::Restore => "restore",
         }
     }
 
@@ -282,6 +285,7 @@ impl Kind {
         match s {
             "undo" => Kind::Undo,
             "redact" => Kind::Redact,
+            "restore" => Kind::Restore,
             _ => Kind::Amend,
         }
     }
@@ -320,6 +324,20 @@ pub fn latest_own(conn: &Connection, account: &str, channel: &str) -> rusqlite::
     .optional()
 }
 
+/// The author's latest undo in `channel` that still holds (not restored since): when it was
+/// made and the entry it took back. A plain `!log undo` reaches only entries logged after it.
+pub fn latest_undo(conn: &Connection, account: &str, channel: &str) -> rusqlite::Result<Option<(String, i64)>> {
+    conn.prepare_cached(
+        "SELECT c.at, c.entry_id FROM sal_correction c JOIN sal_entry e ON e.id = c.entry_id
+         WHERE c.kind = 'undo' AND c.actor_account = ?1 COLLATE NOCASE AND e.channel = ?2
+           AND NOT EXISTS (SELECT 1 FROM sal_correction r
+                           WHERE r.entry_id = c.entry_id AND r.kind = 'restore' AND r.id > c.id)
+         ORDER BY c.id DESC LIMIT 1",
+    )?
+    .query_row(params![account, channel], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
 fn record(
     conn: &Connection,
     entry: &Entry,
@@ -355,6 +373,19 @@ pub fn hide(conn: &Connection, entry: &Entry, kind: Kind, who: &Actor, reason: &
         return Ok(false);
     }
     record(conn, entry, kind, who, reason, None)?;
+    Ok(true)
+}
+
+/// Makes a hidden entry visible again and records who did it. Returns false, changing nothing,
+/// when the entry is not hidden.
+pub fn restore(conn: &Connection, entry: &Entry, who: &Actor) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE sal_entry SET hidden_at = NULL WHERE id = ?1 AND hidden_at IS NOT NULL")?
+        .execute([entry.id])?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    record(conn, entry, Kind::Restore, who, "", None)?;
     Ok(true)
 }
 
