@@ -154,7 +154,7 @@ fn incident_sub_is_sound(sub: &cmd::incident::Sub) -> Result<(), TestCaseError> 
 fn sal_sub_is_sound(sub: &cmd::sal::Sub) -> Result<(), TestCaseError> {
     use cmd::sal::Sub;
     match sub {
-        Sub::Show(id) => prop_assert!(*id > 0),
+        Sub::Show(id) | Sub::Restore(id) => prop_assert!(*id > 0),
         Sub::Amend { id, text } => prop_assert!(*id > 0 && !text.is_empty() && text.trim() == text),
         Sub::Redact { id, reason } => prop_assert!(*id > 0 && !reason.is_empty() && reason.trim() == reason),
         Sub::Last(Some(n)) => prop_assert!((1..=cmd::sal::PRIVATE_LINES).contains(n)),
@@ -209,7 +209,7 @@ type Form = (&'static str, &'static [Slot]);
 const GRAMMAR: &[(&str, &[Form])] = {
     use Slot::*;
     &[
-        ("log", &[("", &[Text]), ("undo", &[])]),
+        ("log", &[("", &[Text]), ("undo", &[]), ("undo", &[Id])]),
         (
             "help",
             &[
@@ -240,6 +240,7 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("fix", &[Id, Text]),
                 ("redact", &[Id, Text]),
                 ("hide", &[Id, Text]),
+                ("restore", &[Id]),
                 ("status", &[]),
                 ("help", &[]),
                 ("#1", &[]),
