@@ -128,6 +128,13 @@ impl Incident {
         }
         r
     }
+
+    /// When it was closed, if it is closed now: a reopened incident may keep a stale
+    /// `closed_at`, and a closed one missing it falls back to its last update (closing is one).
+    /// A closed incident's clocks stop here.
+    pub fn closed(&self) -> Option<DateTime<Utc>> {
+        (self.state == State::Closed).then(|| self.closed_at.unwrap_or(self.last_update_at))
+    }
 }
 
 /// One holder of one role for a span of time.
@@ -170,6 +177,25 @@ pub enum EventKind {
     Closed,
     Reopened,
     ReportFiled,
+}
+
+impl EventKind {
+    /// The kind's name where it is read by programs (`/api/v1/incidents/<n>`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::State { .. } => "status",
+            EventKind::Note => "note",
+            EventKind::Log { .. } => "log",
+            EventKind::Role { .. } => "role",
+            EventKind::Impact => "impact",
+            EventKind::Backdated => "at",
+            EventKind::Snooze => "snooze",
+            EventKind::Closed => "closed",
+            EventKind::Reopened => "reopened",
+            EventKind::ReportFiled => "report_filed",
+        }
+    }
 }
 
 /// One entry of an incident's timeline.
