@@ -479,12 +479,17 @@ pub struct Work {
     pub attempts: u32,
 }
 
-/// Rows of `sink` due at `now`, oldest first, at most `limit`.
+/// Work for `sink` at `now`, oldest first, at most `limit`: once any of its rows is due, every
+/// row still waiting, since they all go to the same page in one edit. (Each failed row has its
+/// own jittered retry time; taking only the due ones made a backlog from an outage one edit per
+/// entry when the wiki came back.)
 pub fn due(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
         "SELECT id, entry_id, attempts FROM sal_outbox
-         WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
+         WHERE sink = ?1 AND done_at IS NULL
+           AND EXISTS (SELECT 1 FROM sal_outbox WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2)
+         ORDER BY id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![sink, time_text(&now), limit], |r| {
         Ok(Work { id: r.get(0)?, entry_id: r.get(1)?, attempts: r.get(2)? })
@@ -772,5 +777,32 @@ mod tests {
         assert_eq!((s.pending, s.last_error.clone()), (0, None));
         assert!(s.last_done_at.is_some());
         assert_eq!(outbox_status(&conn, "other").unwrap().pending, 1, "sinks are separate");
+    }
+
+    #[test]
+    fn rows_waiting_on_the_page_go_together_when_the_first_is_due() {
+        let (_dir, conn) = db();
+        let t0: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let mut rows = Vec::new();
+        for i in 0..5 {
+            let id =
+                insert(&conn, &new("#sre", "alice", &format!("outage {i}"), false, "2026-11-22T10:00:00Z")).unwrap();
+            enqueue(&conn, "mediawiki", id, Action::Publish, t0).unwrap();
+            rows.push(conn.last_insert_rowid());
+        }
+        // Failed at different times while the wiki was down: each has its own (jittered) retry.
+        for (i, row) in rows.iter().enumerate() {
+            mark_failed(&conn, &[*row], t0, "wiki unreachable", |_| chrono::Duration::seconds(10 + i as i64)).unwrap();
+        }
+        assert!(due(&conn, "mediawiki", t0 + chrono::Duration::seconds(9), 10).unwrap().is_empty());
+        let first_due = due(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 10).unwrap();
+        assert_eq!(first_due.iter().map(|w| w.id).collect::<Vec<_>>(), rows, "all five, in one edit");
+        assert_eq!(
+            due(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 3).unwrap().len(),
+            3,
+            "within the limit"
+        );
+        enqueue(&conn, "other", 1, Action::Publish, t0 + chrono::Duration::hours(1)).unwrap();
+        assert!(due(&conn, "other", t0, 10).unwrap().is_empty(), "another sink's rows wait for their own time");
     }
 }
