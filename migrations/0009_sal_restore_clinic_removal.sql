@@ -20,3 +20,17 @@ SELECT id, entry_id, kind, at, actor_nick, actor_account, reason, old_text, new_
 DROP TABLE sal_correction;
 ALTER TABLE sal_correction_new RENAME TO sal_correction;
 CREATE INDEX sal_correction_entry ON sal_correction (entry_id, id);
+
+-- Weeks taken out of the clinic rotation: `srebot clinic remove` deletes a week of the base
+-- rotation, `!clinic unset` the changes made on IRC for a week. The rows go; this keeps what
+-- they said, who removed them and when.
+CREATE TABLE clinic_removal (
+    id         INTEGER PRIMARY KEY,
+    week_start TEXT NOT NULL,                    -- YYYY-MM-DD
+    what       TEXT NOT NULL CHECK (what IN ('base', 'changes')),
+    clinician  TEXT,                             -- the base row, or the duty the changes made
+    backup     TEXT,
+    team       TEXT,
+    removed_by TEXT NOT NULL,
+    removed_at TEXT NOT NULL
+);
