@@ -174,7 +174,7 @@ fn clinic_sub_is_sound(sub: &cmd::clinic::Sub) -> Result<(), TestCaseError> {
             prop_assert!(nick.as_ref().is_none_or(|n| !n.is_empty()) && !name.trim().is_empty())
         }
         Sub::Set { people, .. } => prop_assert!(!people.trim().is_empty()),
-        Sub::Now | Sub::Next | Sub::NoDuty { .. } | Sub::Swap { .. } | Sub::Help => {}
+        Sub::Now | Sub::Next | Sub::NoDuty { .. } | Sub::Unset { .. } | Sub::Swap { .. } | Sub::Help => {}
     }
     Ok(())
 }
@@ -289,6 +289,7 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("who", &[Nick]),
                 ("set", &[Date, Duty]),
                 ("none", &[Date]),
+                ("unset", &[Date]),
                 ("swap", &[Date, Date]),
                 ("override", &[Date, Nick]),
                 ("nick", &[Nick, Text]),

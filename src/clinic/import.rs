@@ -253,18 +253,19 @@ pub fn to_csv(rows: &[Row]) -> String {
 }
 
 /// One message for each row whose week does not start on `weekday` (the configured first day of
-/// a duty week), such as `2021-01-05 is a Tuesday, but duty weeks start on Monday`.
+/// a duty week), such as `2021-01-05 is a Tuesday, but duty weeks start on Monday.`
 ///
 /// Rows carry no line numbers, so the messages name the week; within one import a week appears
 /// only once.
 pub fn check_weekday(rows: &[Row], weekday: Weekday) -> Vec<String> {
-    rows.iter()
-        .filter(|row| row.week_start.weekday() != weekday)
-        .map(|row| {
-            let day = row.week_start.weekday();
-            format!("{} is a {}, but duty weeks start on {}", row.week_start, day_name(day), day_name(weekday))
-        })
-        .collect()
+    rows.iter().filter_map(|row| not_a_week_start(row.week_start, weekday)).collect()
+}
+
+/// Why `week` cannot be a duty week when duty weeks start on `weekday`, if it cannot: the one
+/// wording that an import and `!clinic` both refuse with.
+pub fn not_a_week_start(week: NaiveDate, weekday: Weekday) -> Option<String> {
+    let day = week.weekday();
+    (day != weekday).then(|| format!("{week} is a {}, but duty weeks start on {}.", day_name(day), day_name(weekday)))
 }
 
 fn day_name(day: Weekday) -> &'static str {
@@ -774,8 +775,8 @@ some prose about 2021-04-05
     #[test]
     fn weekday_check() {
         let rows = [row("2021-01-04", Some("A"), None, None), row("2021-01-05", Some("B"), None, None)];
-        assert_eq!(check_weekday(&rows, Weekday::Mon), ["2021-01-05 is a Tuesday, but duty weeks start on Monday"]);
-        assert_eq!(check_weekday(&rows, Weekday::Tue), ["2021-01-04 is a Monday, but duty weeks start on Tuesday"]);
+        assert_eq!(check_weekday(&rows, Weekday::Mon), ["2021-01-05 is a Tuesday, but duty weeks start on Monday."]);
+        assert_eq!(check_weekday(&rows, Weekday::Tue), ["2021-01-04 is a Monday, but duty weeks start on Tuesday."]);
     }
 
     #[test]
