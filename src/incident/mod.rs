@@ -181,23 +181,7 @@ mod tests {
     fn durations_start_at_a_backdated_impact_start_and_stop_at_the_close() {
         use model::{Event, EventKind, Incident};
         let t = |hm: &str| -> DateTime<Utc> { format!("2026-11-22T{hm}:00Z").parse().unwrap() };
-        let mut inc = Incident {
-            id: 1,
-            number: 1,
-            channel: "#sre".into(),
-            private: false,
-            summary: "s".into(),
-            state: State::Investigating,
-            opened_at: t("08:16"),
-            opened_by: "alice".into(),
-            resolved_at: None,
-            closed_at: None,
-            close_summary: None,
-            user_facing: false,
-            data_loss: false,
-            report_url: None,
-            last_update_at: t("08:16"),
-        };
+        let mut inc = Incident::sample(1, "s", t("08:16"));
         let at = |id, hm: &str, text: &str| Event {
             id,
             at: t(hm),

@@ -137,6 +137,30 @@ impl Incident {
     }
 }
 
+#[cfg(test)]
+impl Incident {
+    /// A public incident opened at `opened_at` by alice in #miraheze-sre, not yet resolved.
+    pub(crate) fn sample(number: i64, summary: &str, opened_at: DateTime<Utc>) -> Incident {
+        Incident {
+            id: 7000 + number,
+            number,
+            channel: "#miraheze-sre".into(),
+            private: false,
+            summary: summary.into(),
+            state: State::Investigating,
+            opened_at,
+            opened_by: "alice".into(),
+            resolved_at: None,
+            closed_at: None,
+            close_summary: None,
+            user_facing: false,
+            data_loss: false,
+            report_url: None,
+            last_update_at: opened_at,
+        }
+    }
+}
+
 /// One holder of one role for a span of time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenure {

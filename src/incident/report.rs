@@ -628,23 +628,7 @@ mod tests {
 
     /// An incident numbered `number`; its internal id differs, and must never show.
     fn incident(number: i64, summary: &str, opened_at: DateTime<Utc>) -> Incident {
-        Incident {
-            id: 7000 + number,
-            number,
-            channel: "#miraheze-sre".into(),
-            private: false,
-            summary: summary.into(),
-            state: State::Investigating,
-            opened_at,
-            opened_by: "alice".into(),
-            resolved_at: None,
-            closed_at: None,
-            close_summary: None,
-            user_facing: false,
-            data_loss: false,
-            report_url: None,
-            last_update_at: opened_at,
-        }
+        Incident::sample(number, summary, opened_at)
     }
 
     /// Open → claims → hand-off → logs → backdated impact start → resolved → closed.

@@ -86,20 +86,28 @@ fn count(db: &Path) -> i64 {
     conn.query_row("SELECT count(*) FROM sal_entry", [], |r| r.get(0)).unwrap()
 }
 
-#[test]
-fn backup_makes_a_usable_consistent_copy() {
+/// A temp dir with a database holding `entries` SAL entries and a config pointing at it:
+/// `(dir, database, config)`.
+fn with_database(entries: usize) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("srebot.sqlite3");
     let config = dir.path().join("srebot.toml");
     std::fs::write(&config, format!("{MINIMAL}[storage]\ndatabase = {database:?}\n")).unwrap();
-    let mut conn = srebot::store::open_database(&database).unwrap();
-    for i in 0..3 {
+    let conn = srebot::store::open_database(&database).unwrap();
+    for i in 0..entries {
         conn.execute(
             "INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#sre', 'alice', 'a@h', ?1)",
             [format!("entry {i}")],
         )
         .unwrap();
     }
+    (dir, database, config)
+}
+
+#[test]
+fn backup_makes_a_usable_consistent_copy() {
+    let (dir, database, config) = with_database(3);
+    let mut conn = srebot::store::open_database(&database).unwrap();
     // A write in progress (as the bot's, mid-batch) is not in the copy: only what is committed.
     let pending = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
     pending
@@ -145,16 +153,7 @@ fn backup_without_config_says_what_is_missing() {
 
 #[test]
 fn backup_refuses_an_existing_file_without_force_and_blames_dest() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("srebot.sqlite3");
-    let config = dir.path().join("srebot.toml");
-    std::fs::write(&config, format!("{MINIMAL}[storage]\ndatabase = {database:?}\n")).unwrap();
-    let conn = srebot::store::open_database(&database).unwrap();
-    conn.execute(
-        "INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#sre', 'alice', 'a@h', 'm')",
-        [],
-    )
-    .unwrap();
+    let (dir, database, config) = with_database(1);
     let backup = |dest: &Path, force: bool| {
         let mut args: Vec<&std::ffi::OsStr> =
             vec!["--config".as_ref(), config.as_os_str(), "backup".as_ref(), dest.as_os_str()];
@@ -211,10 +210,7 @@ fn base_weeks(db: &Path) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn clinic_import_refuses_what_it_cannot_read_and_can_dry_run_and_remove_a_week() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("srebot.sqlite3");
-    let config = dir.path().join("srebot.toml");
-    std::fs::write(&config, format!("{MINIMAL}[storage]\ndatabase = {database:?}\n")).unwrap();
+    let (dir, database, config) = with_database(0);
     let file = |name: &str, body: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
@@ -230,7 +226,6 @@ fn clinic_import_refuses_what_it_cannot_read_and_can_dry_run_and_remove_a_week()
         "{err}"
     );
     assert!(err.contains("nothing imported"), "{err}");
-    srebot::store::open_database(&database).unwrap();
     assert_eq!(base_weeks(&database), []);
     // Neither format at all.
     let prose = file("notes.txt", "Remember to rotate the clinic.\n");
