@@ -501,6 +501,19 @@ relays = ["logbridge"]
             .await
             .unwrap();
         assert_eq!(rows, vec![(1, "publish".to_string()), (1, "remove".to_string())], "never the private entry");
+        // Restored, it is queued again: the publisher puts its current state back on the page.
+        let m = msg(Some("#sre"), Some("alice"));
+        let restored = crate::cmd::sal::run(crate::cmd::sal::parse("restore #1").unwrap(), &ctx(&c, &m), &store).await;
+        assert!(restored[0].text.starts_with("Restored #1"), "{restored:?}");
+        let last: (i64, String) = store
+            .call(|conn| {
+                conn.query_row("SELECT entry_id, action FROM sal_outbox ORDER BY id DESC", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(last, (1, "publish".to_string()));
     }
 
     #[tokio::test]
