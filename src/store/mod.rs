@@ -197,8 +197,15 @@ pub fn backup(database: &Path, dest: &Path, replace: bool) -> Result<(), String>
     }
     let name = dest.file_name().ok_or_else(|| at_dest("not a file name".into()))?;
     let partial = dest.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    let result = backup_to(database, dest, &partial)
-        .and_then(|()| std::fs::rename(&partial, dest).map_err(|e| at_dest(format!("cannot write it ({e})"))));
+    let result = backup_to(database, dest, &partial).and_then(|()| {
+        // A journal left beside a replaced database would be replayed into the new copy.
+        for side in ["-wal", "-shm", "-journal"] {
+            let mut path = dest.as_os_str().to_owned();
+            path.push(side);
+            let _ = std::fs::remove_file(path);
+        }
+        std::fs::rename(&partial, dest).map_err(|e| at_dest(format!("cannot write it ({e})")))
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
