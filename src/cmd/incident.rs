@@ -264,16 +264,19 @@ type Answer = Result<Vec<String>, String>;
 /// Finds the incident a command is about: the one numbered `number` in this channel's scope, if
 /// it belongs here, or the only one not closed here. A private incident named elsewhere gets the
 /// same answer as a missing one (it is not even in the scope searched).
-fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> rusqlite::Result<Result<Incident, String>> {
+fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> Result<Incident, Failure> {
     if let Some(n) = number {
-        return Ok(match db::find(conn, &here.scope, n)? {
+        return match db::find(conn, &here.scope, n)? {
             Some(i) if crate::irc::casefold_eq(&i.channel, &here.channel) => Ok(i),
-            _ => Err(format!("No incident #{n} here.")),
-        });
+            _ => Err(Failure::Refused(format!("No incident #{n} here."))),
+        };
     }
     let open = db::not_closed_in(conn, &here.channel)?;
-    Ok(match open.as_slice() {
-        [] => Err(format!("No open incident in {}. Open one with !incident open <summary>.", here.channel)),
+    match open.as_slice() {
+        [] => Err(Failure::Refused(format!(
+            "No open incident in {}. Open one with !incident open <summary>.",
+            here.channel
+        ))),
         [one] => Ok(one.clone()),
         several => {
             // The first five, so that the question stays one line however many are open.
@@ -282,9 +285,12 @@ fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> rusqlite::Res
             if several.len() > 5 {
                 list.push(format!("{} more", several.len() - 5));
             }
-            Err(format!("Several incidents are open here: {}. Which one? End with its number.", list.join(", ")))
+            Err(Failure::Refused(format!(
+                "Several incidents are open here: {}. Which one? End with its number.",
+                list.join(", ")
+            )))
         }
-    })
+    }
 }
 
 /// Decides what a trailing bare number after text is: the incident's number when it names one
@@ -386,7 +392,11 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
     };
     let write_report = matches!(sub, Sub::Report { .. });
     let outcome = store
-        .call(move |conn| apply(conn, &here, sub, handoff_target, backdated))
+        .call(move |conn| match apply(conn, &here, sub, handoff_target, backdated) {
+            Ok(outcome) => Ok(Ok(outcome)),
+            Err(Failure::Refused(refusal)) => Ok(Err(refusal)),
+            Err(Failure::Db(e)) => Err(e),
+        })
         .await
         .map_err(|e| format!("Not recorded: {e}"))??;
     match (write_report, outcome) {
@@ -419,7 +429,26 @@ enum Outcome {
     Report(Box<crate::incident::model::Record>),
 }
 
-fn lines(text: String) -> Result<Outcome, String> {
+/// Why a subcommand did not happen: a refusal the user reads, or a database failure (which
+/// rolls back everything the call wrote).
+enum Failure {
+    Refused(String),
+    Db(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Failure {
+        Failure::Db(e)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(refusal: String) -> Failure {
+        Failure::Refused(refusal)
+    }
+}
+
+fn lines(text: String) -> Result<Outcome, Failure> {
     Ok(Outcome::Lines(vec![text]))
 }
 
@@ -430,15 +459,15 @@ fn apply(
     sub: Sub,
     handoff_target: Option<(String, String)>,
     backdated: Option<(DateTime<Utc>, String)>,
-) -> rusqlite::Result<Result<Outcome, String>> {
+) -> Result<Outcome, Failure> {
     let who = here.actor();
     let incident = |id: Option<i64>| resolve(conn, here, id);
-    Ok(match sub {
+    match sub {
         Sub::Help => lines(USAGE.into()),
         Sub::List => {
             let open = db::not_closed_in(conn, &here.channel)?;
             if open.is_empty() {
-                return Ok(lines(format!("No open incidents in {}.", here.channel)));
+                return lines(format!("No open incidents in {}.", here.channel));
             }
             let mut out = Vec::new();
             for i in open.iter().take(5) {
@@ -461,19 +490,16 @@ fn apply(
             ))
         }
         Sub::Claim { role, id } | Sub::Handoff { role, id, .. } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             if i.state == State::Closed {
-                return Ok(Err(format!("#{} is closed.", i.number)));
+                return Err(Failure::Refused(format!("#{} is closed.", i.number)));
             }
             let (nick, account, handed) = match handoff_target {
                 Some((nick, account)) => (nick, account, true),
                 None => (here.nick.clone(), here.account.clone(), false),
             };
             if db::holder(conn, i.id, role)?.is_some_and(|t| t.account.eq_ignore_ascii_case(&account)) {
-                return Ok(Err(format!("{nick} already holds {} for #{}.", role.title(), i.number)));
+                return Err(Failure::Refused(format!("{nick} already holds {} for #{}.", role.title(), i.number)));
             }
             let previous = db::change_holder(conn, i.id, role, &account, &nick, &who, handed)?;
             let from = previous.map(|p| here.name(&p)).unwrap_or_else(|| "nobody".into());
@@ -481,13 +507,8 @@ fn apply(
             lines(format!("#{} {}: {from} → {nick}{by}.", i.number, role.title()))
         }
         Sub::Status { state, mut note, target } => {
-            let i = match incident(settle(conn, here, target, &mut note)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = check_status(i.number, i.state, state) {
-                return Ok(Err(e));
-            }
+            let i = incident(settle(conn, here, target, &mut note)?)?;
+            check_status(i.number, i.state, state)?;
             let note = strip_formatting(&note).trim().to_string();
             db::set_state(conn, i.id, i.state, state, &note, &who)?;
             let mut text = format!("#{} is now {state} (was {}).", i.number, i.state);
@@ -503,45 +524,29 @@ fn apply(
             lines(text)
         }
         Sub::Close { mut summary, target } => {
-            let i = match incident(settle(conn, here, target, &mut summary)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = check_close(i.number, i.state) {
-                return Ok(Err(e));
-            }
+            let i = incident(settle(conn, here, target, &mut summary)?)?;
+            check_close(i.number, i.state)?;
             let summary = strip_formatting(&summary).trim().to_string();
             db::close(conn, i.id, i.state, (!summary.is_empty()).then_some(summary.as_str()), &who)?;
             lines(format!("#{} closed after {}. {}", i.number, human_duration(here.at - i.opened_at), report_rule(&i)))
         }
         Sub::Reopen { id } => {
-            let i = match incident(Some(id))? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = check_reopen(i.number, i.state) {
-                return Ok(Err(e));
-            }
+            let i = incident(Some(id))?;
+            check_reopen(i.number, i.state)?;
             db::reopen(conn, i.id, i.state, &who)?;
             lines(format!("#{} reopened: investigating again. {}.", i.number, holders(conn, here, i.id)?))
         }
         Sub::Note { mut text, target } => {
-            let i = match incident(settle(conn, here, target, &mut text)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(settle(conn, here, target, &mut text)?)?;
             let text = strip_formatting(&text).trim().to_string();
             if text.is_empty() {
-                return Ok(Err("Note missing. Nothing recorded.".into()));
+                return Err(Failure::Refused("Note missing. Nothing recorded.".into()));
             }
             db::note(conn, i.id, &text, &who)?;
             lines(format!("Noted on #{}: {}", i.number, truncate_bytes(&text, 120)))
         }
         Sub::Impact { impact, id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             let (user_facing, data_loss) = match impact {
                 Impact::UserFacing => (true, i.data_loss),
                 Impact::DataLoss => (i.user_facing, true),
@@ -560,13 +565,12 @@ fn apply(
             lines(format!("#{} impact: {what}. {}", i.number, report_rule(&i)))
         }
         Sub::At { target, .. } => {
-            let Some((when, mut text)) = backdated else { return Ok(Err("internal error: no time".into())) };
-            let i = match incident(settle(conn, here, target, &mut text)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
+            let Some((when, mut text)) = backdated else {
+                return Err(Failure::Refused("internal error: no time".into()));
             };
+            let i = incident(settle(conn, here, target, &mut text)?)?;
             if text.is_empty() {
-                return Ok(Err("Say what happened after the time. Nothing recorded.".into()));
+                return Err(Failure::Refused("Say what happened after the time. Nothing recorded.".into()));
             }
             db::backdate(conn, i.id, when, &text, &who)?;
             lines(format!(
@@ -577,10 +581,7 @@ fn apply(
             ))
         }
         Sub::Show { id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             let last = db::last_event(conn, i.id)?
                 .map(|e| format!("last update {} ago by {}", human_duration(here.at - e.recorded_at), e.actor))
                 .unwrap_or_default();
@@ -593,28 +594,19 @@ fn apply(
             ))
         }
         Sub::Report { id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             match db::record(conn, i.id)? {
                 Some(r) => Ok(Outcome::Report(Box::new(r))),
-                None => Err(format!("No incident #{} here.", i.number)),
+                None => Err(Failure::Refused(format!("No incident #{} here.", i.number))),
             }
         }
         Sub::ReportFiled { id, url } => {
-            let i = match incident(Some(id))? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(Some(id))?;
             db::report_filed(conn, i.id, &url, &who)?;
             lines(format!("#{}: report filed at {url}.", i.number))
         }
         Sub::Snooze { minutes, id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             match minutes {
                 Some(m) => {
                     db::snooze(conn, i.id, Some(here.at + Duration::minutes(m.into())), &format!("{m} min"), &who)?;
@@ -626,7 +618,7 @@ fn apply(
                 }
             }
         }
-    })
+    }
 }
 
 /// Writes the draft in both formats and says where it is. Files of a security incident are
