@@ -439,6 +439,16 @@ pub struct MediaWikiConfig {
     /// Timeout of one HTTP request.
     #[serde(default = "default_http_timeout")]
     pub timeout_seconds: u64,
+    /// A page whose top carries a notice of each open public incident with its latest public
+    /// update (`!incident update`); unset: no notice.
+    pub status_page: Option<String>,
+    /// Where `!incident report publish` puts report pages: `<prefix><day> <summary>`.
+    #[serde(default = "default_report_prefix")]
+    pub report_prefix: String,
+}
+
+fn default_report_prefix() -> String {
+    "Tech:Incidents/".into()
 }
 
 fn default_retry_min() -> u64 {
@@ -937,6 +947,16 @@ fn validate_sal_and_publish(c: &Config, p: &mut Vec<(Vec<String>, String)>) {
     }
     if mw.page.trim().is_empty() || mw.page.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
         p.push((at("page"), "must be a page title (no # < > [ ] { } |)".into()));
+    }
+    if let Some(status) = &mw.status_page {
+        if status.trim().is_empty() || status.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+            p.push((at("status_page"), "must be a page title (no # < > [ ] { } |)".into()));
+        } else if status.trim().replace(' ', "_") == mw.page.trim().replace(' ', "_") {
+            p.push((at("status_page"), "must not be the SAL page".into()));
+        }
+    }
+    if mw.report_prefix.trim().is_empty() || mw.report_prefix.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+        p.push((at("report_prefix"), "must be the start of a page title (no # < > [ ] { } |)".into()));
     }
     if !mw.username.contains('@') {
         p.push((at("username"), "must be a bot-password login, User@BotName (Special:BotPasswords)".into()));

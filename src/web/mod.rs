@@ -366,6 +366,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
             EventKind::Closed => "closed ".into(),
             EventKind::Reopened => "reopened ".into(),
             EventKind::ReportFiled => "report filed: ".into(),
+            EventKind::Update => "public update: ".into(),
         };
         let _ = write!(
             body,

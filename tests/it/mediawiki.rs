@@ -205,6 +205,8 @@ impl TestWiki {
             retry_min_seconds: 1,
             retry_max_seconds: 2,
             timeout_seconds: 5,
+            status_page: None,
+            report_prefix: "Tech:Incidents/".into(),
         }
     }
 
