@@ -123,7 +123,7 @@ td, th {{ border: 1px solid #c8ccd1; padding: .3rem .5rem; text-align: left; ver
 </style>
 </head>
 <body>
-<nav aria-label="Main"><a href="/sal">Server Admin Log</a><a href="/incidents">Incidents</a><a href="/clinic">Clinic duty</a><a href="/atom/sal">Atom</a></nav>
+<nav aria-label="Main"><a href="/sal">Server Admin Log</a><a href="/incidents">Incidents</a><a href="/clinic">Clinic duty</a><a href="/status">Status</a><a href="/atom/sal">Atom</a></nav>
 <main>
 <h1>{title}</h1>
 {body}
