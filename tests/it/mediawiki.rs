@@ -506,7 +506,8 @@ async fn status_notice_and_report_pages_on_the_wiki() {
     assert!(say(&chan, "!incident open Wiki farm returns 503").await.starts_with("Incident #1 opened"));
     assert!(say(&chan, "!incident impact user-facing").await.contains("Report required"));
     assert!(say(&sec, "!incident open okapi-private-marker leaked key").await.starts_with("Incident #1 opened"));
-    assert!(say(&sec, "!incident update okapi-private-marker rotating").await.contains("never published"));
+    let r = say(&sec, "!incident update okapi-private-marker rotating").await;
+    assert!(r.contains("never published"), "{r}");
     let r = say(&chan, "!incident update We are looking into it; reports from 203.0.113.5 welcome").await;
     assert!(r.starts_with("#1: public update posted at"), "{r}");
     let text = wait_text(&wiki, STATUS, "the first update", long, |t| t.contains("We are looking into it")).await;
