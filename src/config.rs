@@ -279,7 +279,7 @@ impl Default for CommandsConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct IncidentsConfig {
-    /// Remind the communicator after this long without a state change or note (fractions allowed).
+    /// Remind the communicator after this long without a public update (fractions allowed).
     #[serde(default = "default_update_reminder")]
     pub update_reminder_minutes: f64,
     /// Mention a resolved incident that needs a report and has none this often.

@@ -105,7 +105,7 @@ pub enum Sub {
 
 pub const USAGE: &str =
     "!incident open <summary> | claim|handoff comms|diagnosis [nick] | status investigating|identified|\
-monitoring|resolved [note] | note <text> | update <text for users> | at <HH:MM> <event> | impact user-facing|data-loss|none | close [summary] | \
+monitoring|resolved [note] | note <text> | update <text> | at <HH:MM> <event> | impact user-facing|data-loss|none | close [summary] | \
 reopen N | list | show | report [publish] | report-filed N <url> | snooze <min>|off — end with N when several are open.";
 
 /// Reads `word` as an incident number, `#N` or `N`; `Ok(None)` when it is not one at all.

@@ -602,6 +602,37 @@ mod tests {
     }
 
     #[test]
+    fn migration_0013_keeps_timelines_and_the_outbox() {
+        use crate::store::sal::{self, Action};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            let all = crate::store::migrations::MIGRATIONS;
+            let upto = all.iter().position(|(name, _)| name.starts_with("0013")).unwrap();
+            for (_, sql) in &all[..upto] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", upto as i64).unwrap();
+            let i = open(&c, "#sre", false, "db down", &by(0)).unwrap();
+            note(&c, i.id, "digging", &by(1)).unwrap();
+            c.execute("INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#sre', 'n', 'u@h', 'm')", [])
+                .unwrap();
+            sal::enqueue(&c, "mediawiki", 1, Action::Publish, t(2)).unwrap();
+        }
+        let c = crate::store::open_database(&path).unwrap();
+        assert_eq!(timeline(&c, 1).unwrap().len(), 2, "opened, note");
+        assert_eq!(sal::due(&c, "mediawiki", t(3), 10).unwrap()[0].entry_id, 1, "the pending row is kept");
+        update(&c, 1, "we know, we are on it", &by(4)).unwrap();
+        assert_eq!(latest_update(&c, 1).unwrap().unwrap().text, "we know, we are on it");
+        queue_status(&c, 1, t(4)).unwrap();
+        assert_eq!(sal::due(&c, STATUS_SINK, t(5), 10).unwrap()[0].entry_id, 1, "the status row names the incident");
+        let neither =
+            "INSERT INTO sal_outbox (sink, action, created_at, next_attempt_at) VALUES ('x', 'status', 't', 't')";
+        assert!(c.execute(neither, []).is_err(), "a row names an entry or an incident");
+    }
+
+    #[test]
     fn numbers_count_per_scope() {
         let (_d, c) = db();
         let open_in = |chan: &str, private: bool| open(&c, chan, private, "x", &by(0)).unwrap();
