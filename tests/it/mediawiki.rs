@@ -239,22 +239,20 @@ async fn wait_text(wiki: &TestWiki, title: &str, what: &str, timeout: Duration, 
     }
 }
 
-fn lines_with(text: &str, needle: &str) -> usize {
-    text.lines().filter(|l| l.contains(needle)).count()
+/// A bot publishing to a test wiki, joined with alice (on the access list, an admin) to a public
+/// and a security channel.
+struct WikiBot {
+    bot: BotProcess,
+    alice: TestClient,
+    botnick: String,
+    chan: String,
+    sec: String,
+    _secrets: tempfile::TempDir,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_out() {
-    if let Err(why) = ensure_mediawiki() {
-        skip_or_fail("MediaWiki publishing test", &why, all_required());
-        return;
-    }
-    let started = Instant::now();
-    let mut wiki = TestWiki::install();
-    wiki.start();
-    wiki.human_edit(PAGE, "{{Navigation}}\nThe team's Server Admin Log. Newest on top.");
-    eprintln!("mediawiki: installed and serving in {:?}", started.elapsed());
-
+/// Starts a bot publishing to `wiki`; `extra` follows the `[publish.mediawiki]` keys (more keys
+/// of it, or other sections).
+async fn wiki_bot(wiki: &TestWiki, extra: &str) -> WikiBot {
     let net = shared_network().await;
     let (botnick, alice) = (unique("sb"), unique("al"));
     net.register_account(&botnick, "botpass1").await;
@@ -272,13 +270,35 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     opts.accounts = vec![alice.clone()];
     opts.admins = vec![alice.clone()];
     opts.extra = format!(
-        "[sal]\ninternal_networks = [\"10.0.0.0/8\"]\n[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\n\
-         username = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\nretry_min_seconds = 1\nretry_max_seconds = 2\ntimeout_seconds = 5\n",
+        "[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\nusername = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\n\
+         retry_min_seconds = 1\nretry_max_seconds = 2\ntimeout_seconds = 5\n{extra}",
         wiki.api()
     );
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     wait_join(&mut a, &botnick, &sec, WAIT).await;
+    WikiBot { bot, alice: a, botnick, chan, sec, _secrets: secrets }
+}
+
+fn lines_with(text: &str, needle: &str) -> usize {
+    text.lines().filter(|l| l.contains(needle)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_out() {
+    if let Err(why) = ensure_mediawiki() {
+        skip_or_fail("MediaWiki publishing test", &why, all_required());
+        return;
+    }
+    let started = Instant::now();
+    let mut wiki = TestWiki::install();
+    wiki.start();
+    wiki.human_edit(PAGE, "{{Navigation}}\nThe team's Server Admin Log. Newest on top.");
+    eprintln!("mediawiki: installed and serving in {:?}", started.elapsed());
+
+    let WikiBot { bot, alice: mut a, botnick, chan, sec, _secrets } =
+        wiki_bot(&wiki, "[sal]\ninternal_networks = [\"10.0.0.0/8\"]\n").await;
+    let alice = a.nick().to_string();
     let mut say = async |target: &str, text: &str| -> String {
         a.privmsg(target, text).await;
         a.expect_privmsg_from(&botnick, target, WAIT).await
@@ -472,30 +492,8 @@ async fn status_notice_and_report_pages_on_the_wiki() {
     wiki.start();
     wiki.human_edit(STATUS, PEOPLE);
 
-    let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    let secrets = tempfile::tempdir().unwrap();
-    let pw = secrets.path().join("bot-password");
-    std::fs::write(&pw, format!("{BOT_PASSWORD}\n")).unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
-    opts.extra = format!(
-        "[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\nusername = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\n\
-         retry_min_seconds = 1\nretry_max_seconds = 2\ntimeout_seconds = 5\nstatus_page = \"{STATUS}\"\n\
-         report_prefix = \"Tech:Incidents/\"\n",
-        wiki.api()
-    );
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
-    wait_join(&mut a, &botnick, &sec, WAIT).await;
+    let extra = format!("status_page = \"{STATUS}\"\nreport_prefix = \"Tech:Incidents/\"\n");
+    let WikiBot { bot, alice: mut a, botnick, chan, sec, _secrets } = wiki_bot(&wiki, &extra).await;
     let mut say = async |target: &str, text: &str| -> String {
         a.privmsg(target, text).await;
         a.expect_privmsg_from(&botnick, target, WAIT).await
