@@ -1123,6 +1123,31 @@ database = "x.sqlite3"
     }
 
     #[test]
+    fn the_status_page_and_report_prefix_are_titles() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "abcdefghijklmnopqrstuvwxyz234567\n").unwrap();
+        let with = |keys: &str| {
+            let mw = format!(
+                "[publish.mediawiki]\napi_url = \"https://wiki.example.org/w/api.php\"\npage = \"Tech:Server admin log\"\n\
+                 username = \"Srebot@sal\"\npassword_file = {pw:?}\n{keys}"
+            );
+            parse(&format!("[irc]\nserver = \"irc.example.org\"\nnick = \"srebot\"\n[[channels]]\nname = \"#sre\"\nrole = \"public\"\n[storage]\ndatabase = \"x\"\n{mw}"))
+        };
+        let c = with("status_page = \"Tech:Status\"\n").unwrap();
+        let mw = c.publish.mediawiki.unwrap();
+        assert_eq!((mw.status_page.as_deref(), mw.report_prefix.as_str()), (Some("Tech:Status"), "Tech:Incidents/"));
+        for (keys, wrong) in [
+            ("status_page = \"Tech:Server_admin_log\"\n", "publish.mediawiki.status_page"),
+            ("status_page = \"A|B\"\n", "publish.mediawiki.status_page"),
+            ("report_prefix = \"\"\n", "publish.mediawiki.report_prefix"),
+        ] {
+            let keys_wrong: Vec<String> = with(keys).unwrap_err().into_iter().map(|p| p.key).collect();
+            assert_eq!(keys_wrong, [wrong], "{keys}");
+        }
+    }
+
+    #[test]
     fn mediawiki_section_is_checked_and_its_password_never_shown() {
         let dir = tempfile::tempdir().unwrap();
         let pw = dir.path().join("bot-password");

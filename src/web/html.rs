@@ -120,6 +120,8 @@ input, select, button {{ font: inherit; padding: .25rem .4rem; }}
 table {{ border-collapse: collapse; }}
 td, th {{ border: 1px solid #c8ccd1; padding: .3rem .5rem; text-align: left; vertical-align: top; }}
 .muted {{ color: #54595d; }}
+.incident {{ border: 1px solid #c8ccd1; border-radius: 4px; padding: .2rem .8rem; margin: .8rem 0; overflow-wrap: anywhere; }}
+.incident h3 {{ font-size: 1rem; margin: .4rem 0; }}
 </style>
 </head>
 <body>

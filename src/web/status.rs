@@ -32,10 +32,7 @@ pub(super) async fn status_page(State(web): Shared) -> Response {
         Err(e) => return unavailable(e),
     };
     let (open, resolved): (Listed, Listed) = list.into_iter().partition(|(i, _)| i.state.is_open());
-    let mut body = String::from(
-        "<style>.incident { border: 1px solid #c8ccd1; border-radius: 4px; padding: .2rem .8rem; margin: .8rem 0; \
-         overflow-wrap: anywhere; } .incident h3 { font-size: 1rem; margin: .4rem 0; }</style>",
-    );
+    let mut body = String::new();
     if open.is_empty() {
         body.push_str("<p><strong>All systems operational:</strong> no open incidents.</p>");
     } else {
