@@ -41,65 +41,21 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sub {
     List,
-    Open {
-        summary: String,
-    },
-    Claim {
-        role: Role,
-        id: Option<i64>,
-    },
-    Handoff {
-        role: Role,
-        nick: String,
-        id: Option<i64>,
-    },
-    Status {
-        state: State,
-        note: String,
-        target: Target,
-    },
-    Close {
-        summary: String,
-        target: Target,
-    },
-    Reopen {
-        id: i64,
-    },
-    Note {
-        text: String,
-        target: Target,
-    },
-    /// A public status update (the communicator only).
-    Update {
-        text: String,
-        target: Target,
-    },
-    Impact {
-        impact: Impact,
-        id: Option<i64>,
-    },
-    At {
-        words: Vec<String>,
-        target: Target,
-    },
-    Show {
-        id: Option<i64>,
-    },
-    Report {
-        id: Option<i64>,
-    },
-    /// The draft as a page on the wiki.
-    ReportPublish {
-        id: Option<i64>,
-    },
-    ReportFiled {
-        id: i64,
-        url: String,
-    },
-    Snooze {
-        minutes: Option<u32>,
-        id: Option<i64>,
-    },
+    Open { summary: String },
+    Claim { role: Role, id: Option<i64> },
+    Handoff { role: Role, nick: String, id: Option<i64> },
+    Status { state: State, note: String, target: Target },
+    Close { summary: String, target: Target },
+    Reopen { id: i64 },
+    Note { text: String, target: Target },
+    Update { text: String, target: Target },
+    Impact { impact: Impact, id: Option<i64> },
+    At { words: Vec<String>, target: Target },
+    Show { id: Option<i64> },
+    Report { id: Option<i64> },
+    ReportPublish { id: Option<i64> },
+    ReportFiled { id: i64, url: String },
+    Snooze { minutes: Option<u32>, id: Option<i64> },
     Help,
 }
 
