@@ -279,7 +279,7 @@ impl Default for CommandsConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct IncidentsConfig {
-    /// Remind the communicator after this long without a state change or note (fractions allowed).
+    /// Remind the communicator after this long without a public update (fractions allowed).
     #[serde(default = "default_update_reminder")]
     pub update_reminder_minutes: f64,
     /// Mention a resolved incident that needs a report and has none this often.
@@ -439,6 +439,16 @@ pub struct MediaWikiConfig {
     /// Timeout of one HTTP request.
     #[serde(default = "default_http_timeout")]
     pub timeout_seconds: u64,
+    /// A page whose top carries a notice of each open public incident with its latest public
+    /// update (`!incident update`); unset: no notice.
+    pub status_page: Option<String>,
+    /// Where `!incident report publish` puts report pages: `<prefix><day> <summary>`.
+    #[serde(default = "default_report_prefix")]
+    pub report_prefix: String,
+}
+
+fn default_report_prefix() -> String {
+    "Tech:Incidents/".into()
 }
 
 fn default_retry_min() -> u64 {
@@ -938,6 +948,16 @@ fn validate_sal_and_publish(c: &Config, p: &mut Vec<(Vec<String>, String)>) {
     if mw.page.trim().is_empty() || mw.page.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
         p.push((at("page"), "must be a page title (no # < > [ ] { } |)".into()));
     }
+    if let Some(status) = &mw.status_page {
+        if status.trim().is_empty() || status.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+            p.push((at("status_page"), "must be a page title (no # < > [ ] { } |)".into()));
+        } else if status.trim().replace(' ', "_") == mw.page.trim().replace(' ', "_") {
+            p.push((at("status_page"), "must not be the SAL page".into()));
+        }
+    }
+    if mw.report_prefix.trim().is_empty() || mw.report_prefix.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+        p.push((at("report_prefix"), "must be the start of a page title (no # < > [ ] { } |)".into()));
+    }
     if !mw.username.contains('@') {
         p.push((at("username"), "must be a bot-password login, User@BotName (Special:BotPasswords)".into()));
     }
@@ -1100,6 +1120,31 @@ database = "x.sqlite3"
         assert!(bad[1].message.contains("host bits"), "{bad:?}");
         let off = parse(&base("[sal]\nmask_ips = false\n")).unwrap();
         assert!(warnings(&off).iter().any(|w| w.contains("mask_ips = false")));
+    }
+
+    #[test]
+    fn the_status_page_and_report_prefix_are_titles() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "abcdefghijklmnopqrstuvwxyz234567\n").unwrap();
+        let with = |keys: &str| {
+            let mw = format!(
+                "[publish.mediawiki]\napi_url = \"https://wiki.example.org/w/api.php\"\npage = \"Tech:Server admin log\"\n\
+                 username = \"Srebot@sal\"\npassword_file = {pw:?}\n{keys}"
+            );
+            parse(&format!("[irc]\nserver = \"irc.example.org\"\nnick = \"srebot\"\n[[channels]]\nname = \"#sre\"\nrole = \"public\"\n[storage]\ndatabase = \"x\"\n{mw}"))
+        };
+        let c = with("status_page = \"Tech:Status\"\n").unwrap();
+        let mw = c.publish.mediawiki.unwrap();
+        assert_eq!((mw.status_page.as_deref(), mw.report_prefix.as_str()), (Some("Tech:Status"), "Tech:Incidents/"));
+        for (keys, wrong) in [
+            ("status_page = \"Tech:Server_admin_log\"\n", "publish.mediawiki.status_page"),
+            ("status_page = \"A|B\"\n", "publish.mediawiki.status_page"),
+            ("report_prefix = \"\"\n", "publish.mediawiki.report_prefix"),
+        ] {
+            let keys_wrong: Vec<String> = with(keys).unwrap_err().into_iter().map(|p| p.key).collect();
+            assert_eq!(keys_wrong, [wrong], "{keys}");
+        }
     }
 
     #[test]

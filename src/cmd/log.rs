@@ -407,6 +407,8 @@ relays = ["logbridge"]
             retry_min_seconds: 1,
             retry_max_seconds: 2,
             timeout_seconds: 1,
+            status_page: None,
+            report_prefix: "Tech:Incidents/".into(),
         });
         let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
         run("public work", &ctx(&c, &msg(Some("#sre"), Some("alice"))), &store).await;

@@ -11,6 +11,8 @@
 //!   bounded, jittered backoff.
 
 pub mod mediawiki;
+pub mod report;
+pub mod status;
 pub mod wikitext;
 
 use crate::config::{Config, MediaWikiConfig, SalConfig};
@@ -241,10 +243,18 @@ async fn run(sink: Sink, wiki: mediawiki::Wiki, store: Store, mut stop: oneshot:
                 }
             }
         }
+        if let Some(title) = &sink.mw.status_page {
+            let (min, max) = (sink.mw.retry_min_seconds, sink.mw.retry_max_seconds);
+            status::step(&store, &mut wiki, title, &sink.privacy, move |n| backoff(min, max, n)).await;
+        }
         if more {
             continue;
         }
-        let wait = match store.call(|conn| sal::next_due(conn, MEDIAWIKI)).await {
+        let next_due = |conn: &Connection| -> rusqlite::Result<Option<DateTime<Utc>>> {
+            let status = crate::store::incident::STATUS_SINK;
+            Ok(sal::next_due(conn, MEDIAWIKI)?.into_iter().chain(sal::next_due(conn, status)?).min())
+        };
+        let wait = match store.call(next_due).await {
             Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_POLL),
             Ok(None) => IDLE_POLL,
             Err(_) => Duration::from_secs(5),

@@ -444,6 +444,7 @@ pub fn enqueue(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Work {
     pub id: i64,
+    /// The SAL entry; in the status notice's rows (`store::incident::STATUS_SINK`), the incident.
     pub entry_id: i64,
     pub attempts: u32,
 }
@@ -452,7 +453,7 @@ pub struct Work {
 pub fn due(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
-        "SELECT id, entry_id, attempts FROM sal_outbox
+        "SELECT id, coalesce(entry_id, incident_id), attempts FROM sal_outbox
          WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![sink, time_text(&now), limit], |r| {

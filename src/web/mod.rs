@@ -8,6 +8,7 @@
 
 pub mod db;
 pub mod html;
+mod status;
 
 use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Record, Role};
@@ -88,6 +89,9 @@ pub const ROUTES: &[(&str, Handler)] = &[
     ("/incidents/{id}/report.md", || get(report_markdown)),
     ("/incidents/{id}/report.wiki", || get(report_wikitext)),
     ("/clinic", || get(clinic_page)),
+    ("/status", || get(status::status_page)),
+    ("/atom/status", || get(status::atom_status)),
+    ("/api/v1/status", || get(status::api_status)),
     ("/atom/sal", || get(atom_all)),
     ("/atom/sal/{channel}", || get(atom_channel)),
     ("/api/v1/sal", || get(api_sal)),
@@ -366,6 +370,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
             EventKind::Closed => "closed ".into(),
             EventKind::Reopened => "reopened ".into(),
             EventKind::ReportFiled => "report filed: ".into(),
+            EventKind::Update => "public update: ".into(),
         };
         let _ = write!(
             body,
