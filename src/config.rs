@@ -30,6 +30,9 @@ pub struct Config {
     pub clinic: ClinicConfig,
     #[serde(default)]
     pub ratelimit: crate::ratelimit::RateLimitConfig,
+    /// `[[ingest.clients]]`: machines that may write the log over HTTP (`ingest`).
+    #[serde(default)]
+    pub ingest: crate::ingest::IngestConfig,
     /// Not configured in the file: the system clock, or a test's (see `clock`).
     #[serde(skip)]
     pub clock: crate::clock::Clock,
@@ -515,8 +518,20 @@ pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
 }
 
 /// The top-level sections a config may have (each read by `parse` below).
-const SECTIONS: &[&str] =
-    &["irc", "channels", "storage", "access", "commands", "sal", "web", "incidents", "clinic", "ratelimit", "publish"];
+const SECTIONS: &[&str] = &[
+    "irc",
+    "channels",
+    "storage",
+    "access",
+    "commands",
+    "sal",
+    "web",
+    "incidents",
+    "clinic",
+    "ratelimit",
+    "publish",
+    "ingest",
+];
 
 /// Parses and validates config text. `Err` holds every problem found.
 ///
@@ -546,6 +561,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let publish: Option<PublishConfig> = optional(raw, root, read("publish"), &mut problems);
     let clinic: Option<ClinicConfig> = optional(raw, root, read("clinic"), &mut problems);
     let ratelimit: Option<crate::ratelimit::RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
+    let ingest: Option<crate::ingest::IngestConfig> = optional(raw, root, read("ingest"), &mut problems);
     let mut channels = Vec::new();
     let mut channels_ok = true;
     if let Some(value) = root.get("channels") {
@@ -582,6 +598,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             publish: publish.unwrap_or_default(),
             clinic: clinic.unwrap_or_default(),
             ratelimit: ratelimit.unwrap_or_default(),
+            ingest: ingest.unwrap_or_default(),
             clock: crate::clock::Clock::System,
         };
         for (segments, message) in validate(&config) {
@@ -917,6 +934,7 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
         }
     }
     validate_sal_and_publish(c, &mut p);
+    p.extend(crate::ingest::validate(c));
     p
 }
 

@@ -1,0 +1,1 @@
+//! `srebot log`.
