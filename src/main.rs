@@ -39,6 +39,23 @@ enum Sub {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+    /// Log a Server Admin Log entry through the bot's ingest API (for scripts): prints
+    /// `Logged #N <url>`. URL and token from --config FILE (url, token_file, channel,
+    /// retry_seconds) or SREBOT_URL and SREBOT_TOKEN_FILE. Retries connection errors and 503.
+    Log {
+        /// The channel (else the config's, else the token's only channel).
+        #[arg(long)]
+        channel: Option<String>,
+        /// Who did it, user@host (default: $USER@hostname).
+        #[arg(long)]
+        author: Option<String>,
+        /// Keep retrying for this many seconds (default: the config's retry_seconds, else 120).
+        #[arg(long)]
+        retry_for: Option<u64>,
+        /// The message (several words are joined with spaces).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        message: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +133,19 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             };
             print_report(&c, number, channel.as_deref(), &format)
+        }
+        Sub::Log { channel, author, retry_for, message } => {
+            let entry = srebot::ingest::client::Entry { message: message.join(" "), channel, author, retry_for };
+            match srebot::ingest::client::run(cli.config.as_deref(), entry) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("srebot log: {why}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Sub::Run => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE") else {

@@ -9,6 +9,7 @@ mod clinic;
 mod fixture_smoke;
 mod http;
 mod incident;
+mod ingest;
 mod mediawiki;
 mod resilience;
 mod sal;
