@@ -77,6 +77,26 @@ enum ClinicCommand {
 enum SalCommand {
     /// Print entry ID with every correction (undo, redaction, amendment) and the texts they replaced.
     Show { id: i64 },
+    /// Import the log's history from a wiki SAL page (`== YYYY-MM-DD ==` days, `* HH:MM nick:
+    /// message` lines) into CHANNEL, marked imported and never published again. Idempotent: a
+    /// second run adds nothing, a run after new wiki edits only the new lines. Reports per day.
+    ImportWiki {
+        /// The page title, read through the Action API.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        page: Option<String>,
+        /// The wiki's api.php (default: [publish.mediawiki] api_url).
+        #[arg(long, requires = "page")]
+        api: Option<String>,
+        /// A file holding the page's wikitext instead.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The channel the entries belong to (one of the config's [[channels]]).
+        #[arg(long)]
+        channel: String,
+        /// Also import every subpage PAGE/… (monthly archives).
+        #[arg(long, requires = "page")]
+        archives: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +140,31 @@ fn main() -> ExitCode {
             match command {
                 ClinicCommand::Import { file } => clinic_import(&c, &file),
                 ClinicCommand::Export { base } => clinic_export(&c, base),
+            }
+        }
+        Sub::Sal { command: SalCommand::ImportWiki { page, api, file, channel, archives } } => {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE sal import-wiki …") else {
+                return ExitCode::FAILURE;
+            };
+            let source = match (&page, &file) {
+                (Some(title), _) => srebot::ingest::wiki::Source::Page { title, api: api.as_deref(), archives },
+                (None, Some(path)) => srebot::ingest::wiki::Source::File(path),
+                (None, None) => {
+                    eprintln!("import-wiki: give --page TITLE or --file WIKITEXT");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match srebot::ingest::wiki::run(&c, source, &channel) {
+                Ok(lines) => {
+                    for l in lines {
+                        println!("{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("import-wiki: {why}");
+                    ExitCode::FAILURE
+                }
             }
         }
         Sub::Sal { command: SalCommand::Show { id } } => {
@@ -255,6 +300,15 @@ fn sal_show(c: &config::Config, id: i64) -> ExitCode {
             );
             if e.private {
                 println!("private: made in a security channel");
+            }
+            if let Some(client) = &e.relayed_by {
+                println!("relayed by {client}");
+            }
+            if store::open_database(&c.storage.database)
+                .and_then(|conn| Ok(store::ingest::is_imported(&conn, id)?))
+                .unwrap_or(false)
+            {
+                println!("imported from a wiki page");
             }
             if let Some(at) = &e.hidden_at {
                 println!("hidden since {at}");

@@ -97,6 +97,10 @@ impl Targets {
     ) -> rusqlite::Result<bool> {
         match &self.mediawiki {
             Some(channels) if !private && channels.iter().any(|c| crate::irc::casefold_eq(c, channel)) => {
+                // History imported from the wiki is there already; its corrections stay here.
+                if crate::store::ingest::is_imported(conn, entry_id)? {
+                    return Ok(false);
+                }
                 sal::enqueue(conn, MEDIAWIKI, entry_id, action, at)?;
                 Ok(true)
             }
@@ -385,6 +389,8 @@ retry_max_seconds = 60
         assert!(!t.enqueue(&conn, 1, "#ops", false, Action::Publish, at).unwrap());
         assert!(!t.enqueue(&conn, 1, "#sre-security", false, Action::Publish, at).unwrap());
         assert_eq!(sal::outbox_status(&conn, MEDIAWIKI).unwrap().pending, 1);
+        conn.execute("UPDATE sal_entry SET import_key = 'k' WHERE id = 1", []).unwrap();
+        assert!(!t.enqueue(&conn, 1, "#sre", false, Action::Update, at).unwrap(), "imported: never published");
         let mut off = c.clone();
         off.publish.mediawiki = None;
         assert!(!Targets::from_config(&off).enqueue(&conn, 1, "#sre", false, Action::Publish, at).unwrap());

@@ -375,3 +375,92 @@ async fn srebot_log_retries_through_a_restart_and_stores_once() {
     assert!(err.contains("403") && err.contains("may not write to"), "{err}");
     assert_eq!(bot.count("message = 'not allowed'"), 0);
 }
+
+/// A SAL page of `days` days (newest first) with 24 entries each, in every layout the import
+/// reads: `==` and `===` day headings, plain lines, `{{SAL entry|1=…}}` lines and relayed lines.
+/// Returns (text, number of lines).
+fn generated_page(days: usize) -> (String, usize) {
+    let mut text = String::new();
+    let first = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    for d in (0..days).rev() {
+        let day = first + chrono::Duration::days(d as i64);
+        let eq = if d % 2 == 0 { "==" } else { "===" };
+        text += &format!("{eq} {day} {eq}\n");
+        for e in (0..24).rev() {
+            let (time, n) = (format!("{e:02}:{:02}", (d * 7 + e) % 60), d * 24 + e);
+            text += &match e % 3 {
+                0 => format!("* {time} alice: restarted db{n} from 198.51.100.{} (T{})\n", e + 1, 100_000 + n),
+                1 => format!("* {time} {{{{SAL entry|1=bob: depooled mw{n}}}}}\n"),
+                _ => format!("* {time} LSBot: [deploy@deploy1002] synced wmf-config to host{n}\n"),
+            };
+        }
+    }
+    let lines = text.lines().count();
+    (text, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_thousand_line_wiki_page_imports_completely_once_and_stays_private_where_it_was() {
+    let net = shared_network().await;
+    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let port = free_port();
+    let mut opts = BotOpts::new(net, &unique("sb"));
+    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
+    let dir = tempfile::tempdir().unwrap();
+    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
+    let mut bot = BotProcess::create(opts);
+    let (page, lines) = generated_page(400);
+    assert_eq!(lines, 10_000);
+    let file = dir.path().join("sal.wiki");
+    std::fs::write(&file, &page).unwrap();
+    let file = file.to_str().unwrap();
+
+    let (ok, out, err) = bot.cli(&["sal", "import-wiki", "--file", file, "--channel", &chan]);
+    assert!(ok, "{out}{err}");
+    let total = out.lines().last().unwrap();
+    assert_eq!(total, format!("{file}: 9600 added, 0 already present, 0 unparsable, over 400 day(s)"), "{out}");
+    assert!(out.contains(&format!("{file}: 2020-01-01: 24 added, 0 already present\n")), "{out}");
+    assert_eq!(bot.count(&format!("channel = '{chan}' AND import_key IS NOT NULL")), 9600);
+    assert_eq!(bot.count("nick = 'deploy' AND relayed_by = 'LSBot' AND userhost = 'deploy@deploy1002'"), 3200);
+    // Oldest first, so ids follow time.
+    let (first, last): (String, String) = bot
+        .db()
+        .query_row(
+            "SELECT (SELECT message FROM sal_entry WHERE id = 1), (SELECT message FROM sal_entry WHERE id = 9600)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (first.as_str(), last.as_str()),
+        ("restarted db0 from 198.51.100.1 (T100000)", "synced wmf-config to host9599")
+    );
+    // Idempotent; and a later edit of the page adds only its new lines.
+    let (ok, out, _) = bot.cli(&["sal", "import-wiki", "--file", file, "--channel", &chan]);
+    assert!(ok && out.ends_with("0 added, 9600 already present, 0 unparsable, over 400 day(s)\n"), "{out}");
+    let edited = page.replacen("\n", "\n* 23:59 carol: a line added later\nnot an entry\n", 1);
+    std::fs::write(dir.path().join("sal.wiki"), edited).unwrap();
+    let (ok, out, _) = bot.cli(&["sal", "import-wiki", "--file", file, "--channel", &chan]);
+    assert!(ok && out.ends_with("1 added, 9600 already present, 1 unparsable, over 400 day(s)\n"), "{out}");
+    assert!(out.contains("1 unparsable: line 3 (not an entry line"), "{out}");
+    // A page of the security channel keeps its privacy.
+    let private = dir.path().join("sec.wiki");
+    std::fs::write(&private, "== 2021-06-01 ==\n* 10:00 eve: rotated quokka-key-7721\n").unwrap();
+    let (ok, out, _) = bot.cli(&["sal", "import-wiki", "--file", private.to_str().unwrap(), "--channel", &sec]);
+    assert!(ok && out.contains("1 added"), "{out}");
+    assert_eq!(bot.count("message = 'rotated quokka-key-7721' AND private = 1"), 1);
+    let (ok, _, err) = bot.cli(&["sal", "import-wiki", "--file", file, "--channel", "#nosuch"]);
+    assert!(!ok && err.contains("#nosuch is not one of the config's [[channels]]"), "{err}");
+
+    // Searchable on the web, addresses masked; nothing queued for the wiki; the private one unseen.
+    bot.spawn();
+    wait_listening(port).await;
+    let found = crate::http::get(port, "/api/v1/sal?q=db4242").await;
+    let v = json(&found);
+    assert_eq!(v["entries"][0]["message"], "restarted db4242 from [IP hidden] (T104242)", "{}", found.body);
+    assert!(!crate::http::get(port, "/api/v1/sal?q=quokka").await.body.contains("quokka-key"));
+    let queued: i64 = bot.db().query_row("SELECT count(*) FROM sal_outbox", [], |r| r.get(0)).unwrap();
+    assert_eq!(queued, 0, "imported entries are never published");
+    let (ok, out, _) = bot.cli(&["sal", "show", "9601"]);
+    assert!(ok && out.contains("imported from a wiki page"), "{out}");
+}
