@@ -1,5 +1,5 @@
--- Entries from machines (the ingest API, `srebot log`) and from the past (`srebot sal
--- import-wiki`).
+-- Entries from machines (the ingest API, `srebot log`), from the past (`srebot sal
+-- import-wiki`), and their mentions of tasks on Phorge.
 
 -- An imported entry carries the key of the wiki line it came from (channel, day, time, nick,
 -- text and which occurrence of that same line on that day), so a second import of the same page
@@ -19,3 +19,14 @@ CREATE TABLE ingest_request (
 ) WITHOUT ROWID;
 
 CREATE INDEX ingest_request_received ON ingest_request (received_at);
+
+-- Task mentions ([publish.phorge]): each (entry, task) commented on, or found restricted, once.
+-- An outbox row covers every task of its entry; this is what makes a retry skip the tasks that
+-- were already done.
+CREATE TABLE phorge_mention (
+    entry_id INTEGER NOT NULL REFERENCES sal_entry (id),
+    task     TEXT    NOT NULL,                        -- T123456
+    outcome  TEXT    NOT NULL CHECK (outcome IN ('commented', 'restricted', 'missing')),
+    at       TEXT    NOT NULL,                        -- UTC, RFC 3339 with milliseconds
+    PRIMARY KEY (entry_id, task)
+) WITHOUT ROWID;

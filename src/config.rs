@@ -418,6 +418,7 @@ impl Default for SalConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PublishConfig {
     pub mediawiki: Option<MediaWikiConfig>,
+    pub phorge: Option<crate::publish::phorge::PhorgeConfig>,
 }
 
 /// `[publish.mediawiki]`: a wiki page that carries the log.
@@ -935,6 +936,7 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
     }
     validate_sal_and_publish(c, &mut p);
     p.extend(crate::ingest::validate(c));
+    p.extend(crate::publish::phorge::validate(c));
     p
 }
 

@@ -11,6 +11,7 @@ mod http;
 mod incident;
 mod ingest;
 mod mediawiki;
+mod phorge;
 mod resilience;
 mod sal;
 mod sal_depth;
