@@ -277,16 +277,24 @@ async fn run(sink: Sink, wiki: mediawiki::Wiki, store: Store, mut stop: oneshot:
         if more {
             continue;
         }
-        let wait = match store.call(|conn| sal::next_due(conn, MEDIAWIKI)).await {
-            Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_POLL),
-            Ok(None) => IDLE_POLL,
-            Err(_) => Duration::from_secs(5),
-        };
-        tokio::select! {
-            _ = WAKE.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = &mut stop => break,
+        if !idle(&store, MEDIAWIKI, &WAKE, &mut stop).await {
+            break;
         }
+    }
+}
+
+/// Waits until `sink`'s next row is due, a [`wake`], or at most [`IDLE_POLL`]; false when told
+/// to stop instead.
+async fn idle(store: &Store, sink: &'static str, wake: &Notify, stop: &mut oneshot::Receiver<()>) -> bool {
+    let wait = match store.call(move |conn| sal::next_due(conn, sink)).await {
+        Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_POLL),
+        Ok(None) => IDLE_POLL,
+        Err(_) => Duration::from_secs(5),
+    };
+    tokio::select! {
+        _ = wake.notified() => true,
+        _ = tokio::time::sleep(wait) => true,
+        _ = stop => false,
     }
 }
 

@@ -14,7 +14,7 @@
 //! "error_info": …}`.
 
 use super::Privacy;
-use crate::config::{ChannelRole, Config, Secret};
+use crate::config::{Config, Secret};
 use crate::store::sal::{self, time_text, Entry};
 use crate::store::Store;
 use chrono::Utc;
@@ -39,22 +39,14 @@ pub struct PhorgeConfig {
     /// Channels whose entries mention tasks; empty: every public channel. Never a security one.
     #[serde(default)]
     pub channels: Vec<String>,
-    #[serde(default = "default_retry_min")]
+    /// First delay after a failed call; doubles (with jitter) up to `retry_max_seconds`.
+    #[serde(default = "crate::config::default_retry_min")]
     pub retry_min_seconds: u64,
-    #[serde(default = "default_retry_max")]
+    #[serde(default = "crate::config::default_retry_max")]
     pub retry_max_seconds: u64,
-    #[serde(default = "default_timeout")]
+    /// Timeout of one HTTP request.
+    #[serde(default = "crate::config::default_http_timeout")]
     pub timeout_seconds: u64,
-}
-
-fn default_retry_min() -> u64 {
-    10
-}
-fn default_retry_max() -> u64 {
-    900
-}
-fn default_timeout() -> u64 {
-    30
 }
 
 impl PhorgeConfig {
@@ -70,9 +62,7 @@ impl PhorgeConfig {
 
     /// Whether entries of `channel` mention tasks (never those of a security channel).
     pub fn publishes(&self, config: &Config, channel: &str) -> bool {
-        let Some(ch) = config.channel(channel) else { return false };
-        ch.role == ChannelRole::Public
-            && (self.channels.is_empty() || self.channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
+        crate::config::sink_publishes(config, &self.channels, channel)
     }
 }
 
@@ -87,22 +77,8 @@ pub(crate) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
     if let Err(e) = ph.resolve_token() {
         p.push((at("token_file"), e));
     }
-    for (i, name) in ph.channels.iter().enumerate() {
-        let k = vec!["publish".into(), "phorge".into(), "channels".into(), i.to_string()];
-        match c.channel(name) {
-            None => p.push((k, format!("{name} is not one of the [[channels]]"))),
-            Some(ch) if ch.role == ChannelRole::Security => {
-                p.push((k, format!("{name} is a security channel: its entries are never published")))
-            }
-            Some(_) => {}
-        }
-    }
-    if ph.retry_min_seconds == 0 || ph.retry_min_seconds > ph.retry_max_seconds {
-        p.push((at("retry_min_seconds"), "must be at least 1 and not above retry_max_seconds".into()));
-    }
-    if ph.timeout_seconds == 0 {
-        p.push((at("timeout_seconds"), "must be at least 1".into()));
-    }
+    let timing = (ph.retry_min_seconds, ph.retry_max_seconds, ph.timeout_seconds);
+    p.extend(crate::config::check_sink(c, &["publish", "phorge"], &ph.channels, timing));
     p
 }
 
@@ -251,7 +227,6 @@ impl Sink {
 
 /// Rows taken per round.
 const BATCH: usize = 50;
-const IDLE_POLL: Duration = Duration::from_secs(60);
 
 /// An outbox row with its entry and the tasks still to do.
 type Work = (sal::Work, Option<Entry>, Vec<String>);
@@ -335,15 +310,8 @@ async fn run(sink: Sink, conduit: std::sync::Arc<Conduit>, store: Store, mut sto
                 tracing::error!(error = %e, "phorge: cannot record the outcome (the row will be retried)");
             }
         }
-        let wait = match store.call(|conn| sal::next_due(conn, PHORGE)).await {
-            Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_POLL),
-            Ok(None) => IDLE_POLL,
-            Err(_) => Duration::from_secs(5),
-        };
-        tokio::select! {
-            _ = WAKE.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = &mut stop => break,
+        if !super::idle(&store, PHORGE, &WAKE, &mut stop).await {
+            break;
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::badinput::acked_ids;
 use crate::botproc::{BotOpts, BotProcess};
 use crate::http::{exchange, free_port, Response};
 use crate::sal::{join_with, wait_join};
-use crate::support::{shared_network, unique, TestClient, WAIT};
+use crate::support::{shared_network, unique, Network, TestClient, WAIT};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -30,6 +30,19 @@ fn ingest_config(dir: &std::path::Path, port: u16, chan: &str, sec: &str) -> Str
         sha256_hex("walled-token-0123456789"),
         sha256_hex("slow-token-0123456789ab"),
     )
+}
+
+/// A bot (not started yet) on the generous port with a public and a security channel and the web
+/// view with [`ingest_config`]'s clients on a free port: (options to adjust, the temp dir with the
+/// token files, public channel, security channel, web port).
+fn ingest_opts(net: &Network, botnick: &str) -> (BotOpts, tempfile::TempDir, String, String, u16) {
+    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let port = free_port();
+    let mut opts = BotOpts::new(net, botnick);
+    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
+    let dir = tempfile::tempdir().unwrap();
+    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
+    (opts, dir, chan, sec, port)
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -72,17 +85,12 @@ async fn ingested_entries_are_stored_announced_and_bad_requests_store_nothing() 
     let (botnick, alice) = (unique("sb"), unique("al"));
     net.register_account(&botnick, "botpass1").await;
     net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let (mut opts, _dir, chan, sec, port) = ingest_opts(net, &botnick);
     let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
     a.join(&chan).await;
     a.join(&sec).await;
-    let port = free_port();
-    let mut opts = BotOpts::new(net, &botnick);
     opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
     opts.accounts = vec![alice.clone()];
-    let dir = tempfile::tempdir().unwrap();
-    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;
     wait_listening(port).await;
@@ -260,15 +268,9 @@ async fn ingested_entries_are_stored_announced_and_bad_requests_store_nothing() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_failure_is_503_not_logged() {
     let net = shared_network().await;
-    let botnick = unique("sb");
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let port = free_port();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    let dir = tempfile::tempdir().unwrap();
+    let (mut opts, dir, _, _, port) = ingest_opts(net, &unique("sb"));
     let missing = dir.path().join("not-yet");
     opts.database = Some(missing.join("srebot.sqlite3"));
-    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
     let _bot = BotProcess::start(opts);
     wait_listening(port).await;
     let r = ingest(port, SCAP_TOKEN, &serde_json::json!({"message": "lost?"})).await;
@@ -284,16 +286,11 @@ async fn a_database_failure_is_503_not_logged() {
 async fn a_burst_of_500_reaches_a_strict_server_merged_in_seconds() {
     let net = shared_network().await;
     let (botnick, alice) = (unique("sb"), unique("al"));
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let (mut opts, _dir, chan, _, port) = ingest_opts(net, &botnick);
     let mut a = TestClient::connect(net.port(), &alice).await;
-    let port = free_port();
     // The strict (Libera-like) class, with the bot's default flood control.
-    let mut opts = BotOpts::new(net, &botnick);
     opts.port = net.strict_port();
     opts.flood = (4, 1500);
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    let dir = tempfile::tempdir().unwrap();
-    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
     let mut bot = BotProcess::start(opts);
     join_with(&mut a, &chan, &botnick, WAIT).await;
     wait_listening(port).await;
@@ -331,13 +328,7 @@ async fn a_burst_of_500_reaches_a_strict_server_merged_in_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srebot_log_retries_through_a_restart_and_stores_once() {
     let net = shared_network().await;
-    let botnick = unique("sb");
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let port = free_port();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    let dir = tempfile::tempdir().unwrap();
-    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
+    let (opts, dir, _, sec, port) = ingest_opts(net, &unique("sb"));
     let mut bot = BotProcess::create(opts);
     let token_file = dir.path().join(format!("scap-{port}.token"));
     let client = |args: &[&str]| {
@@ -402,12 +393,7 @@ fn generated_page(days: usize) -> (String, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_thousand_line_wiki_page_imports_completely_once_and_stays_private_where_it_was() {
     let net = shared_network().await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let port = free_port();
-    let mut opts = BotOpts::new(net, &unique("sb"));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    let dir = tempfile::tempdir().unwrap();
-    opts.extra = ingest_config(dir.path(), port, &chan, &sec);
+    let (opts, dir, chan, sec, port) = ingest_opts(net, &unique("sb"));
     let mut bot = BotProcess::create(opts);
     let (page, lines) = generated_page(400);
     assert_eq!(lines, 10_000);
