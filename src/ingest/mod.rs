@@ -350,9 +350,7 @@ pub fn announcement(author: &str, id: i64, message: &str) -> String {
 mod tests {
     use super::*;
 
-    fn config() -> Config {
-        crate::config::parse(
-            r##"
+    const BASE: &str = r##"
 [irc]
 server = "127.0.0.1"
 nick = "srebot"
@@ -367,6 +365,11 @@ name = "#sre-security"
 role = "security"
 [storage]
 database = "x.sqlite3"
+"##;
+
+    fn config() -> Config {
+        crate::config::parse(&format!(
+            r##"{BASE}
 [web]
 listen = "127.0.0.1:8080"
 [[ingest.clients]]
@@ -378,8 +381,8 @@ name = "puppet"
 token_sha256 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
 channels = ["#sre", "#sre-security"]
 sources = ["10.0.0.0/8"]
-"##,
-        )
+"##
+        ))
         .unwrap()
     }
 
@@ -409,22 +412,16 @@ sources = ["10.0.0.0/8"]
 
     #[test]
     fn config_problems_are_named() {
-        let bad = r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[storage]
-database = "x.sqlite3"
+        let bad = format!(
+            r##"{BASE}
 [[ingest.clients]]
 name = "bad name"
 token_sha256 = "abc"
 channels = ["#nope"]
 sources = ["10.0.0.1/8"]
-"##;
-        let problems = crate::config::parse(bad).unwrap_err();
+"##
+        );
+        let problems = crate::config::parse(&bad).unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         for k in [
             "ingest.clients.0.name",

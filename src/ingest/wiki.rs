@@ -443,6 +443,23 @@ this line is stray
     }
 
     #[test]
+    fn oldest_first_pages_keep_their_order_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open_database(&dir.path().join("w.sqlite3")).unwrap();
+        let page = "== 2026-01-01 ==\n* 10:00 a: one\n* 10:00 a: two\n== 2026-01-02 ==\n* 09:00 b: three\n";
+        assert_eq!(import(&conn, &parse(page), "#sre", false).unwrap().added(), 3);
+        let texts: Vec<String> = crate::store::sal::all(&conn).unwrap().into_iter().map(|e| e.message).collect();
+        assert_eq!(texts, ["one", "two", "three"]);
+        // The same page newest first: the same order of ids.
+        let newest = "== 2026-01-02 ==\n* 09:00 b: three\n== 2026-01-01 ==\n* 10:00 a: two\n* 10:00 a: one\n";
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open_database(&dir.path().join("w.sqlite3")).unwrap();
+        import(&conn, &parse(newest), "#sre", false).unwrap();
+        let texts: Vec<String> = crate::store::sal::all(&conn).unwrap().into_iter().map(|e| e.message).collect();
+        assert_eq!(texts, ["one", "two", "three"]);
+    }
+
+    #[test]
     fn secrets_are_reported_not_imported() {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::store::open_database(&dir.path().join("w.sqlite3")).unwrap();
