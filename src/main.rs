@@ -426,7 +426,7 @@ async fn run(mut c: config::Config) -> ExitCode {
         }
     };
     let (store, store_thread) = store::Store::open(&c.storage.database);
-    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki (if configured)
+    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
     let (client, events, driver) = srebot::irc::driver::spawn(settings, connector);
     let config = Arc::new(c);
     let web = start_web(&config, &store, &client).await;
