@@ -39,6 +39,13 @@ fn unauthorized() -> Response {
     r
 }
 
+/// Any other method than GET (read) and POST (log): a JSON answer like the API's others.
+pub(super) async fn wrong_method() -> Response {
+    let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "GET reads the log, POST writes an entry");
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
+    r
+}
+
 pub(super) async fn post(State(web): State<Arc<Web>>, request: Request) -> Response {
     let ingest = &web.ingest;
     if ingest.clients.is_empty() {

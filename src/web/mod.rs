@@ -94,7 +94,7 @@ pub const ROUTES: &[(&str, Handler)] = &[
     ("/clinic", || get(clinic_page)),
     ("/atom/sal", || get(atom_all)),
     ("/atom/sal/{channel}", || get(atom_channel)),
-    ("/api/v1/sal", || get(api_sal).post(ingest::post)),
+    ("/api/v1/sal", || get(api_sal).post(ingest::post).fallback(ingest::wrong_method)),
     ("/api/v1/sal/{id}", || get(api_sal_entry)),
     ("/api/v1/incidents", || get(api_incidents)),
     ("/api/v1/incidents/{id}", || get(api_incident)),

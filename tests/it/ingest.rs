@@ -250,6 +250,10 @@ async fn ingested_entries_are_stored_announced_and_bad_requests_store_nothing() 
         assert!(!why.contains("Tr0ub4dor") && !r.body.contains(SCAP_TOKEN), "{what} echoes a secret: {why}");
     }
     assert!(cases[0].1.headers.to_ascii_lowercase().contains("www-authenticate: bearer"), "{}", cases[0].1.headers);
+    let put = format!("PUT /api/v1/sal HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: {scap}\r\nContent-Length: 2\r\n\r\n{{}}");
+    let put = exchange(port, put.as_bytes()).await;
+    assert_eq!(put.status, 405, "{}", put.body);
+    assert!(json(&put)["error"].as_str().unwrap().contains("POST writes an entry"));
     // The rate limit: two at once, then 429 with Retry-After.
     let slow = "slow-token-0123456789ab";
     for _ in 0..2 {
@@ -328,7 +332,7 @@ async fn a_burst_of_500_reaches_a_strict_server_merged_in_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srebot_log_retries_through_a_restart_and_stores_once() {
     let net = shared_network().await;
-    let (opts, dir, _, sec, port) = ingest_opts(net, &unique("sb"));
+    let (opts, dir, chan, sec, port) = ingest_opts(net, &unique("sb"));
     let mut bot = BotProcess::create(opts);
     let token_file = dir.path().join(format!("scap-{port}.token"));
     let client = |args: &[&str]| {
@@ -365,6 +369,29 @@ async fn srebot_log_retries_through_a_restart_and_stores_once() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("403") && err.contains("may not write to"), "{err}");
     assert_eq!(bot.count("message = 'not allowed'"), 0);
+    // The same from a client config file (which names the channel) instead of the environment.
+    let conf = dir.path().join("log-client.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "url = \"http://127.0.0.1:{port}\"\ntoken_file = {token_file:?}\nchannel = \"{sec}\"\nretry_seconds = 5\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_srebot"))
+        .args(["log", "--config", conf.to_str().unwrap(), "from", "the", "file"])
+        .env_remove("SREBOT_URL")
+        .env_remove("SREBOT_TOKEN_FILE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("may not write to"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_srebot"))
+        .args(["log", "--config", conf.to_str().unwrap(), "--channel", &chan, "from", "the", "file"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(bot.count("message = 'from the file' AND relayed_by = 'scap'"), 1);
 }
 
 /// A SAL page of `days` days (newest first) with 24 entries each, in every layout the import
