@@ -588,3 +588,56 @@ fn title_param(title: &str) -> String {
         })
         .collect()
 }
+
+/// `srebot sal import-wiki --page` reads a real wiki's page through the Action API, and its
+/// monthly archive subpages with `--archives`; a second run adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_wiki_reads_a_page_and_its_archives_through_the_api() {
+    if let Err(why) = ensure_mediawiki() {
+        skip_or_fail("MediaWiki import test", &why, all_required());
+        return;
+    }
+    let mut wiki = TestWiki::install();
+    wiki.start();
+    let title = "Tech:SAL history";
+    wiki.human_edit(title, "The log.\n== 2026-02-02 ==\n* 10:00 alice: current page line (T1)\n");
+    wiki.human_edit(
+        &format!("{title}/Archive 2025"),
+        "=== 2025-12-31 ===\n* 23:00 {{SAL entry|1=bob: archived line}}\n",
+    );
+    wiki.human_edit(
+        &format!("{title}/Archive 2024"),
+        "== 2024-06-01 ==\n* 08:00 LSBot: [deploy@mw1] older line\n* 8 o'clock: not a line\n",
+    );
+    let net = shared_network().await;
+    let chan = format!("#{}", unique("sre"));
+    let mut opts = BotOpts::new(net, &unique("sb"));
+    opts.channels = vec![(chan.clone(), "public")];
+    let bot = BotProcess::create(opts);
+    let api = wiki.api();
+    let import = |archives: bool| {
+        let mut args = vec!["sal", "import-wiki", "--page", title, "--api", &api, "--channel", &chan];
+        if archives {
+            args.push("--archives");
+        }
+        bot.cli(&args)
+    };
+    let (ok, out, err) = import(false);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out, format!("{title}: 2026-02-02: 1 added, 0 already present\n{title}: 1 added, 0 already present, 0 unparsable, over 1 day(s)\n"));
+    let (ok, out, err) = import(true);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("{title}/Archive 2024: 2024-06-01: 1 added, 0 already present, 1 unparsable: line 3 (")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{title}/Archive 2025: 2025-12-31: 1 added")), "{out}");
+    assert!(out.contains(&format!("{title}: 0 added, 1 already present")), "{out}");
+    assert_eq!(bot.count("import_key IS NOT NULL"), 3);
+    assert_eq!(bot.count("nick = 'deploy' AND relayed_by = 'LSBot' AND message = 'older line'"), 1);
+    let (ok, out, _) = import(true);
+    assert!(ok && !out.contains(" 1 added"), "{out}");
+    assert_eq!(bot.count("1"), 3);
+    let (ok, _, err) = bot.cli(&["sal", "import-wiki", "--page", "No such page", "--api", &api, "--channel", &chan]);
+    assert!(!ok && err.contains("no page"), "{err}");
+}

@@ -40,7 +40,9 @@ pub async fn web_bot() -> WebBot {
     opts.admins = vec![alice.clone()];
     opts.extra = format!(
         "[web]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}\"\n\
-         task_url = \"https://phabricator.example.org/{{}}\"\n[sal]\ninternal_networks = [\"10.64.0.0/12\"]\n"
+         task_url = \"https://phabricator.example.org/{{}}\"\n[sal]\ninternal_networks = [\"10.64.0.0/12\"]\n\
+         [[ingest.clients]]\nname = \"puppet\"\ntoken_sha256 = \"{}\"\nchannels = [\"{chan}\", \"{sec}\"]\n",
+        crate::ingest::PUPPET_TOKEN_SHA256
     );
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;
@@ -221,6 +223,8 @@ const UNDONE: &str = "gnu-withdrawn-6631";
 const REDACTED: &str = "zebra-redacted-7742";
 const REDACTED_IP: &str = "203.0.113.99";
 const NOTE_IP: &str = "192.0.2.44";
+/// An entry a machine logged in the security channel through the ingest API.
+const INGESTED: &str = "ibex-ingested-9913";
 
 /// The entry id in an ack with a link (`Logged the message at …/sal/ID, nick`).
 fn acked_id(ack: &str) -> i64 {
@@ -264,6 +268,15 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
     assert!(shown.starts_with(&format!("#{redacted} was redacted by {} on ", alice)), "{shown}");
     assert!(!shown.contains("named a customer"), "{shown}");
 
+    // Through the ingest API, into the security channel.
+    let ingested = crate::ingest::ingest(
+        p,
+        crate::ingest::PUPPET_TOKEN,
+        &serde_json::json!({"message": format!("{INGESTED} rotated keys"), "channel": sec}),
+    )
+    .await;
+    assert_eq!(ingested.status, 201, "{}", ingested.body);
+
     let db = w.bot.db();
     let last_entry: i64 = db.query_row("SELECT max(id) FROM sal_entry", [], |r| r.get(0)).unwrap();
     let incidents: i64 = db.query_row("SELECT count(*) FROM incident", [], |r| r.get(0)).unwrap();
@@ -283,11 +296,12 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
         "?q=okapi".into(),
         "?q=zebra".into(),
         "?q=gnu".into(),
+        "?q=ibex".into(),
         "?q=rotated+deploy+key".into(),
         format!("?before={}", last_entry + 1),
         "?until=2100-01-01".into(),
     ];
-    let forbidden = [SECRET_MARKER, "198.51.100.7", REDACTED_IP, NOTE_IP, REDACTED, UNDONE, &sec];
+    let forbidden = [SECRET_MARKER, "198.51.100.7", REDACTED_IP, NOTE_IP, REDACTED, UNDONE, INGESTED, &sec];
     let mut scanned = 0;
     for (route, _) in srebot::web::ROUTES {
         for path in expand(route, &values) {
