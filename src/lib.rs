@@ -19,6 +19,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod incident;
+pub mod ingest;
 pub mod irc;
 pub mod metrics;
 pub mod privacy;

@@ -44,6 +44,23 @@ enum Sub {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+    /// Log a Server Admin Log entry through the bot's ingest API (for scripts): prints
+    /// `Logged #N <url>`. URL and token from --config FILE (url, token_file, channel,
+    /// retry_seconds) or SREBOT_URL and SREBOT_TOKEN_FILE. Retries connection errors and 503.
+    Log {
+        /// The channel (else the config's, else the token's only channel).
+        #[arg(long)]
+        channel: Option<String>,
+        /// Who did it, user@host (default: $USER@hostname).
+        #[arg(long)]
+        author: Option<String>,
+        /// Keep retrying for this many seconds (default: the config's retry_seconds, else 120).
+        #[arg(long)]
+        retry_for: Option<u64>,
+        /// The message (several words are joined with spaces).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        message: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,6 +90,26 @@ enum ClinicCommand {
 enum SalCommand {
     /// Print entry ID with every correction (undo, redaction, amendment) and the texts they replaced.
     Show { id: i64 },
+    /// Import the log's history from a wiki SAL page (`== YYYY-MM-DD ==` days, `* HH:MM nick:
+    /// message` lines) into CHANNEL, marked imported and never published again. Idempotent: a
+    /// second run adds nothing, a run after new wiki edits only the new lines. Reports per day.
+    ImportWiki {
+        /// The page title, read through the Action API.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        page: Option<String>,
+        /// The wiki's api.php (default: [publish.mediawiki] api_url).
+        #[arg(long, requires = "page")]
+        api: Option<String>,
+        /// A file holding the page's wikitext instead.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The channel the entries belong to (one of the config's [[channels]]).
+        #[arg(long)]
+        channel: String,
+        /// Also import every subpage PAGE/… (monthly archives).
+        #[arg(long, requires = "page")]
+        archives: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +157,31 @@ fn main() -> ExitCode {
                 ClinicCommand::Export { base } => clinic_export(&c, base),
             }
         }
+        Sub::Sal { command: SalCommand::ImportWiki { page, api, file, channel, archives } } => {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE sal import-wiki …") else {
+                return ExitCode::FAILURE;
+            };
+            let source = match (&page, &file) {
+                (Some(title), _) => srebot::ingest::wiki::Source::Page { title, api: api.as_deref(), archives },
+                (None, Some(path)) => srebot::ingest::wiki::Source::File(path),
+                (None, None) => {
+                    eprintln!("import-wiki: give --page TITLE or --file WIKITEXT");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match srebot::ingest::wiki::run(&c, source, &channel) {
+                Ok(lines) => {
+                    for l in lines {
+                        println!("{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("import-wiki: {why}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Sub::Sal { command: SalCommand::Show { id } } => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE sal show ID") else {
                 return ExitCode::FAILURE;
@@ -131,6 +193,19 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             };
             print_report(&c, number, channel.as_deref(), &format)
+        }
+        Sub::Log { channel, author, retry_for, message } => {
+            let entry = srebot::ingest::client::Entry { message: message.join(" "), channel, author, retry_for };
+            match srebot::ingest::client::run(cli.config.as_deref(), entry) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("srebot log: {why}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Sub::Run => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE") else {
@@ -197,6 +272,15 @@ fn sal_show(c: &config::Config, id: i64) -> ExitCode {
             );
             if e.private {
                 println!("private: made in a security channel");
+            }
+            if let Some(client) = &e.relayed_by {
+                println!("relayed by {client}");
+            }
+            if store::open_database(&c.storage.database)
+                .and_then(|conn| Ok(store::ingest::is_imported(&conn, id)?))
+                .unwrap_or(false)
+            {
+                println!("imported from a wiki page");
             }
             if let Some(at) = &e.hidden_at {
                 println!("hidden since {at}");
@@ -314,7 +398,7 @@ async fn run(mut c: config::Config) -> ExitCode {
         }
     };
     let (store, store_thread) = store::Store::open(&c.storage.database);
-    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki (if configured)
+    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
     let (client, events, driver) = srebot::irc::driver::spawn(settings, connector);
     let config = Arc::new(c);
     let web = start_web(&config, &store, &client).await;

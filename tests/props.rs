@@ -114,22 +114,28 @@ const SHORT_LINE: usize = 400;
 fn incident_sub_is_sound(sub: &cmd::incident::Sub) -> Result<(), TestCaseError> {
     use cmd::incident::Sub;
     let id = match sub {
-        Sub::Status { target, .. } | Sub::Close { target, .. } | Sub::Note { target, .. } | Sub::At { target, .. } => {
-            match target {
-                cmd::incident::Target::Only => None,
-                cmd::incident::Target::Named(n) => Some(*n),
-                cmd::incident::Target::Maybe { number, word } => {
-                    prop_assert!(word.trim_start_matches('#').parse::<i64>().ok() == Some(*number), "{word:?}");
-                    Some(*number)
-                }
+        Sub::Status { target, .. }
+        | Sub::Close { target, .. }
+        | Sub::Note { target, .. }
+        | Sub::Update { target, .. }
+        | Sub::At { target, .. } => match target {
+            cmd::incident::Target::Only => None,
+            cmd::incident::Target::Named(n) => Some(*n),
+            cmd::incident::Target::Maybe { number, word } => {
+                prop_assert!(word.trim_start_matches('#').parse::<i64>().ok() == Some(*number), "{word:?}");
+                Some(*number)
             }
-        }
+        },
         Sub::Claim { id, .. } => *id,
         Sub::Handoff { id, nick, .. } => {
             prop_assert!(!nick.is_empty() && !nick.contains(char::is_whitespace), "{nick:?}");
             *id
         }
-        Sub::Impact { id, .. } | Sub::Show { id } | Sub::Report { id } | Sub::Snooze { id, .. } => *id,
+        Sub::Impact { id, .. }
+        | Sub::Show { id }
+        | Sub::Report { id }
+        | Sub::ReportPublish { id }
+        | Sub::Snooze { id, .. } => *id,
         Sub::Reopen { id } | Sub::ReportFiled { id, .. } => Some(*id),
         Sub::Open { summary } => {
             prop_assert!(!summary.trim().is_empty());

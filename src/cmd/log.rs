@@ -45,14 +45,13 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
         return Err(format!("NOT logged: {}", ctx.not_allowed("!log")));
     }
     let (channel, private, via_pm) = channel_for(ctx).map_err(|why| format!("NOT logged: {why}"))?;
-    let cleaned = text::strip_formatting(message);
     // The whole line, relay prefix included, before anything else looks at it: the reason names
     // the kind of secret only, so the refusal is safe to say in the channel.
-    if let Some(why) = crate::privacy::looks_like_secret(&cleaned) {
-        return Err(format!(
+    let cleaned = screen(message).map_err(|why| {
+        format!(
             "NOT logged: that looks like a secret ({why}). Nothing was stored; log what you did, not the credential."
-        ));
-    }
+        )
+    })?;
     let mut message = cleaned.trim();
     let mut nick = sender.nick.clone();
     let mut userhost = sender.userhost();
@@ -90,6 +89,45 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     })
 }
 
+/// The message without formatting codes, or the kind of secret it seems to carry (then it must
+/// not be stored). Every way into the log (`!log`, the ingest API) passes here.
+pub(crate) fn screen(message: &str) -> Result<String, &'static str> {
+    let cleaned = text::strip_formatting(message);
+    match crate::privacy::looks_like_secret(&cleaned) {
+        Some(why) => Err(why),
+        None => Ok(cleaned),
+    }
+}
+
+/// Stores `entry` with everything an entry gets, in the caller's transaction (call it inside a
+/// store call): the row, its place in the timelines of the channel's open incidents, and its
+/// publication. Returns the id and whether publishing was queued (then see [`committed`]).
+pub(crate) fn store_entry(
+    conn: &rusqlite::Connection,
+    entry: &sal::NewEntry,
+    targets: &Targets,
+) -> rusqlite::Result<(i64, bool)> {
+    let id = sal::insert(conn, entry)?;
+    // "!log everything": what is logged during an incident is its timeline.
+    let who =
+        incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
+    incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
+    // In the same transaction: an acknowledged entry cannot miss its publication.
+    let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
+    Ok((id, queued))
+}
+
+/// After the commit of a [`store_entry`]: wakes the publisher and counts the entry (public
+/// channels only: a security channel is not even counted by name).
+pub(crate) fn committed(channel: &str, private: bool, queued: bool) {
+    if queued {
+        publish::wake();
+    }
+    if !private {
+        crate::metrics::METRICS.log_entry(channel);
+    }
+}
+
 /// The acknowledgement for stored entry `id`.
 pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> String {
     match base_url {
@@ -106,28 +144,11 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
         Ok(e) => e,
         Err(refusal) => return vec![ctx.reply(refusal)],
     };
-    let nick = entry.nick.clone();
-    // Metrics name public channels only: a security channel is not even counted by name.
-    let counted = (!entry.private).then(|| entry.channel.clone());
+    let (nick, channel, private) = (entry.nick.clone(), entry.channel.clone(), entry.private);
     let targets = Targets::from_config(ctx.config);
-    let stored = store.call(move |conn| {
-        let id = sal::insert(conn, &entry)?;
-        // "!log everything": what is logged during an incident is its timeline.
-        let who =
-            incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
-        incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
-        // In the same transaction: an acknowledged entry cannot miss its publication.
-        let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
-        Ok((id, queued))
-    });
-    match stored.await {
+    match store.call(move |conn| store_entry(conn, &entry, &targets)).await {
         Ok((id, queued)) => {
-            if queued {
-                publish::wake();
-            }
-            if let Some(channel) = &counted {
-                crate::metrics::METRICS.log_entry(channel);
-            }
+            committed(&channel, private, queued);
             vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))]
         }
         Err(e) => {
@@ -487,6 +508,8 @@ relays = ["logbridge"]
             retry_min_seconds: 1,
             retry_max_seconds: 2,
             timeout_seconds: 1,
+            status_page: None,
+            report_prefix: "Tech:Incidents/".into(),
         });
         let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
         run("public work", &ctx(&c, &msg(Some("#sre"), Some("alice"))), &store).await;

@@ -103,7 +103,7 @@ pub struct Incident {
     pub user_facing: bool,
     pub data_loss: bool,
     pub report_url: Option<String>,
-    /// Time of the last state change or note (for reminders).
+    /// Time of the last public update, or of the opening or reopening (for the reminder).
     pub last_update_at: DateTime<Utc>,
 }
 
@@ -201,6 +201,8 @@ pub enum EventKind {
     Closed,
     Reopened,
     ReportFiled,
+    /// A public status update by the communicator (`!incident update`).
+    Update,
 }
 
 impl EventKind {
@@ -218,6 +220,7 @@ impl EventKind {
             EventKind::Closed => "closed",
             EventKind::Reopened => "reopened",
             EventKind::ReportFiled => "report_filed",
+            EventKind::Update => "update",
         }
     }
 }

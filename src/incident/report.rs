@@ -388,6 +388,7 @@ fn event_body(doc: &Doc, ev: &Event) -> String {
         EventKind::Closed => labelled("closed"),
         EventKind::Reopened => labelled("reopened"),
         EventKind::ReportFiled => labelled("report filed"),
+        EventKind::Update => labelled("public update"),
     }
 }
 

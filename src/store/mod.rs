@@ -17,6 +17,7 @@
 pub mod clinic;
 mod health;
 pub mod incident;
+pub mod ingest;
 pub mod sal;
 
 use health::{note_io_error, WriteHealth};

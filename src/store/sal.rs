@@ -475,18 +475,32 @@ pub fn enqueue(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Work {
     pub id: i64,
+    /// The SAL entry; in the status notice's rows (`store::incident::STATUS_SINK`), the incident.
     pub entry_id: i64,
     pub attempts: u32,
 }
 
-/// Work for `sink` at `now`, oldest first, at most `limit`: once any of its rows is due, every
-/// row still waiting, since they all go to the same page in one edit. (Each failed row has its
-/// own jittered retry time; taking only the due ones made a backlog from an outage one edit per
-/// entry when the wiki came back.)
+/// Rows of `sink` due at `now`, oldest first, at most `limit`.
 pub fn due(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
-        "SELECT id, entry_id, attempts FROM sal_outbox
+        "SELECT id, coalesce(entry_id, incident_id), attempts FROM sal_outbox
+         WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![sink, time_text(&now), limit], |r| {
+        Ok(Work { id: r.get(0)?, entry_id: r.get(1)?, attempts: r.get(2)? })
+    })?;
+    rows.collect()
+}
+
+/// Work for a sink that writes one page, at `now`, oldest first, at most `limit`: once any of
+/// its rows is due, every row still waiting, since they all go into the same edit. (Each failed
+/// row has its own jittered retry time; taking only the due ones made a backlog from an outage
+/// one edit per entry when the wiki came back.)
+pub fn due_together(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, coalesce(entry_id, incident_id), attempts FROM sal_outbox
          WHERE sink = ?1 AND done_at IS NULL
            AND EXISTS (SELECT 1 FROM sal_outbox WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2)
          ORDER BY id LIMIT ?3",
@@ -794,15 +808,18 @@ mod tests {
         for (i, row) in rows.iter().enumerate() {
             mark_failed(&conn, &[*row], t0, "wiki unreachable", |_| chrono::Duration::seconds(10 + i as i64)).unwrap();
         }
-        assert!(due(&conn, "mediawiki", t0 + chrono::Duration::seconds(9), 10).unwrap().is_empty());
-        let first_due = due(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 10).unwrap();
+        assert!(due_together(&conn, "mediawiki", t0 + chrono::Duration::seconds(9), 10).unwrap().is_empty());
+        let first_due = due_together(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 10).unwrap();
         assert_eq!(first_due.iter().map(|w| w.id).collect::<Vec<_>>(), rows, "all five, in one edit");
         assert_eq!(
-            due(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 3).unwrap().len(),
+            due_together(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 3).unwrap().len(),
             3,
             "within the limit"
         );
         enqueue(&conn, "other", 1, Action::Publish, t0 + chrono::Duration::hours(1)).unwrap();
-        assert!(due(&conn, "other", t0, 10).unwrap().is_empty(), "another sink's rows wait for their own time");
+        assert!(
+            due_together(&conn, "other", t0, 10).unwrap().is_empty(),
+            "another sink's rows wait for their own time"
+        );
     }
 }

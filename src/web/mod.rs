@@ -8,6 +8,8 @@
 
 pub mod db;
 pub mod html;
+mod ingest;
+mod status;
 mod timeline;
 
 use crate::config::{ChannelRole, Config};
@@ -39,6 +41,7 @@ pub struct Web {
     pub client: Client,
     links: Links,
     privacy: Privacy,
+    ingest: ingest::Ingest,
 }
 
 impl Web {
@@ -46,7 +49,8 @@ impl Web {
         let links = Links { task_url: config.web.task_url.clone(), commit_url: config.web.commit_url.clone() };
         let privacy = Privacy::from_config(&config.sal);
         let pool = Pool::new(config.storage.database.clone());
-        Ok(Arc::new(Web { config, pool, store, client, links, privacy }))
+        let ingest = ingest::Ingest::new(&config)?;
+        Ok(Arc::new(Web { config, pool, store, client, links, privacy, ingest }))
     }
 
     /// Text fit for publishing: IP addresses masked unless in `[sal] internal_networks`.
@@ -74,7 +78,8 @@ impl Web {
 
 /// Serves until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) -> std::io::Result<()> {
-    axum::serve(listener, router(web)).await
+    // The peer address is for `[[ingest.clients]] sources`.
+    axum::serve(listener, router(web).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
 /// Every path the web view serves, as the router matches it, with its handler. The router is
@@ -89,9 +94,12 @@ pub const ROUTES: &[(&str, Handler)] = &[
     ("/incidents/{id}/report.md", || get(report_markdown)),
     ("/incidents/{id}/report.wiki", || get(report_wikitext)),
     ("/clinic", || get(clinic_page)),
+    ("/status", || get(status::status_page)),
+    ("/atom/status", || get(status::atom_status)),
+    ("/api/v1/status", || get(status::api_status)),
     ("/atom/sal", || get(atom_all)),
     ("/atom/sal/{channel}", || get(atom_channel)),
-    ("/api/v1/sal", || get(api_sal)),
+    ("/api/v1/sal", || get(api_sal).post(ingest::post).fallback(ingest::wrong_method)),
     ("/api/v1/sal/{id}", || get(api_sal_entry)),
     ("/api/v1/incidents", || get(api_incidents)),
     ("/api/v1/incidents/{id}", || get(api_incident)),
@@ -361,6 +369,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
             EventKind::Closed => "closed ".into(),
             EventKind::Reopened => "reopened ".into(),
             EventKind::ReportFiled => "report filed: ".into(),
+            EventKind::Update => "public update: ".into(),
         };
         let _ = write!(
             body,

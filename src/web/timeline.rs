@@ -27,7 +27,7 @@ pub(crate) fn tenure_json(t: &Tenure, inc: &Incident) -> Value {
 }
 
 /// One timeline event: `kind` (opened, status, role, note, log, at, impact, snooze, closed,
-/// reopened, report_filed), its times and actor, the fields of its kind (`from_state`/`to_state`;
+/// reopened, report_filed, update), its times and actor, the fields of its kind (`from_state`/`to_state`;
 /// `role`, `from_holder`/`to_holder`; `sal_id`), and `text` when it has one.
 pub(crate) fn event_json(e: &Event) -> Value {
     let mut v = json!({
