@@ -482,15 +482,7 @@ pub struct Work {
 
 /// Rows of `sink` due at `now`, oldest first, at most `limit`.
 pub fn due(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, coalesce(entry_id, incident_id), attempts FROM sal_outbox
-         WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(params![sink, time_text(&now), limit], |r| {
-        Ok(Work { id: r.get(0)?, entry_id: r.get(1)?, attempts: r.get(2)? })
-    })?;
-    rows.collect()
+    work(conn, "next_attempt_at <= ?2", sink, now, limit)
 }
 
 /// Work for a sink that writes one page, at `now`, oldest first, at most `limit`: once any of
@@ -498,13 +490,23 @@ pub fn due(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> r
 /// row has its own jittered retry time; taking only the due ones made a backlog from an outage
 /// one edit per entry when the wiki came back.)
 pub fn due_together(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
+    let any_due = "EXISTS (SELECT 1 FROM sal_outbox WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2)";
+    work(conn, any_due, sink, now, limit)
+}
+
+/// Pending rows of `sink` that also meet `condition` (on `?2`, the time), oldest first.
+fn work(
+    conn: &Connection,
+    condition: &str,
+    sink: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Work>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, coalesce(entry_id, incident_id), attempts FROM sal_outbox
-         WHERE sink = ?1 AND done_at IS NULL
-           AND EXISTS (SELECT 1 FROM sal_outbox WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2)
-         ORDER BY id LIMIT ?3",
-    )?;
+         WHERE sink = ?1 AND done_at IS NULL AND {condition} ORDER BY id LIMIT ?3"
+    ))?;
     let rows = stmt.query_map(params![sink, time_text(&now), limit], |r| {
         Ok(Work { id: r.get(0)?, entry_id: r.get(1)?, attempts: r.get(2)? })
     })?;
