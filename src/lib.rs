@@ -13,6 +13,7 @@
 pub mod access;
 pub mod bot;
 pub mod clinic;
+pub mod clinic_cli;
 pub mod clinic_task;
 pub mod clock;
 pub mod cmd;

@@ -23,7 +23,12 @@ enum Sub {
     /// Check a configuration file and print every problem with its key and line.
     CheckConfig { file: PathBuf },
     /// Copy the database consistently (SQLite online backup), even while the bot runs.
-    Backup { dest: PathBuf },
+    Backup {
+        dest: PathBuf,
+        /// Replace DEST if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Clinic duty: import or export the rotation.
     Clinic {
         #[command(subcommand)]
@@ -63,7 +68,15 @@ enum ClinicCommand {
     /// Import the base rotation from CSV (week_start,clinician,backup,team) or the wiki table
     /// text; idempotent, reports each added and changed week (old → new) and the weeks the file
     /// lacks, which are kept. Bad rows are reported by line and nothing is imported.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Report what the import would change, and store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove week YYYY-MM-DD from the base rotation (recorded with who and when); changes made
+    /// on IRC for it stay (`!clinic unset` removes those).
+    Remove { week: String },
     /// Print the schedule in effect as CSV: the imported rotation with the changes made on IRC
     /// (set, none, swap, override) applied.
     Export {
@@ -118,11 +131,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Sub::Run) {
         Sub::CheckConfig { file } => check_config(&file),
-        Sub::Backup { dest } => {
+        Sub::Backup { dest, force } => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE backup DEST") else {
                 return ExitCode::FAILURE;
             };
-            match store::backup(&c.storage.database, &dest) {
+            match store::backup(&c.storage.database, &dest, force) {
                 Ok(()) => {
                     println!("backed up {} to {}", c.storage.database.display(), dest.display());
                     ExitCode::SUCCESS
@@ -134,11 +147,13 @@ fn main() -> ExitCode {
             }
         }
         Sub::Clinic { command } => {
-            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export …") else {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export|remove …")
+            else {
                 return ExitCode::FAILURE;
             };
             match command {
-                ClinicCommand::Import { file } => clinic_import(&c, &file),
+                ClinicCommand::Import { file, dry_run } => srebot::clinic_cli::import(&c, &file, dry_run),
+                ClinicCommand::Remove { week } => srebot::clinic_cli::remove(&c, &week),
                 ClinicCommand::Export { base } => clinic_export(&c, base),
             }
         }
@@ -217,49 +232,6 @@ fn check_config(file: &std::path::Path) -> ExitCode {
                 println!("{}: {p}", file.display());
             }
             println!("{} problem(s)", problems.len());
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn clinic_import(c: &config::Config, file: &std::path::Path) -> ExitCode {
-    use srebot::clinic::import;
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("cannot read {}: {e}", file.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let (rows, errors) = import::parse_any(&text);
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("{}: {e}", file.display());
-        }
-        eprintln!("{} bad row(s): nothing imported", errors.len());
-        return ExitCode::FAILURE;
-    }
-    if let Ok(rule) = c.clinic.rule() {
-        for warning in import::check_weekday(&rows, rule.week_starts) {
-            eprintln!("{}: warning: {warning}", file.display());
-        }
-    }
-    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
-    let result = store::open_database(&c.storage.database).and_then(|mut conn| {
-        let tx = conn.transaction()?;
-        let report = store::clinic::import(&tx, &rows, &who, chrono::Utc::now())?;
-        tx.commit()?;
-        Ok(report)
-    });
-    match result {
-        Ok(report) => {
-            for line in report.lines() {
-                println!("{line}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("import failed: {e}");
             ExitCode::FAILURE
         }
     }

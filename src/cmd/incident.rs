@@ -9,9 +9,9 @@
 use super::{Context, Directory, Reply};
 use crate::access::Level;
 use crate::config::{ChannelRole, Config};
-use crate::incident::model::{Incident, Role, State, Tenure};
+use crate::incident::model::{Event, EventKind, Incident, Role, State, Tenure};
 use crate::incident::report::{self, human_duration, Format};
-use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when};
+use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when, start_note, started_at};
 use crate::store::incident::{self as db, Actor};
 use crate::store::{Store, StoreError};
 use crate::text::{strip_formatting, truncate_bytes};
@@ -59,10 +59,10 @@ pub enum Sub {
     Help,
 }
 
-pub const USAGE: &str =
-    "!incident open <summary> | claim|handoff comms|diagnosis [nick] | status investigating|identified|\
-monitoring|resolved [note] | note <text> | update <text> | at <HH:MM> <event> | impact user-facing|data-loss|none | close [summary] | \
-reopen N | list | show | report [publish] | report-filed N <url> | snooze <min>|off — end with N when several are open.";
+pub const USAGE: &str = "!incident open <summary> | claim comms|diagnosis | handoff comms|diagnosis <nick> | status \
+investigating|identified|monitoring|resolved [note] | note|update <text> | at <HH:MM> <event> | impact \
+user-facing|data-loss|none | close [summary] | reopen N | show | report [publish] | report-filed N <url> | snooze \
+<min>|off — N when several are open.";
 
 /// Reads `word` as an incident number, `#N` or `N`; `Ok(None)` when it is not one at all.
 fn number(word: &str) -> Result<Option<i64>, String> {
@@ -259,6 +259,8 @@ struct Here {
     at: DateTime<Utc>,
     /// The channel's identified members as `(nick, account)`, when the command came.
     present: Vec<(String, String)>,
+    /// Where `!incident report` writes drafts.
+    drafts: std::path::PathBuf,
     /// Its incidents' changes go to the wiki's status notice (public, and `status_page` set).
     status_notice: bool,
 }
@@ -342,21 +344,36 @@ fn holders(conn: &Connection, here: &Here, id: i64) -> rusqlite::Result<String> 
     })
 }
 
-fn report_rule(i: &Incident) -> String {
+/// What the team's report rule asks next, from what is known: no conclusion before the impact
+/// was stated (`!incident impact`), and once the draft is written, the step after it.
+fn report_rule(i: &Incident, timeline: &[Event], draft_written: bool) -> String {
+    let n = i.number;
+    let impact_stated = timeline.iter().any(|e| e.kind == EventKind::Impact);
     match i.report_reasons().as_slice() {
+        [] if !impact_stated => format!("Impact? !incident impact user-facing|data-loss|none {n}"),
         [] => "No report required.".into(),
-        reasons => format!("Report required ({}): !incident report {}.", reasons.join(", "), i.number),
+        _ if i.report_url.is_some() => "The report is filed.".into(),
+        reasons if draft_written => format!(
+            "Report required ({}): the draft is written; once it is filed, !incident report-filed {n} <url>.",
+            reasons.join(", ")
+        ),
+        reasons => format!("Report required ({}): !incident report {n}.", reasons.join(", ")),
     }
+}
+
+/// Whether `!incident report` has written this incident's draft.
+fn draft_written(here: &Here, i: &Incident) -> bool {
+    here.drafts.join(format!("{}.{}", report::file_stem(i), Format::Markdown.extension())).exists()
 }
 
 fn one_line_summary(conn: &Connection, here: &Here, i: &Incident) -> rusqlite::Result<String> {
     Ok(format!(
-        "#{} [{}] {} — {} — open {}",
+        "#{} [{}] {} — {} — {}",
         i.number,
         i.state,
         truncate_bytes(&i.summary, 80),
         holders(conn, here, i.id)?,
-        human_duration(here.at - i.opened_at)
+        crate::incident::age(i, &db::timeline(conn, i.id)?, here.at)
     ))
 }
 
@@ -392,6 +409,7 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
         account,
         at: ctx.msg.time,
         present: ctx.directory.accounts_in(&chan.name),
+        drafts: ctx.config.report_dir(),
         status_notice: !private && ctx.config.publish.mediawiki.as_ref().is_some_and(|mw| mw.status_page.is_some()),
     };
     // The privacy guard, before anything is stored: the refusal names the kind of secret only.
@@ -553,11 +571,14 @@ fn apply(
             let mut text = format!("#{} is now {state} (was {}).", i.number, i.state);
             if state == State::Resolved {
                 let i = db::get(conn, i.id)?.unwrap_or(i);
+                let timeline = db::timeline(conn, i.id)?;
                 text = format!(
-                    "#{} resolved after {}: impact over. Close it with !incident close [summary] when the work is done. {}",
+                    "#{} resolved after {}{}: impact over. Close it with !incident close [summary] when the work is \
+                     done. {}",
                     i.number,
-                    human_duration(here.at - i.opened_at),
-                    report_rule(&i)
+                    human_duration(here.at - started_at(&i, &timeline)),
+                    start_note(&i, &timeline),
+                    report_rule(&i, &timeline, draft_written(here, &i))
                 );
             }
             lines(text)
@@ -570,7 +591,14 @@ fn apply(
             if here.status_notice {
                 db::queue_status(conn, i.id, here.at)?;
             }
-            lines(format!("#{} closed after {}. {}", i.number, human_duration(here.at - i.opened_at), report_rule(&i)))
+            let timeline = db::timeline(conn, i.id)?;
+            lines(format!(
+                "#{} closed after {}{}. {}",
+                i.number,
+                human_duration(here.at - started_at(&i, &timeline)),
+                start_note(&i, &timeline),
+                report_rule(&i, &timeline, draft_written(here, &i))
+            ))
         }
         Sub::Reopen { id } => {
             let i = incident(Some(id))?;
@@ -652,7 +680,11 @@ fn apply(
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            lines(format!("#{} impact: {what}. {}", i.number, report_rule(&i)))
+            lines(format!(
+                "#{} impact: {what}. {}",
+                i.number,
+                report_rule(&i, &db::timeline(conn, i.id)?, draft_written(here, &i))
+            ))
         }
         Sub::At { target, .. } => {
             let Some((when, mut text)) = backdated else {
@@ -911,6 +943,14 @@ mod tests {
     }
 
     #[test]
+    fn usage_says_the_handoff_nick_is_required() {
+        assert!(USAGE.contains("handoff comms|diagnosis <nick>"), "{USAGE}");
+        assert!(!USAGE.contains("[nick]"), "{USAGE}");
+        // With "Unknown subcommand <30 bytes>. " before it, one short line.
+        assert!(USAGE.len() <= 349, "{}", USAGE.len());
+    }
+
+    #[test]
     fn parses_subcommands_and_numbers() {
         assert_eq!(parse(""), Ok(Sub::List));
         assert_eq!(
@@ -1130,10 +1170,14 @@ accounts = ["alice", "bob"]
         let r = w.one("#sre", "alice", 7, "!incident impact user-facing").await;
         assert!(r.contains("user-facing") && r.contains("Report required"), "{r}");
         let r = w.one("#sre", "bob", 30, "!incident status resolved reverted").await;
-        assert!(r.starts_with("#1 resolved after 30 min"), "{r}");
+        // Durations count from the backdated impact start, and say so.
+        assert!(r.starts_with("#1 resolved after 35 min (from 09:55, impact started (monitoring alert)): "), "{r}");
         assert!(w.one("#sre", "bob", 31, "!incident status investigating").await.contains("reopen 1"));
         let r = w.one("#sre", "alice", 40, "!incident close reverted the puppet change").await;
-        assert!(r.starts_with("#1 closed after 40 min. Report required (user-facing outage)"), "{r}");
+        assert!(
+            r.starts_with("#1 closed after 45 min (from 09:55, impact started (monitoring alert)). Report required (user-facing outage): !incident report 1."),
+            "{r}"
+        );
         assert_eq!(w.one("#sre", "alice", 41, "!incident").await, "No open incidents in #sre.");
 
         let r = w.one("#sre", "alice", 42, "!incident report 1").await;
@@ -1148,6 +1192,37 @@ accounts = ["alice", "bob"]
         let r = w.one("#sre", "alice", 43, "!incident report-filed 1 https://wiki.example/Incidents/1").await;
         assert_eq!(r, "#1: report filed at https://wiki.example/Incidents/1.");
         assert!(w.one("#sre", "alice", 44, "!incident reopen 1").await.starts_with("#1 reopened"));
+    }
+
+    #[tokio::test]
+    async fn closed_incidents_stop_counting_and_the_report_rule_waits_for_the_impact() {
+        let w = World::new();
+        w.say("#sre", "alice", 0, "!incident open db replication lag").await;
+        // Impact never stated: the bot asks rather than concluding that no report is needed.
+        let r = w.one("#sre", "alice", 2, "!incident status resolved").await;
+        assert!(r.ends_with("Impact? !incident impact user-facing|data-loss|none 1"), "{r}");
+        assert!(!r.contains("No report required"), "{r}");
+        let r = w.one("#sre", "alice", 3, "!incident close").await;
+        assert_eq!(r, "#1 closed after 3 min. Impact? !incident impact user-facing|data-loss|none 1");
+        // Closed after 3 minutes: 20 minutes later it is still 3 minutes.
+        let r = w.one("#sre", "alice", 20, "!incident show 1").await;
+        assert!(r.starts_with("#1 [closed] db replication lag — ") && r.contains(" — closed after 3 min ("), "{r}");
+        assert!(!r.contains("open 20 min"), "{r}");
+        assert_eq!(
+            w.one("#sre", "alice", 21, "!incident impact none 1").await,
+            "#1 impact: none recorded. No report required."
+        );
+
+        // Once the draft is written, closing points to the step after it.
+        w.say("#sre", "alice", 22, "!incident open search index stale").await;
+        w.say("#sre", "alice", 23, "!incident impact user-facing").await;
+        assert!(w.one("#sre", "alice", 24, "!incident report").await.starts_with("Report draft for #2: "));
+        let r = w.one("#sre", "alice", 25, "!incident close").await;
+        assert_eq!(
+            r,
+            "#2 closed after 3 min. Report required (user-facing outage): the draft is written; once it is filed, \
+             !incident report-filed 2 <url>."
+        );
     }
 
     #[tokio::test]

@@ -64,7 +64,7 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
                 userhost = format!("{user}@{host}");
                 relayed_by = sender.account.clone();
                 message = rest.trim();
-                if message.eq_ignore_ascii_case("undo") {
+                if undo_request(message).is_some() {
                     return Err(format!(
                         "NOT undone: a relay cannot undo for {user}. An admin can !sal redact #id <reason>."
                     ));
@@ -137,8 +137,8 @@ pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> String {
 }
 
 pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
-    if message.trim().eq_ignore_ascii_case("undo") {
-        return vec![ctx.reply(undo(ctx, store).await.unwrap_or_else(|refusal| refusal))];
+    if let Some(explicit) = undo_request(message) {
+        return vec![ctx.reply(undo(explicit, ctx, store).await.unwrap_or_else(|refusal| refusal))];
     }
     let entry = match plan(message, ctx) {
         Ok(e) => e,
@@ -158,9 +158,24 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
     }
 }
 
-/// `!log undo`: hides the author's latest entry in this channel if it is recent enough. The
-/// author is known by services account, never by nick.
-async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+/// `!log undo` (`None`) or `!log undo #id`; `None` when the message is an ordinary entry.
+fn undo_request(message: &str) -> Option<Option<i64>> {
+    let mut words = message.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("undo") {
+        return None;
+    }
+    match (words.next(), words.next()) {
+        (None, _) => Some(None),
+        (Some(id), None) => id.strip_prefix('#')?.parse::<i64>().ok().filter(|n| *n > 0).map(Some),
+        _ => None,
+    }
+}
+
+/// `!log undo [#id]`: hides one of the author's entries in this channel if it is recent enough.
+/// The author is known by services account, never by nick. Without an id it takes the latest
+/// entry that is still visible and was logged after the author's previous undo (still in force),
+/// so a second undo never silently reaches further back: it names the entry it leaves alone.
+async fn undo(explicit: Option<i64>, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     let Some(account) = ctx.msg.sender.account.clone() else {
         return Err(format!(
             "{}, you are not identified to services: !log undo finds your entries by account.",
@@ -175,13 +190,40 @@ async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     let targets = Targets::from_config(ctx.config);
     let outcome = store
         .call(move |conn| {
-            let Some(e) = sal::latest_own(conn, &account, &channel)? else {
-                return Ok(Err(format!("You have no entry to undo in {channel}.")));
+            let e = match explicit {
+                Some(id) => {
+                    let own = |e: &sal::Entry| {
+                        e.channel == channel
+                            && e.relayed_by.is_none()
+                            && e.account.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&account))
+                    };
+                    match sal::get(conn, id)?.filter(own) {
+                        None => return Ok(Err(format!("You have no entry #{id} in {channel}."))),
+                        Some(e) if e.is_hidden() => return Ok(Err(format!("#{id} is already hidden."))),
+                        Some(e) => e,
+                    }
+                }
+                None => {
+                    let Some(e) = sal::latest_own(conn, &account, &channel)? else {
+                        return Ok(Err(format!("You have no entry to undo in {channel}.")));
+                    };
+                    if let Some((undone_at, undone)) = sal::latest_undo(conn, &account, &channel)? {
+                        if e.logged_at <= undone_at {
+                            return Ok(Err(format!(
+                                "NOT undone: your last undo took back #{undone}; #{} ({}) was logged before it and stays. To take it back too: !log undo #{}",
+                                e.id,
+                                text::truncate_bytes(&e.message, 60),
+                                e.id
+                            )));
+                        }
+                    }
+                    e
+                }
             };
             let age = e.time().map(|t| who.at - t).unwrap_or(chrono::Duration::MAX);
             if age > window {
                 return Ok(Err(format!(
-                    "Your latest entry #{} is older than {minutes} minutes: fix it with !sal amend #{} <text>, or ask an \
+                    "Your entry #{} is older than {minutes} minutes: fix it with !sal amend #{} <text>, or ask an \
                      admin to !sal redact #{} <reason>.",
                     e.id, e.id, e.id
                 )));
@@ -197,9 +239,10 @@ async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
         publish::wake();
     }
     Ok(format!(
-        "Undone: #{} ({}). It is kept for the record, hidden everywhere.",
+        "Undone: #{} ({}). It is kept for the record, hidden everywhere; !sal restore #{} brings it back.",
         e.id,
-        text::truncate_bytes(&e.message, 80)
+        text::truncate_bytes(&e.message, 80),
+        e.id
     ))
 }
 
@@ -403,14 +446,51 @@ relays = ["logbridge"]
         assert!(two.is_hidden() && two.message == "second", "hidden, not deleted");
         let corr = store.call(|conn| sal::corrections(conn, 2)).await.unwrap();
         assert_eq!((corr[0].kind, corr[0].actor_account.as_deref()), (sal::Kind::Undo, Some("alice")));
-        // The next one back is #1, now too old.
+        // The one before it, #1, was logged before that undo: named for an explicit undo, which
+        // is itself refused once #1 is too old.
         m.time += chrono::Duration::minutes(2);
-        let old = run("undo", &ctx(&c, &m), &store).await;
+        let old = run("undo #1", &ctx(&c, &m), &store).await;
         assert!(
             old[0].text.contains("#1 is older than 15 minutes") && old[0].text.contains("!sal amend #1"),
             "{old:?}"
         );
         assert!(!store.call(|conn| sal::get(conn, 1)).await.unwrap().unwrap().is_hidden());
+    }
+
+    #[tokio::test]
+    async fn a_second_undo_does_not_reach_further_back() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
+        let mut m = msg(Some("#sre"), Some("alice"));
+        let say = |text: &'static str, m: Incoming| {
+            let (c, store) = (&c, &store);
+            async move { run(text, &ctx(c, &m), store).await.remove(0).text }
+        };
+        say("first", m.clone()).await;
+        say("second", m.clone()).await;
+        m.time += chrono::Duration::minutes(1);
+        assert!(say("undo", m.clone()).await.starts_with("Undone: #2 (second)"));
+        m.time += chrono::Duration::seconds(5);
+        let twice = say("undo", m.clone()).await;
+        assert_eq!(
+            twice,
+            "NOT undone: your last undo took back #2; #1 (first) was logged before it and stays. To take it back \
+             too: !log undo #1"
+        );
+        assert!(!store.call(|conn| sal::get(conn, 1)).await.unwrap().unwrap().is_hidden(), "#1 untouched");
+        // What is logged after the undo can be undone; then the explicit form reaches #1.
+        m.time += chrono::Duration::seconds(5);
+        assert_eq!(say("third", m.clone()).await, "Logged #3, Alice");
+        m.time += chrono::Duration::seconds(5);
+        assert!(say("undo", m.clone()).await.starts_with("Undone: #3 (third)"));
+        assert!(say("undo #1", m.clone()).await.starts_with("Undone: #1 (first)"));
+        assert_eq!(say("undo #1", m.clone()).await, "#1 is already hidden.");
+        // Only one's own entries in this channel, and `undo <words>` is an ordinary entry.
+        let mut r = m.clone();
+        r.sender.account = Some("root".into());
+        assert_eq!(say("undo #3", r.clone()).await, "You have no entry #3 in #sre.");
+        assert_eq!(say("undo the deploy", m.clone()).await, "Logged #4, Alice");
     }
 
     #[tokio::test]
@@ -444,6 +524,19 @@ relays = ["logbridge"]
             .await
             .unwrap();
         assert_eq!(rows, vec![(1, "publish".to_string()), (1, "remove".to_string())], "never the private entry");
+        // Restored, it is queued again: the publisher puts its current state back on the page.
+        let m = msg(Some("#sre"), Some("alice"));
+        let restored = crate::cmd::sal::run(crate::cmd::sal::parse("restore #1").unwrap(), &ctx(&c, &m), &store).await;
+        assert!(restored[0].text.starts_with("Restored #1"), "{restored:?}");
+        let last: (i64, String) = store
+            .call(|conn| {
+                conn.query_row("SELECT entry_id, action FROM sal_outbox ORDER BY id DESC", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(last, (1, "publish".to_string()));
     }
 
     #[tokio::test]

@@ -222,7 +222,8 @@ async fn run(sink: Sink, wiki: mediawiki::Wiki, store: Store, mut stop: oneshot:
         let now = Utc::now();
         let work = store
             .call(move |conn| {
-                let rows = sal::due(conn, MEDIAWIKI, now, BATCH)?;
+                // One page: everything waiting for it goes in the same edit.
+                let rows = sal::due_together(conn, MEDIAWIKI, now, BATCH)?;
                 let mut entries = Vec::new();
                 for id in rows.iter().map(|r| r.entry_id) {
                     if !entries.iter().any(|e: &Entry| e.id == id) {

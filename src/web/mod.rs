@@ -10,6 +10,7 @@ pub mod db;
 pub mod html;
 mod ingest;
 mod status;
+mod timeline;
 
 use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Record, Role};
@@ -333,12 +334,13 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
     };
     let i = &r.incident;
     let now = web.config.clock.now();
+    let start = crate::incident::started_at(i, &r.timeline);
     let mut body = format!(
-        "<p><strong>{}</strong> — opened {} UTC ({} ago){}</p>",
+        "<p><strong>{}</strong> — opened {} UTC, {}{}</p>",
         i.state,
         i.opened_at.format("%Y-%m-%d %H:%M"),
-        human_duration(now - i.opened_at),
-        i.resolved_at.map(|t| format!(", resolved after {}", human_duration(t - i.opened_at))).unwrap_or_default()
+        escape(&crate::incident::age(i, &r.timeline, now)),
+        i.resolved_at.map(|t| format!(", resolved after {}", human_duration(t - start))).unwrap_or_default()
     );
     body.push_str("<h2>Roles</h2><ul>");
     for role in [Role::Comms, Role::Diagnosis] {
@@ -346,14 +348,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
             .tenures
             .iter()
             .filter(|t| t.role == role)
-            .map(|t| {
-                format!(
-                    "{} ({}–{})",
-                    escape(&t.nick),
-                    t.from.format("%H:%M"),
-                    t.to.map(|x| x.format("%H:%M").to_string()).unwrap_or_else(|| "now".into())
-                )
-            })
+            .map(|t| format!("{} ({})", escape(&t.nick), timeline::tenure_span(t, i)))
             .collect();
         let _ = write!(body, "<li>{}: {}</li>", role.title(), tenures.join(" → "));
     }
@@ -588,16 +583,8 @@ async fn api_incident(State(web): Shared, Path(raw): Path<String>) -> Response {
     match public_record(&web, id).await {
         Ok(Some(r)) => {
             let mut v = incident_json(&web, &r.incident);
-            v["tenures"] = json!(r
-                .tenures
-                .iter()
-                .map(|t| json!({ "role": t.role.as_str(), "nick": t.nick, "from": t.from.to_rfc3339(), "to": t.to.map(|x| x.to_rfc3339()) }))
-                .collect::<Vec<_>>());
-            v["timeline"] = json!(r
-                .timeline
-                .iter()
-                .map(|e| json!({ "at": e.at.to_rfc3339(), "recorded_at": e.recorded_at.to_rfc3339(), "actor": e.actor, "text": e.text, "backdated": e.is_backdated() }))
-                .collect::<Vec<_>>());
+            v["tenures"] = json!(r.tenures.iter().map(|t| timeline::tenure_json(t, &r.incident)).collect::<Vec<_>>());
+            v["timeline"] = json!(r.timeline.iter().map(timeline::event_json).collect::<Vec<_>>());
             Json(v).into_response()
         }
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such incident"),

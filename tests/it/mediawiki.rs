@@ -190,6 +190,18 @@ impl TestWiki {
         self.maintenance("edit.php", &["-u", "Human", "-s", "by hand", title], Some(text));
     }
 
+    /// How many revisions the page has.
+    fn revisions(&self, title: &str) -> usize {
+        let url = format!(
+            "{}?action=query&prop=revisions&rvprop=ids&rvlimit=max&format=json&formatversion=2&titles={}",
+            self.api(),
+            title.replace(' ', "_")
+        );
+        let body = ureq::Agent::new_with_defaults().get(&url).call().unwrap().body_mut().read_to_string().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["query"]["pages"][0]["revisions"].as_array().map_or(0, Vec::len)
+    }
+
     /// The page's current text, read anonymously.
     fn text(&self, title: &str) -> String {
         self.client().read(title).expect("read the page").content
@@ -348,6 +360,7 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     }
 
     // 2. The wiki goes down: 5 entries wait in the outbox and !sal status says why.
+    let revisions = wiki.revisions(PAGE);
     wiki.stop();
     for i in 1..=5 {
         assert!(say(&chan, &format!("!log outage entry {i} of 5")).await.starts_with("Logged #"));
@@ -363,7 +376,7 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     assert!(status.contains("5 changes waiting (5 entries)") && status.contains("wiki unreachable"), "{status}");
     assert!(!status.contains(BOT_PASSWORD));
 
-    // 3. Back up: all five are published, each exactly once.
+    // 3. Back up: all five are published, each exactly once, in one edit.
     let t1 = Instant::now();
     wiki.start();
     let text = wait_page(&wiki, "the 5 entries logged while the wiki was down", Duration::from_secs(20), |t| {
@@ -382,6 +395,7 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     tokio::time::sleep(Duration::from_secs(3)).await; // retries that might still be due: none may repost
     let settled = wiki.text(PAGE);
     assert_eq!(settled, text, "nothing was posted twice");
+    assert_eq!(wiki.revisions(PAGE), revisions + 1, "the backlog of 5 was published in one edit");
     let pending: i64 =
         bot.db().query_row("SELECT count(*) FROM sal_outbox WHERE done_at IS NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(pending, 0);

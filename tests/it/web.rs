@@ -210,6 +210,31 @@ async fn every_route_answers_and_nothing_private_leaks() {
     a.privmsg(&w.chan, "!incident report 1").await;
     let reply = a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
     assert!(reply.starts_with(&format!("Report draft for #1: http://127.0.0.1:{p}/incidents/1 ")), "{reply}");
+    // Closed, the incident's clocks stop: roles end at the close, and the API names every event.
+    a.privmsg(&w.chan, "!incident status identified bad config").await;
+    a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
+    a.privmsg(&w.chan, "!incident close").await;
+    let closed = a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
+    assert!(closed.contains("the draft is written; once it is filed, !incident report-filed 1 <url>"), "{closed}");
+    let page = get(p, "/incidents/1").await.body;
+    let roles = page.split("<h2>Roles</h2>").nth(1).unwrap().split("</ul>").next().unwrap();
+    assert!(!roles.contains("–now") && roles.contains("communicator: "), "{roles}");
+    assert!(page.contains("closed after "), "{page}");
+    let draft = page.split("<h2>Report draft").nth(1).unwrap();
+    assert!(!draft.contains("(current)"), "{draft}");
+    let inc: serde_json::Value = serde_json::from_str(&get(p, "/api/v1/incidents/1").await.body).unwrap();
+    let events = inc["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for kind in ["opened", "log", "impact", "status", "closed"] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    assert!(events.iter().all(|e| e.get("text") != Some(&serde_json::json!(""))), "{events:?}");
+    let status = events.iter().find(|e| e["kind"] == "status").unwrap();
+    assert_eq!(
+        (&status["from_state"], &status["to_state"]),
+        (&serde_json::json!("investigating"), &serde_json::json!("identified"))
+    );
+    assert!(inc["tenures"].as_array().unwrap().iter().all(|t| t["to"].is_string()), "{inc}");
     // Admins read everything from the CLI, the security channel's entries included.
     let (ok, out, _) = w.bot.cli(&["sal", "show", "2"]);
     assert!(ok && out.contains(SECRET_MARKER) && out.contains("private: made in a security channel"), "{out}");
@@ -343,7 +368,7 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
     assert_eq!(timeline.matches("(entry retracted)").count(), 2, "{page}");
     assert!(page.contains("users behind [IP hidden] see errors"), "{page}");
     let api: serde_json::Value = serde_json::from_str(&get(p, &format!("/api/v1{path}")).await.body).unwrap();
-    let texts: Vec<&str> = api["timeline"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = api["timeline"].as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
     assert_eq!(texts.iter().filter(|t| **t == "(entry retracted)").count(), 2, "{texts:?}");
 }
 
