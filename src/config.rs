@@ -52,6 +52,10 @@ pub struct IrcConfig {
     /// Client certificate and key (PEM), for SASL EXTERNAL / CertFP.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// Pinned server certificates (`sha256:` and the hex digest): when set, the certificate
+    /// must be one of these, self-signed or not, and nothing else is accepted.
+    #[serde(default)]
+    pub tls_fingerprints: Vec<String>,
     pub nick: String,
     #[serde(default)]
     pub alt_nicks: Vec<String>,
@@ -84,24 +88,49 @@ impl IrcConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum SaslMechanism {
-    #[serde(rename = "PLAIN")]
+    #[serde(rename = "PLAIN", alias = "plain")]
     Plain,
-    #[serde(rename = "EXTERNAL")]
+    #[serde(rename = "EXTERNAL", alias = "external")]
     External,
+    #[serde(rename = "SCRAM-SHA-256", alias = "scram-sha-256")]
+    ScramSha256,
+    #[serde(rename = "ECDSA-NIST256P-CHALLENGE", alias = "ecdsa-nist256p-challenge")]
+    EcdsaNist256pChallenge,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SaslConfig {
-    pub mechanism: SaslMechanism,
+    /// One mechanism (the older form); `mechanisms` lists several in order of preference.
+    pub mechanism: Option<SaslMechanism>,
+    #[serde(default)]
+    pub mechanisms: Vec<SaslMechanism>,
     pub account: Option<String>,
     pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
+    /// P-256 private key (PEM) for ECDSA-NIST256P-CHALLENGE.
+    pub key_file: Option<PathBuf>,
 }
 
 /// The environment variable that may hold the SASL password.
 pub const SASL_PASSWORD_ENV: &str = "SREBOT_SASL_PASSWORD";
 
 impl SaslConfig {
+    /// The mechanisms to try, in order: `mechanisms`, else `mechanism`, else PLAIN.
+    pub fn mechanisms(&self) -> Vec<SaslMechanism> {
+        match (&self.mechanisms[..], self.mechanism) {
+            ([], Some(m)) => vec![m],
+            ([], None) => vec![SaslMechanism::Plain],
+            (list, _) => list.to_vec(),
+        }
+    }
+
+    /// The ECDSA key from `key_file`.
+    pub fn resolve_key(&self) -> Result<Option<crate::irc::sasl::EcdsaKey>, String> {
+        let Some(path) = &self.key_file else { return Ok(None) };
+        let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {}", path.display(), e.kind()))?;
+        crate::irc::sasl::EcdsaKey::from_pem(&pem).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// The password from `password`, `password_file` or the environment, in that order.
     pub fn resolve_password(&self) -> Result<Secret, String> {
         if let Some(p) = &self.password {
@@ -179,6 +208,10 @@ pub struct TimeoutConfig {
     /// How often we try to take our main nick back while on an alternative.
     #[serde(default = "d60")]
     pub nick_regain: u64,
+    /// After a reconnect with SASL configured but not offered (services not linked yet): how
+    /// long to wait for it before joining the public channels unidentified.
+    #[serde(default = "d30")]
+    pub sasl_wait: u64,
 }
 
 fn d2() -> u64 {
@@ -207,6 +240,7 @@ impl Default for TimeoutConfig {
             reconnect_max: d300(),
             rejoin: d30(),
             nick_regain: d60(),
+            sasl_wait: d30(),
         }
     }
 }
@@ -846,7 +880,8 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
         [("tls_ca_file", &irc.tls_ca_file), ("tls_cert_file", &irc.tls_cert_file), ("tls_key_file", &irc.tls_key_file)]
     {
         if let Some(f) = file {
-            if !irc.tls {
+            // A CA file serves STS upgrades of a plaintext connection too.
+            if !irc.tls && name != "tls_ca_file" {
                 p.push((key(&["irc", name]), "is set but tls = false".into()));
             }
             if std::fs::metadata(f).is_err() {
@@ -871,28 +906,9 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
         ));
     }
     if let Some(s) = &irc.sasl {
-        match s.mechanism {
-            SaslMechanism::Plain => {
-                if s.account.as_deref().is_none_or(str::is_empty) {
-                    p.push((key(&["irc", "sasl", "account"]), "PLAIN needs an account".into()));
-                }
-                if s.password.is_some() && s.password_file.is_some() {
-                    p.push((key(&["irc", "sasl", "password_file"]), "set password or password_file, not both".into()));
-                } else if let Err(e) = s.resolve_password() {
-                    let k = if s.password_file.is_some() { "password_file" } else { "password" };
-                    p.push((key(&["irc", "sasl", k]), e));
-                }
-            }
-            SaslMechanism::External => {
-                if !irc.tls || irc.tls_cert_file.is_none() {
-                    p.push((
-                        key(&["irc", "sasl", "mechanism"]),
-                        "EXTERNAL needs tls = true and tls_cert_file/tls_key_file".into(),
-                    ));
-                }
-            }
-        }
+        p.extend(crate::irc_checks::sasl_problems(irc, s));
     }
+    p.extend(crate::irc_checks::fingerprint_problems(irc));
     if c.channels.is_empty() {
         p.push((key(&["channels"]), "no [[channels]]: the bot would sit in no channel".into()));
     }

@@ -21,28 +21,42 @@ pub mod config;
 pub mod incident;
 pub mod ingest;
 pub mod irc;
+mod irc_checks;
 pub mod metrics;
 pub mod privacy;
 pub mod publish;
 pub mod ratelimit;
 pub mod store;
+pub mod sts_policies;
 pub mod text;
 pub mod web;
 
 /// Builds the connection layer's settings from the config, reading secret files.
 pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, irc::driver::Connector), String> {
+    use irc::sasl::{Credentials, Mechanism};
     use irc::session::{JoinTarget, SaslLogin, Settings};
     use std::time::Duration;
     let i = &c.irc;
     let sasl = match &i.sasl {
         None => None,
-        Some(s) => Some(match s.mechanism {
-            config::SaslMechanism::Plain => SaslLogin::Plain {
-                account: s.account.clone().unwrap_or_default(),
-                password: s.resolve_password().map_err(|e| format!("irc.sasl: {e}"))?,
-            },
-            config::SaslMechanism::External => SaslLogin::External,
-        }),
+        Some(s) => {
+            let mechanisms: Vec<Mechanism> = s
+                .mechanisms()
+                .into_iter()
+                .map(|m| match m {
+                    config::SaslMechanism::Plain => Mechanism::Plain,
+                    config::SaslMechanism::External => Mechanism::External,
+                    config::SaslMechanism::ScramSha256 => Mechanism::ScramSha256,
+                    config::SaslMechanism::EcdsaNist256pChallenge => Mechanism::EcdsaNist256pChallenge,
+                })
+                .collect();
+            let needs_password = mechanisms.iter().any(|m| matches!(m, Mechanism::Plain | Mechanism::ScramSha256));
+            let password =
+                if needs_password { Some(s.resolve_password().map_err(|e| format!("irc.sasl: {e}"))?) } else { None };
+            let key = s.resolve_key().map_err(|e| format!("irc.sasl.key_file: {e}"))?;
+            let credentials = Credentials { account: s.account.clone().unwrap_or_default(), password, key };
+            Some(SaslLogin { mechanisms, credentials })
+        }
     };
     let mut channels = Vec::new();
     for ch in &c.channels {
@@ -67,6 +81,7 @@ pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, i
         rejoin: secs(t.rejoin),
         rejoin_max: secs(t.reconnect_max),
         nick_regain: secs(t.nick_regain),
+        sasl_wait: secs(t.sasl_wait),
         version: format!("srebot {}", env!("CARGO_PKG_VERSION")),
     };
     let connector = irc::driver::Connector {
@@ -77,6 +92,9 @@ pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, i
         reconnect_min: secs(t.reconnect_min),
         reconnect_max: secs(t.reconnect_max),
         flood: i.flood.clone(),
+        sts_tls: if i.tls { None } else { Some(irc::transport::Tls::for_sts(i)?) },
+        sts_policy: None,
+        sts_store: None,
     };
     Ok((settings, connector))
 }

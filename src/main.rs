@@ -399,6 +399,12 @@ async fn run(mut c: config::Config) -> ExitCode {
     };
     let (store, store_thread) = store::Store::open(&c.storage.database);
     let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
+    let sts = Arc::new(srebot::sts_policies::StoredSts::new(store.clone()));
+    let connector = srebot::irc::driver::Connector {
+        sts_policy: sts.load(&connector.server).await,
+        sts_store: Some(sts),
+        ..connector
+    };
     let (client, events, driver) = srebot::irc::driver::spawn(settings, connector);
     let config = Arc::new(c);
     let web = start_web(&config, &store, &client).await;

@@ -18,6 +18,7 @@
 use super::line;
 use super::roster::Roster;
 use super::session::{redact, Action, Session, Settings};
+use super::sts::{StsPolicies, StsPolicy};
 use super::transport::{self, Tls};
 use super::{Client, Event, Outgoing, Status};
 use crate::config::FloodConfig;
@@ -70,6 +71,12 @@ pub struct Connector {
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
     pub flood: FloodConfig,
+    /// With `tls` off: the TLS settings for an STS upgrade (a server offering `sts` in plaintext).
+    pub sts_tls: Option<Tls>,
+    /// The STS policy known for `server` when we start (kept by the application across restarts).
+    pub sts_policy: Option<StsPolicy>,
+    /// Where policy changes go; `None` keeps them in memory only.
+    pub sts_store: Option<Arc<dyn StsPolicies>>,
 }
 
 /// Starts the connection task.
@@ -80,6 +87,10 @@ pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receive
     let status = Arc::new(Mutex::new(Status { nick: settings.nick.clone(), ..Status::default() }));
     let client = Client { out: out_tx, roster: roster.clone(), status: status.clone() };
     let driver = Driver {
+        sts_policy: connector.sts_policy,
+        sts_upgrade: None,
+        upgrading: false,
+        link_port: connector.port,
         settings: Arc::new(settings),
         bucket: Bucket::new(&connector.flood),
         connector,
@@ -192,6 +203,14 @@ struct Driver {
     /// Messages skipped in this stretch of overload, and the (folded) nicks told about it.
     skipped: u64,
     told: HashSet<String>,
+    /// The STS policy in force for the server, if any: never plaintext while it holds.
+    sts_policy: Option<StsPolicy>,
+    /// The TLS port a plaintext connection's STS offer named (kept: no going back to plaintext).
+    sts_upgrade: Option<u16>,
+    /// The link was dropped to upgrade it: reconnect at once, without backoff.
+    upgrading: bool,
+    /// The port of the current (or last) connection.
+    link_port: u16,
 }
 
 enum End {
@@ -210,12 +229,14 @@ impl Driver {
     async fn run(mut self) {
         let mut failures: u32 = 0;
         loop {
+            let (port, tls) = self.target();
+            self.link_port = port;
             let c = &self.connector;
-            tracing::info!(server = %c.server, port = c.port, tls = c.tls.is_some(), "connecting");
-            let end = match timeout(c.connect_timeout, transport::connect(&c.server, c.port, c.tls.as_ref())).await {
+            tracing::info!(server = %c.server, port, tls = tls.is_some(), "connecting");
+            let end = match timeout(c.connect_timeout, transport::connect(&c.server, port, tls.as_ref())).await {
                 Err(_) => End::Lost { reason: "connect timed out".into(), registered_for: None },
                 Ok(Err(e)) => End::Lost { reason: format!("connect failed: {e}"), registered_for: None },
-                Ok(Ok(stream)) => self.serve(stream).await,
+                Ok(Ok(stream)) => self.serve(stream, tls.is_some()).await,
             };
             {
                 let mut st = self.status.lock().unwrap();
@@ -229,6 +250,9 @@ impl Driver {
                     if self.stopping {
                         return;
                     }
+                    if std::mem::take(&mut self.upgrading) {
+                        continue;
+                    }
                     failures = next_attempt(failures, registered_for);
                     let delay = backoff(self.connector.reconnect_min, self.connector.reconnect_max, failures);
                     tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "disconnected");
@@ -239,6 +263,42 @@ impl Driver {
                     }
                 }
             }
+        }
+    }
+
+    /// Where to connect: as configured, except that a plaintext config goes to the TLS port of
+    /// an STS policy in force (or of this run's STS offer) with TLS.
+    fn target(&mut self) -> (u16, Option<Tls>) {
+        let c = &self.connector;
+        if c.tls.is_some() {
+            return (c.port, c.tls.clone());
+        }
+        if self.sts_policy.is_some_and(|p| !p.in_force(Utc::now())) {
+            tracing::info!("the STS policy expired");
+            self.sts_policy = None;
+        }
+        match (self.sts_policy.map(|p| p.port).or(self.sts_upgrade), &c.sts_tls) {
+            (Some(port), Some(tls)) => (port, Some(tls.clone())),
+            _ => (c.port, None),
+        }
+    }
+
+    /// A TLS connection's STS policy: kept (in memory and through `sts_store`) or, for a zero
+    /// duration, forgotten.
+    fn record_sts(&mut self, duration: Duration) {
+        let policy = StsPolicy::offered(self.link_port, duration, Utc::now());
+        if policy.is_some() != self.sts_policy.is_some() {
+            match &policy {
+                Some(p) => tracing::info!(port = p.port, expires = %p.expires, "STS policy: TLS only with this server"),
+                None => tracing::info!("STS policy removed by the server"),
+            }
+        }
+        if policy.is_none() {
+            self.sts_upgrade = None;
+        }
+        self.sts_policy = policy;
+        if let Some(store) = &self.connector.sts_store {
+            store.remember(&self.connector.server, policy);
         }
     }
 
@@ -327,11 +387,12 @@ impl Driver {
         self.queue.replies.push_back(msg);
     }
 
-    async fn serve(&mut self, stream: Box<dyn transport::Stream>) -> End {
+    async fn serve(&mut self, stream: Box<dyn transport::Stream>, tls: bool) -> End {
         let (rd, wr) = tokio::io::split(stream);
         let mut rd = BufReader::with_capacity(64 * 1024, rd);
         let mut wr = BufWriter::with_capacity(64 * 1024, wr);
         let mut session = Session::new(self.settings.clone(), self.roster.clone(), std::time::Instant::now());
+        session.set_tls(tls);
         self.queue.protocol.clear();
         self.queue.urgent.clear();
         self.status.lock().unwrap().connected = true;
@@ -429,6 +490,15 @@ impl Driver {
                 Action::SendUrgent(l) => self.queue.urgent.push_back(l),
                 Action::Event(e) => self.hand_on(e),
                 Action::Disconnect(reason) => return Err(reason),
+                Action::UpgradeToTls { port } if self.connector.sts_tls.is_some() => {
+                    self.sts_upgrade = Some(port);
+                    self.upgrading = true;
+                    return Err(format!("STS: reconnecting with TLS to port {port}"));
+                }
+                Action::UpgradeToTls { port } => {
+                    return Err(format!("STS offered (TLS port {port}) but no TLS settings to upgrade with"))
+                }
+                Action::StsPolicy { duration } => self.record_sts(duration),
             }
         }
         Ok(())
@@ -973,6 +1043,9 @@ mod tests {
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(2),
             flood: FloodConfig { burst: 1, interval_ms: 0 },
+            sts_tls: None,
+            sts_policy: None,
+            sts_store: None,
         };
         let (client, mut events, driver) = spawn(quiet_settings(), connector);
         let (sock, _) = listener.accept().await.unwrap();

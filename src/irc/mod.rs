@@ -8,8 +8,10 @@ pub mod driver;
 pub mod isupport;
 pub mod line;
 pub mod roster;
+pub mod sasl;
 pub mod session;
 pub mod split;
+pub mod sts;
 pub mod transport;
 
 use chrono::{DateTime, Utc};

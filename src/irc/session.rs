@@ -8,6 +8,7 @@
 use super::isupport::{fold, fold_eq, ISupport};
 use super::line::Line;
 use super::roster::{Account, Roster};
+use super::sasl::{fresh_nonce, Credentials, Exchange, Mechanism};
 use super::split::{assumed_prefix, split_text, text_budget};
 use super::{Event, Incoming, Sender};
 use crate::config::Secret;
@@ -18,9 +19,25 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The capabilities we use, requested only when the server offers them.
-const WANTED_CAPS: &[&str] =
-    &["sasl", "account-tag", "extended-join", "account-notify", "server-time", "message-tags", "multi-prefix"];
+/// The capabilities we use, requested only when the server offers them. `cap-notify` tells us
+/// when services link again (CAP NEW sasl); CAP 302 implies it, but not for every server.
+const WANTED_CAPS: &[&str] = &[
+    "sasl",
+    "account-tag",
+    "extended-join",
+    "account-notify",
+    "server-time",
+    "message-tags",
+    "multi-prefix",
+    "cap-notify",
+];
+
+/// While SASL is configured but not offered, we ask for the capability list again after this
+/// long, then twice as long each time up to `SASL_RECHECK_MAX`: not every server announces
+/// services linking again with CAP NEW (InspIRCd 3 does not when the mechanism list is
+/// unchanged), and a network without services should not hear from us every few seconds.
+const SASL_RECHECK: Duration = Duration::from_secs(10);
+const SASL_RECHECK_MAX: Duration = Duration::from_secs(300);
 
 /// SASL PLAIN payloads are sent base64-encoded in pieces of this size (IRCv3 SASL 3.1).
 const SASL_CHUNK: usize = 400;
@@ -51,10 +68,11 @@ const WHOX_WAIT: Duration = Duration::from_secs(5);
 /// Messages waiting for a WHOX answer, at most; beyond that they go on without an account.
 const MAX_HELD: usize = 64;
 
+/// How to log in with SASL: the mechanisms to try, in order of preference, and what they need.
 #[derive(Clone)]
-pub enum SaslLogin {
-    Plain { account: String, password: Secret },
-    External,
+pub struct SaslLogin {
+    pub mechanisms: Vec<Mechanism>,
+    pub credentials: Credentials,
 }
 
 #[derive(Clone)]
@@ -80,6 +98,9 @@ pub struct Settings {
     pub rejoin: Duration,
     pub rejoin_max: Duration,
     pub nick_regain: Duration,
+    /// SASL configured but not offered (services not linked yet, after a server restart): how
+    /// long to wait for it before joining the public channels unidentified.
+    pub sasl_wait: Duration,
     pub version: String,
 }
 
@@ -93,6 +114,15 @@ pub enum Action {
     Event(Event),
     /// Drop the connection and reconnect.
     Disconnect(String),
+    /// A plaintext connection was offered STS: drop it, say nothing more, and reconnect with
+    /// TLS to this port at once.
+    UpgradeToTls {
+        port: u16,
+    },
+    /// A TLS connection's STS policy: keep to TLS on this host for this long (zero: forget it).
+    StsPolicy {
+        duration: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +158,28 @@ pub struct Session {
     caps: HashSet<String>,
     cap_end_sent: bool,
     sasl: SaslState,
+    /// The server's mechanism list from a 908 answer.
     sasl_mechs: Option<String>,
+    /// Our mechanisms the server offers (CAP 302 `sasl=`) and we have not tried yet.
+    sasl_candidates: VecDeque<Mechanism>,
+    sasl_exchange: Option<(Mechanism, Exchange)>,
+    /// AUTHENTICATE pieces of a challenge not yet complete (each full piece is 400 bytes).
+    sasl_received: String,
+    /// Why we aborted the exchange (`AUTHENTICATE *`), for the 906 that follows.
+    sasl_aborted: Option<String>,
+    /// SASL is configured but was not offered: hold every join until `sasl_wait` has passed
+    /// since registration, or SASL has come (cap-notify) and finished.
+    awaiting_services: bool,
+    /// SASL is configured and the server did not offer it: when to ask `CAP LS` again.
+    sasl_recheck: Option<Instant>,
+    sasl_recheck_gap: Duration,
+    /// We are trying SASL after registration because services came back: if the server
+    /// refuses that (InspIRCd 3 does), reconnect once to log in during registration.
+    relogin: bool,
+    /// The connection is TLS (for STS: a plaintext one offered `sts` upgrades instead).
+    tls: bool,
+    /// `name=value` of the capabilities offered with a value (`sasl=`, `sts=`).
+    cap_values: Vec<(String, String)>,
     pub isupport: ISupport,
     own_userhost: Option<(String, String)>,
     channels: Vec<Channel>,
@@ -199,6 +250,16 @@ impl Session {
             caps: HashSet::new(),
             cap_end_sent: false,
             sasl_mechs: None,
+            sasl_candidates: VecDeque::new(),
+            sasl_exchange: None,
+            sasl_received: String::new(),
+            sasl_aborted: None,
+            awaiting_services: false,
+            sasl_recheck: None,
+            sasl_recheck_gap: SASL_RECHECK,
+            relogin: false,
+            tls: false,
+            cap_values: Vec::new(),
             isupport: ISupport::default(),
             own_userhost: None,
             channels,
@@ -216,6 +277,11 @@ impl Session {
 
     pub fn nick(&self) -> &str {
         &self.nick
+    }
+
+    /// Tells the session its connection is TLS (STS policies are only taken from those).
+    pub fn set_tls(&mut self, tls: bool) {
+        self.tls = tls;
     }
 
     /// Registered, and past the MOTD: replies may flow.
@@ -329,6 +395,13 @@ impl Session {
         }
         if self.ready {
             out.extend(self.joins_due(now));
+        }
+        if self.ready && self.sasl_recheck.is_some_and(|t| now >= t) {
+            self.sasl_recheck_gap = (self.sasl_recheck_gap * 2).min(SASL_RECHECK_MAX);
+            self.sasl_recheck = Some(now + self.sasl_recheck_gap);
+            self.caps_offered.clear();
+            self.cap_values.clear();
+            out.push(Action::Send(line(Command::CAP(None, CapSubCommand::LS, Some("302".into()), None))));
         }
         if self.join_whox_due.is_some_and(|t| now >= t) {
             out.extend(self.ask_about_joiners());
@@ -495,29 +568,55 @@ impl Session {
             }
             // 907: we are already logged in (a SASL retry after an earlier success): as good as 903.
             903 | 907 => {
-                let account = match &self.settings.sasl {
-                    Some(SaslLogin::Plain { account, .. }) => account.clone(),
-                    _ => "(certificate)".to_string(),
+                let account = match (&self.settings.sasl, &self.sasl_exchange) {
+                    (_, Some((Mechanism::External, _))) | (None, _) => "(certificate)".to_string(),
+                    (Some(login), _) => login.credentials.account.clone(),
                 };
-                tracing::info!(code, "SASL authentication succeeded");
+                let mechanism = self.sasl_exchange.take().map(|(m, _)| m.name()).unwrap_or("?");
+                tracing::info!(code, mechanism, "SASL authentication succeeded");
                 self.sasl = SaslState::Succeeded(account);
+                self.awaiting_services = false;
+                self.sasl_recheck = None;
+                self.relogin = false;
                 let mut out = self.cap_end();
                 if self.ready {
                     out.extend(self.joins_due(now));
                 }
                 out
             }
+            // RPL_SASLMECHS: the mechanisms the server has; the 904 that follows moves on to the
+            // next of ours among them.
             908 => {
                 self.sasl_mechs = Some(l.param(1).to_string());
                 vec![]
             }
-            902 | 904 | 905 | 906 => {
-                let mut why = format!("{code} {}", l.params.last().map(String::as_str).unwrap_or(""));
+            904 if self.sasl_aborted.is_none() && self.sasl == SaslState::Authenticating => {
+                let refused = self.sasl_exchange.take().map(|(m, _)| m.name()).unwrap_or("?");
+                let listed = self.sasl_mechs.clone();
+                let offered = |m: &Mechanism| {
+                    listed.as_deref().is_none_or(|list| list.split(',').any(|o| o.eq_ignore_ascii_case(m.name())))
+                };
+                while let Some(next) = self.sasl_candidates.pop_front() {
+                    if offered(&next) {
+                        tracing::warn!(refused, trying = next.name(), "SASL mechanism refused; trying the next");
+                        return self.authenticate_with(next);
+                    }
+                }
+                let mut why = format!("{code} {} ({refused})", l.params.last().map(String::as_str).unwrap_or(""));
                 if let Some(m) = &self.sasl_mechs {
                     why.push_str(&format!(" (server offers: {m})"));
                 }
-                self.sasl_failed(why);
-                self.cap_end()
+                self.sasl_failed_or_reconnect(why)
+            }
+            902 | 904 | 905 | 906 => {
+                let mut why = format!("{code} {}", l.params.last().map(String::as_str).unwrap_or(""));
+                if let Some(aborted) = self.sasl_aborted.take() {
+                    why = format!("{why}: we aborted: {aborted}");
+                } else if let Some(m) = &self.sasl_mechs {
+                    why.push_str(&format!(" (server offers: {m})"));
+                }
+                self.sasl_exchange = None;
+                self.sasl_failed_or_reconnect(why)
             }
             // Cannot join: full, invite-only, banned, bad key, needs registration, too many.
             471 | 473 | 474 | 475 | 477 | 405 | 403 | 520 => {
@@ -560,6 +659,73 @@ impl Session {
     fn sasl_failed(&mut self, why: String) {
         tracing::error!(reason = %why, "SASL failed: security channels will not be joined");
         self.sasl = SaslState::Failed(why);
+        self.awaiting_services = false;
+    }
+
+    /// SASL failed: give up on it for this connection, or, when it was a login after
+    /// registration (services came back), reconnect once to log in before registering.
+    fn sasl_failed_or_reconnect(&mut self, why: String) -> Vec<Action> {
+        if std::mem::take(&mut self.relogin) {
+            tracing::warn!(reason = %why, "SASL after registration refused: reconnecting to log in while registering");
+            return vec![Action::Disconnect(format!("reconnecting to log in with SASL ({why})"))];
+        }
+        self.sasl_failed(why);
+        self.cap_end()
+    }
+
+    /// The answer to our `CAP LS` after registration (SASL was not offered): request it now if
+    /// it is, and log in.
+    fn on_relisted(&mut self) -> Vec<Action> {
+        if self.sasl_recheck.is_none() || !self.caps_offered.iter().any(|c| c == "sasl") {
+            return vec![];
+        }
+        self.sasl_recheck = None;
+        self.sasl_candidates = self.mechanisms_offered(self.cap_value("sasl"));
+        if self.sasl_candidates.is_empty() {
+            let offered = self.cap_value("sasl").unwrap_or("?").to_string();
+            self.sasl_failed(format!("the server now offers SASL {offered}, none of ours"));
+            return vec![];
+        }
+        tracing::info!("SASL is offered now (services linked): logging in");
+        self.sasl_mechs = None;
+        self.relogin = true;
+        vec![Action::Send(line(Command::CAP(None, CapSubCommand::REQ, None, Some("sasl".into()))))]
+    }
+
+    /// Our mechanisms, in our order, that the server's `sasl=` value lists (all of them when
+    /// it gives no list: CAP 301, or a server that does not say).
+    fn mechanisms_offered(&self, value: Option<&str>) -> VecDeque<Mechanism> {
+        let Some(login) = &self.settings.sasl else { return VecDeque::new() };
+        login
+            .mechanisms
+            .iter()
+            .copied()
+            .filter(|m| value.is_none_or(|v| v.split(',').any(|o| o.eq_ignore_ascii_case(m.name()))))
+            .collect()
+    }
+
+    fn cap_value(&self, name: &str) -> Option<&str> {
+        self.cap_values.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// `AUTHENTICATE <mechanism>`, starting its exchange.
+    fn authenticate_with(&mut self, mechanism: Mechanism) -> Vec<Action> {
+        let Some(login) = &self.settings.sasl else { return vec![] };
+        let nonce = if mechanism == Mechanism::ScramSha256 { fresh_nonce() } else { String::new() };
+        self.sasl_exchange = Some((mechanism, Exchange::start(mechanism, &login.credentials, &nonce)));
+        self.sasl_received.clear();
+        self.sasl = SaslState::Authenticating;
+        vec![Action::Send(line(Command::AUTHENTICATE(mechanism.name().into())))]
+    }
+
+    /// Reads an STS value (`port=6697,duration=2592000,…`) as `(port, duration)`.
+    fn sts_offer(&self) -> Option<(Option<u16>, Option<Duration>)> {
+        let value = self.cap_value("sts")?;
+        let key = |k: &str| value.split(',').find_map(|kv| kv.strip_prefix(k).and_then(|v| v.strip_prefix('=')));
+        Some((
+            key("port").and_then(|p| p.parse().ok()),
+            key("duration").and_then(|d| d.parse().ok()).map(Duration::from_secs),
+        ))
     }
 
     fn on_cap(&mut self, l: &Line) -> Vec<Action> {
@@ -570,22 +736,67 @@ impl Session {
         match sub.as_str() {
             "LS" => {
                 self.caps_offered.extend(list.split_whitespace().map(|c| c.split('=').next().unwrap_or(c).to_string()));
+                self.cap_values.extend(
+                    list.split_whitespace()
+                        .filter_map(|c| c.split_once('='))
+                        .map(|(n, v)| (n.to_string(), v.to_string())),
+                );
                 if more {
                     return vec![];
+                }
+                if self.registered {
+                    return self.on_relisted();
+                }
+                let mut out = Vec::new();
+                if let Some((port, duration)) = self.sts_offer() {
+                    match (self.tls, port) {
+                        // Plaintext offered STS: nothing more on this connection, not even CAP END.
+                        (false, Some(port)) => {
+                            tracing::info!(port, "the server asks for TLS (STS): reconnecting with TLS");
+                            return vec![Action::UpgradeToTls { port }];
+                        }
+                        (true, _) => {
+                            if let Some(duration) = duration {
+                                out.push(Action::StsPolicy { duration });
+                            }
+                        }
+                        (false, None) => {}
+                    }
+                }
+                let sasl_offered = self.caps_offered.iter().any(|o| o == "sasl");
+                if self.settings.sasl.is_some() {
+                    self.sasl_candidates = self.mechanisms_offered(self.cap_value("sasl"));
+                    if !sasl_offered {
+                        self.sasl_failed("the server does not offer SASL (are services linked?)".into());
+                        self.awaiting_services = true;
+                        self.sasl_recheck = Some(self.started + SASL_RECHECK);
+                    } else if !self.sasl_candidates.is_empty() {
+                        let order: Vec<&str> = self.sasl_candidates.iter().map(|m| m.name()).collect();
+                        tracing::info!(offered = self.cap_value("sasl").unwrap_or("(no list)"), trying = %order.join(","), "SASL");
+                    } else {
+                        let ours: Vec<&str> =
+                            self.settings.sasl.iter().flat_map(|l| &l.mechanisms).map(|m| m.name()).collect();
+                        self.sasl_failed(format!(
+                            "the server offers SASL {}, none of ours ({})",
+                            self.cap_value("sasl").unwrap_or("?"),
+                            ours.join(", ")
+                        ));
+                    }
                 }
                 let want: Vec<&str> = WANTED_CAPS
                     .iter()
                     .copied()
                     .filter(|w| self.caps_offered.iter().any(|o| o == w))
+                    // sasl is requested even with none of our mechanisms on offer (the ACK then
+                    // gets CAP END, no AUTHENTICATE), as conformance suites expect.
                     .filter(|w| *w != "sasl" || self.settings.sasl.is_some())
                     .collect();
-                if self.settings.sasl.is_some() && !want.contains(&"sasl") {
-                    self.sasl_failed("the server does not offer SASL (are services linked?)".into());
-                }
                 if want.is_empty() {
-                    return self.cap_end();
+                    out.extend(self.cap_end());
+                    return out;
                 }
-                vec![Action::Send(line(Command::CAP(None, CapSubCommand::REQ, None, Some(want.join(" ")))))]
+                out.push(Action::Send(line(Command::CAP(None, CapSubCommand::REQ, None, Some(want.join(" "))))));
+                out
             }
             "ACK" => {
                 for c in list.split_whitespace() {
@@ -599,15 +810,8 @@ impl Session {
                     }
                 }
                 let sasl_acked = list.split_whitespace().any(|c| c == "sasl");
-                match (&self.settings.sasl, sasl_acked) {
-                    (Some(login), true) => {
-                        self.sasl = SaslState::Authenticating;
-                        let mech = match login {
-                            SaslLogin::Plain { .. } => "PLAIN",
-                            SaslLogin::External => "EXTERNAL",
-                        };
-                        vec![Action::Send(line(Command::AUTHENTICATE(mech.into())))]
-                    }
+                match self.sasl_candidates.pop_front() {
+                    Some(first) if sasl_acked => self.authenticate_with(first),
                     _ if !self.registered => self.cap_end(),
                     _ => vec![],
                 }
@@ -625,7 +829,14 @@ impl Session {
             // cap-notify: services linked later and now offer SASL.
             "NEW" => {
                 let offered: Vec<&str> = list.split_whitespace().map(|c| c.split('=').next().unwrap_or(c)).collect();
-                let retry_sasl = matches!(self.sasl, SaslState::Failed(_)) && offered.contains(&"sasl");
+                let sasl_value = list.split_whitespace().find_map(|c| c.strip_prefix("sasl="));
+                let mut retry_sasl = matches!(self.sasl, SaslState::Failed(_)) && offered.contains(&"sasl");
+                if retry_sasl {
+                    self.sasl_recheck = None;
+                    self.sasl_candidates = self.mechanisms_offered(sasl_value);
+                    self.sasl_mechs = None;
+                    retry_sasl = !self.sasl_candidates.is_empty();
+                }
                 let want: Vec<&str> = WANTED_CAPS
                     .iter()
                     .copied()
@@ -652,19 +863,33 @@ impl Session {
     }
 
     fn on_authenticate(&mut self, l: &Line) -> Vec<Action> {
-        if l.param(0) != "+" || self.sasl != SaslState::Authenticating {
+        if self.sasl != SaslState::Authenticating || self.sasl_aborted.is_some() {
             return vec![];
         }
-        match &self.settings.sasl {
-            Some(SaslLogin::Plain { account, password }) => {
-                let payload = format!("{account}\0{account}\0{}", password.expose());
-                sasl_chunks(&base64::engine::general_purpose::STANDARD.encode(payload))
-                    .into_iter()
-                    .map(|c| Action::Send(line(Command::AUTHENTICATE(c))))
-                    .collect()
+        let Some((mechanism, exchange)) = &mut self.sasl_exchange else { return vec![] };
+        let piece = l.param(0);
+        if piece != "+" {
+            self.sasl_received.push_str(piece);
+            if piece.len() == SASL_CHUNK {
+                return vec![]; // more pieces follow (or a lone `+`)
             }
-            Some(SaslLogin::External) => vec![Action::Send(line(Command::AUTHENTICATE("+".into())))],
-            None => vec![],
+        }
+        let encoded = std::mem::take(&mut self.sasl_received);
+        let reply = base64::engine::general_purpose::STANDARD
+            .decode(&encoded)
+            .map_err(|_| format!("the server's {mechanism} challenge is not base64"))
+            .and_then(|challenge| exchange.respond(&challenge));
+        match reply {
+            Ok(response) if response.is_empty() => vec![Action::Send(line(Command::AUTHENTICATE("+".into())))],
+            Ok(response) => sasl_chunks(&base64::engine::general_purpose::STANDARD.encode(response))
+                .into_iter()
+                .map(|c| Action::Send(line(Command::AUTHENTICATE(c))))
+                .collect(),
+            Err(why) => {
+                tracing::error!(mechanism = mechanism.name(), reason = %why, "aborting SASL");
+                self.sasl_aborted = Some(why);
+                vec![Action::Send(line(Command::AUTHENTICATE("*".into())))]
+            }
         }
     }
 
@@ -684,6 +909,18 @@ impl Session {
     }
 
     fn joins_due(&mut self, now: Instant) -> Vec<Action> {
+        if self.awaiting_services {
+            let waited = self.registered_at.map(|t| now.duration_since(t)).unwrap_or_default();
+            if waited < self.settings.sasl_wait {
+                return vec![];
+            }
+            self.awaiting_services = false;
+            tracing::warn!(
+                waited_s = waited.as_secs(),
+                "SASL still not offered (services not linked?): joining public channels unidentified; \
+                 security channels wait for a SASL login"
+            );
+        }
         let may_join_security = self.may_join_security();
         let reason = match &self.sasl {
             SaslState::Failed(why) => why.clone(),
@@ -1018,11 +1255,15 @@ pub fn sasl_chunks(encoded: &str) -> Vec<String> {
 /// Hides secrets in a raw line before it is logged: SASL payloads, channel keys, passwords.
 pub fn redact(raw: &str) -> String {
     let upper = raw.trim_start().to_ascii_uppercase();
-    if upper.starts_with("AUTHENTICATE ")
-        && !upper.starts_with("AUTHENTICATE PLAIN")
-        && !upper.starts_with("AUTHENTICATE EXTERNAL")
-    {
-        return "AUTHENTICATE <redacted>".into();
+    if let Some(arg) = upper.strip_prefix("AUTHENTICATE ") {
+        let said = [Mechanism::Plain, Mechanism::External, Mechanism::ScramSha256, Mechanism::EcdsaNist256pChallenge]
+            .iter()
+            .any(|m| m.name() == arg)
+            || arg == "+"
+            || arg == "*";
+        if !said {
+            return "AUTHENTICATE <redacted>".into();
+        }
     }
     if upper.starts_with("PASS ") || upper.starts_with("OPER ") {
         return format!("{} <redacted>", &raw[..4]);
@@ -1039,13 +1280,19 @@ pub(crate) mod tests {
     use super::super::line::parse;
     use super::*;
 
+    /// PLAIN for account `srebot`.
+    pub(crate) fn plain(password: &str) -> SaslLogin {
+        let credentials = Credentials { account: "srebot".into(), password: Some(Secret(password.into())), key: None };
+        SaslLogin { mechanisms: vec![Mechanism::Plain], credentials }
+    }
+
     pub(crate) fn settings(sasl: bool) -> Settings {
         Settings {
             nick: "srebot".into(),
             alt_nicks: vec!["srebot_".into()],
             username: "srebot".into(),
             realname: "srebot test".into(),
-            sasl: sasl.then(|| SaslLogin::Plain { account: "srebot".into(), password: Secret("s3cret-pw".into()) }),
+            sasl: sasl.then(|| plain("s3cret-pw")),
             channels: vec![
                 JoinTarget { name: "#sre".into(), key: None, security: false },
                 JoinTarget { name: "#sre-security".into(), key: Some(Secret("k3y".into())), security: true },
@@ -1056,6 +1303,7 @@ pub(crate) mod tests {
             rejoin: Duration::from_secs(30),
             rejoin_max: Duration::from_secs(300),
             nick_regain: Duration::from_secs(60),
+            sasl_wait: Duration::from_secs(30),
             version: "srebot 0.1.0".into(),
         }
     }
@@ -1110,6 +1358,265 @@ pub(crate) mod tests {
         assert!(h.s.is_ready());
     }
 
+    /// SASL configured, registered on a server that did not offer it (services not linked).
+    fn registered_before_services() -> Harness {
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :multi-prefix");
+        h.feed(":irc CAP * ACK :multi-prefix");
+        h.register();
+        h
+    }
+
+    /// SASL failed, and the reason says each of `words`.
+    fn assert_failed(h: &Harness, words: &[&str]) {
+        let state = h.s.sasl_state();
+        assert!(matches!(state, SaslState::Failed(why) if words.iter().all(|w| why.contains(w))), "{state:?}");
+    }
+
+    fn with_mechanisms(mechanisms: &[Mechanism]) -> Harness {
+        let mut settings = settings(true);
+        let login = settings.sasl.as_mut().unwrap();
+        login.mechanisms = mechanisms.to_vec();
+        login.credentials.key =
+            Some(super::super::sasl::EcdsaKey::from_pem(super::super::sasl::tests::TEST_KEY).unwrap());
+        let now = Instant::now();
+        Harness { s: Session::new(Arc::new(settings), Arc::default(), now), now }
+    }
+
+    #[test]
+    fn only_mechanisms_the_server_lists_are_tried() {
+        // CAP 302 says EXTERNAL only; we have PLAIN: no sasl request, no AUTHENTICATE at all.
+        let mut h = Harness::new(true);
+        h.s.start();
+        let sent = Harness::sent(&h.feed(":irc CAP * LS :sasl=EXTERNAL multi-prefix"));
+        assert_eq!(sent, vec!["CAP REQ :sasl multi-prefix"]);
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl multi-prefix")), vec!["CAP END"]);
+        assert_failed(&h, &["EXTERNAL", "none of ours (PLAIN)"]);
+        // A definite answer: the public channels at once, never the security one.
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre"]);
+        // Nothing of ours at all and nothing else wanted: the ACK gets CAP END, no AUTHENTICATE.
+        let mut h = Harness::new(true);
+        h.s.start();
+        assert_eq!(
+            Harness::sent(&h.feed(":irc CAP * LS :sasl=EXTERNAL,ECDSA-NIST256P-CHALLENGE")),
+            vec!["CAP REQ sasl"]
+        );
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["CAP END"]);
+    }
+
+    #[test]
+    fn mechanisms_are_tried_in_our_order_moving_on_after_904() {
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256, Mechanism::EcdsaNist256pChallenge, Mechanism::Plain]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl=PLAIN,SCRAM-SHA-256");
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["AUTHENTICATE SCRAM-SHA-256"]);
+        let first = Harness::sent(&h.feed("AUTHENTICATE +"));
+        assert!(first[0].starts_with("AUTHENTICATE "), "{first:?}");
+        // Refused (say, no SCRAM secret stored for the account): ECDSA was not offered, PLAIN next.
+        assert_eq!(Harness::sent(&h.feed(":irc 904 srebot :SASL authentication failed")), vec!["AUTHENTICATE PLAIN"]);
+        let expected = base64::engine::general_purpose::STANDARD.encode("srebot\0srebot\0s3cret-pw");
+        assert_eq!(Harness::sent(&h.feed("AUTHENTICATE +")), vec![format!("AUTHENTICATE {expected}")]);
+        assert_eq!(Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful")), vec!["CAP END"]);
+        assert_eq!(h.s.sasl_state(), &SaslState::Succeeded("srebot".into()));
+        // The last one refused too: failed, CAP END, with every reason in the log line.
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256, Mechanism::Plain]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl=PLAIN,SCRAM-SHA-256");
+        h.feed(":irc CAP * ACK :sasl");
+        h.feed(":irc 904 srebot :SASL authentication failed");
+        assert_eq!(Harness::sent(&h.feed(":irc 904 srebot :SASL authentication failed")), vec!["CAP END"]);
+        assert_failed(&h, &["904", "PLAIN"]);
+    }
+
+    #[test]
+    fn a_908_list_is_read_and_mechanisms_it_lacks_are_skipped() {
+        // No list in CAP LS (CAP 301-style `sasl`): we start with our first; the server answers
+        // 908 with what it has, then 904.
+        let mut h = with_mechanisms(&[Mechanism::EcdsaNist256pChallenge, Mechanism::ScramSha256, Mechanism::Plain]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["AUTHENTICATE ECDSA-NIST256P-CHALLENGE"]);
+        assert!(h.feed(":irc 908 srebot PLAIN,EXTERNAL :are available SASL mechanisms").is_empty());
+        assert_eq!(Harness::sent(&h.feed(":irc 904 srebot :SASL authentication failed")), vec!["AUTHENTICATE PLAIN"]);
+        // And when the list has none of ours left: failed, saying what the server has.
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256, Mechanism::EcdsaNist256pChallenge]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        h.feed(":irc CAP * ACK :sasl");
+        h.feed(":irc 908 srebot PLAIN,EXTERNAL :are available SASL mechanisms");
+        assert_eq!(Harness::sent(&h.feed(":irc 904 srebot :SASL authentication failed")), vec!["CAP END"]);
+        assert_failed(&h, &["server offers: PLAIN,EXTERNAL"]);
+    }
+
+    /// The server's side of SCRAM-SHA-256 for `password`, salt and rounds fixed: from the
+    /// client-first message, the server-first; from the client-final, whether the proof is
+    /// right and the server-final.
+    struct ScramServer {
+        password: &'static str,
+        auth: String,
+        nonce: String,
+    }
+
+    impl ScramServer {
+        const SALT: &'static [u8] = b"pepper-and-salt!";
+        fn first(&mut self, client_first: &str) -> String {
+            let bare = client_first.strip_prefix("n,,").unwrap();
+            let client_nonce = bare.split(',').find_map(|a| a.strip_prefix("r=")).unwrap();
+            self.nonce = format!("{client_nonce}srv0nce");
+            let salt = base64::engine::general_purpose::STANDARD.encode(Self::SALT);
+            let first = format!("r={},s={salt},i=4096", self.nonce);
+            self.auth = format!("{bare},{first}");
+            first
+        }
+        fn last(&self, client_final: &str) -> (bool, String) {
+            use hmac::Mac;
+            use sha2::Digest;
+            let mac = |k: &[u8], d: &[u8]| {
+                let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(k).unwrap();
+                m.update(d);
+                m.finalize().into_bytes().to_vec()
+            };
+            let (without_proof, proof) = client_final.rsplit_once(",p=").unwrap();
+            let auth = format!("{},{without_proof}", self.auth);
+            let mut salted = [0u8; 32];
+            pbkdf2::pbkdf2::<hmac::Hmac<sha2::Sha256>>(self.password.as_bytes(), Self::SALT, 4096, &mut salted)
+                .unwrap();
+            let client_key = mac(&salted, b"Client Key");
+            let stored = sha2::Sha256::digest(&client_key);
+            let signature = mac(&stored, auth.as_bytes());
+            let proof = base64::engine::general_purpose::STANDARD.decode(proof).unwrap();
+            let recovered: Vec<u8> = proof.iter().zip(&signature).map(|(p, s)| p ^ s).collect();
+            let ok = sha2::Sha256::digest(&recovered)[..] == stored[..]
+                && without_proof == format!("c=biws,r={}", self.nonce);
+            let server = mac(&mac(&salted, b"Server Key"), auth.as_bytes());
+            (ok, format!("v={}", base64::engine::general_purpose::STANDARD.encode(server)))
+        }
+    }
+
+    fn decoded(line: &str) -> String {
+        let b64 = line.strip_prefix("AUTHENTICATE ").unwrap();
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
+    }
+
+    fn encoded(text: &str) -> String {
+        format!("AUTHENTICATE {}", base64::engine::general_purpose::STANDARD.encode(text))
+    }
+
+    #[test]
+    fn scram_sha_256_login_checks_the_server_signature() {
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl=SCRAM-SHA-256");
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["AUTHENTICATE SCRAM-SHA-256"]);
+        let mut server = ScramServer { password: "s3cret-pw", auth: String::new(), nonce: String::new() };
+        let client_first = decoded(&Harness::sent(&h.feed("AUTHENTICATE +"))[0]);
+        assert!(client_first.starts_with("n,,n=srebot,r="), "{client_first}");
+        let client_final = decoded(&Harness::sent(&h.feed(&encoded(&server.first(&client_first))))[0]);
+        assert!(!client_final.contains("s3cret-pw"));
+        let (proof_ok, server_final) = server.last(&client_final);
+        assert!(proof_ok, "the client's proof verifies: {client_final}");
+        assert_eq!(Harness::sent(&h.feed(&encoded(&server_final))), vec!["AUTHENTICATE +"]);
+        assert_eq!(Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful")), vec!["CAP END"]);
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre", "JOIN #sre-security k3y"]);
+
+        // A server that does not know the password cannot fake the signature: we abort, and
+        // the 906 that follows does not make us try anything else.
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256, Mechanism::Plain]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl=SCRAM-SHA-256,PLAIN");
+        h.feed(":irc CAP * ACK :sasl");
+        let mut impostor = ScramServer { password: "guessed", auth: String::new(), nonce: String::new() };
+        let client_first = decoded(&Harness::sent(&h.feed("AUTHENTICATE +"))[0]);
+        let client_final = decoded(&Harness::sent(&h.feed(&encoded(&impostor.first(&client_first))))[0]);
+        let (proof_ok, forged) = impostor.last(&client_final);
+        assert!(!proof_ok);
+        assert_eq!(Harness::sent(&h.feed(&encoded(&forged))), vec!["AUTHENTICATE *"]);
+        assert_eq!(Harness::sent(&h.feed(":irc 906 srebot :SASL authentication aborted")), vec!["CAP END"]);
+        assert_failed(&h, &["906", "server signature"]);
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre"]);
+    }
+
+    #[test]
+    fn an_exchange_the_server_aborts_fails_without_retrying() {
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256, Mechanism::Plain]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl=SCRAM-SHA-256,PLAIN");
+        h.feed(":irc CAP * ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        assert_eq!(Harness::sent(&h.feed(":irc 906 srebot :SASL authentication aborted")), vec!["CAP END"]);
+        assert_failed(&h, &["906"]);
+        // A challenge that is not base64 is answered with an abort, not a panic.
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        h.feed(":irc CAP * ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        assert_eq!(Harness::sent(&h.feed("AUTHENTICATE %%%")), vec!["AUTHENTICATE *"]);
+    }
+
+    #[test]
+    fn ecdsa_login_sends_the_account_then_the_signed_challenge() {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        let mut h = with_mechanisms(&[Mechanism::EcdsaNist256pChallenge]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl=ECDSA-NIST256P-CHALLENGE,PLAIN");
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :sasl")), vec!["AUTHENTICATE ECDSA-NIST256P-CHALLENGE"]);
+        assert_eq!(Harness::sent(&h.feed("AUTHENTICATE +")), vec![encoded("srebot")]);
+        let challenge = [42u8; 32];
+        let b64 = base64::engine::general_purpose::STANDARD.encode(challenge);
+        let signed = Harness::sent(&h.feed(&format!("AUTHENTICATE {b64}")));
+        let der =
+            base64::engine::general_purpose::STANDARD.decode(signed[0].strip_prefix("AUTHENTICATE ").unwrap()).unwrap();
+        let key = super::super::sasl::EcdsaKey::from_pem(super::super::sasl::tests::TEST_KEY).unwrap();
+        let public = base64::engine::general_purpose::STANDARD.decode(key.public_base64()).unwrap();
+        let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
+        verifying.verify_prehash(&challenge, &p256::ecdsa::Signature::from_der(&der).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_challenge_in_400_byte_pieces_is_put_together() {
+        let mut h = with_mechanisms(&[Mechanism::ScramSha256]);
+        h.s.start();
+        h.feed(":irc CAP * LS :sasl");
+        h.feed(":irc CAP * ACK :sasl");
+        let client_first = decoded(&Harness::sent(&h.feed("AUTHENTICATE +"))[0]);
+        let nonce = client_first.rsplit_once("r=").unwrap().1;
+        // A long server nonce makes the server-first message longer than one piece.
+        let server_first = format!("r={nonce}{},s=cGVwcGVy,i=4096", "x".repeat(600));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&server_first);
+        let pieces = sasl_chunks(&b64);
+        assert!(pieces.len() >= 3);
+        for p in &pieces[..pieces.len() - 1] {
+            assert!(h.feed(&format!("AUTHENTICATE {p}")).is_empty(), "waits for the rest");
+        }
+        let sent = Harness::sent(&h.feed(&format!("AUTHENTICATE {}", pieces.last().unwrap())));
+        assert!(decoded(&sent[0]).starts_with(&format!("c=biws,r={nonce}xxx")), "{sent:?}");
+    }
+
+    #[test]
+    fn sts_on_plaintext_upgrades_at_once_and_on_tls_is_a_policy() {
+        let mut h = Harness::new(true);
+        h.s.start();
+        let out = h.feed(":irc CAP * LS :sasl sts=port=6697,duration=300 multi-prefix");
+        assert_eq!(out, vec![Action::UpgradeToTls { port: 6697 }], "no REQ, no SASL, no CAP END");
+        // Over TLS: the policy to keep, and registration goes on as usual.
+        let mut h = Harness::new(true);
+        h.s.set_tls(true);
+        h.s.start();
+        let out = h.feed(":irc CAP * LS :sasl sts=duration=300,preload multi-prefix");
+        assert_eq!(out[0], Action::StsPolicy { duration: Duration::from_secs(300) });
+        assert_eq!(Harness::sent(&out), vec!["CAP REQ :sasl multi-prefix"]);
+        let mut h = Harness::new(false);
+        h.s.set_tls(true);
+        h.s.start();
+        assert_eq!(h.feed(":irc CAP * LS :sts=duration=0")[0], Action::StsPolicy { duration: Duration::ZERO });
+        // In plaintext without a port the offer cannot be followed: ignored.
+        let mut h = Harness::new(false);
+        h.s.start();
+        assert_eq!(Harness::sent(&h.feed(":irc CAP * LS :sts=duration=300")), vec!["CAP END"]);
+    }
+
     #[test]
     fn sasl_failure_skips_security_channels() {
         let mut h = Harness::new(true);
@@ -1127,19 +1634,81 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn no_sasl_offered_means_no_security_channels() {
+    fn no_sasl_offered_waits_for_services_then_joins_public_channels_only() {
         let mut h = Harness::new(true);
         h.s.start();
         assert_eq!(Harness::sent(&h.feed(":irc CAP * LS :multi-prefix")), vec!["CAP REQ multi-prefix"]);
         assert_eq!(Harness::sent(&h.feed(":irc CAP * ACK :multi-prefix")), vec!["CAP END"]);
         assert!(matches!(h.s.sasl_state(), SaslState::Failed(_)));
-        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre"]);
-        // Services link later and offer SASL (cap-notify): we log in, then join.
+        // Services not linked yet (a server restart): no channel at all for sasl_wait.
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B"]);
+        h.now += Duration::from_secs(29);
+        // Meanwhile we ask whether SASL is there now (no CAP NEW from some servers).
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["CAP LS 302"]);
+        assert!(h.feed(":irc CAP srebot LS :multi-prefix").is_empty(), "still not");
+        h.now += Duration::from_secs(1);
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["JOIN #sre"], "then the public ones");
+        // Services link later and offer SASL (cap-notify): we log in, then join the rest.
         assert_eq!(Harness::sent(&h.feed(":irc CAP srebot NEW :sasl")), vec!["CAP REQ sasl"]);
         assert_eq!(Harness::sent(&h.feed(":irc CAP srebot ACK :sasl")), vec!["AUTHENTICATE PLAIN"]);
         h.feed("AUTHENTICATE +");
         let after = Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful"));
         assert_eq!(after, vec!["JOIN #sre-security k3y"]);
+
+        // Services come back within the wait: nothing is joined before the login, then all.
+        let mut h = Harness::new(true);
+        h.s.start();
+        h.feed(":irc CAP * LS :multi-prefix");
+        h.feed(":irc CAP * ACK :multi-prefix");
+        assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B"]);
+        h.now += Duration::from_secs(5);
+        assert!(Harness::sent(&h.s.on_tick(h.now)).is_empty());
+        h.feed(":irc CAP srebot NEW :sasl=PLAIN");
+        h.feed(":irc CAP srebot ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        let after = Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful"));
+        assert_eq!(after, vec!["JOIN #sre", "JOIN #sre-security k3y"]);
+        // A SASL failure ends the wait at once: public channels, not the security one.
+        let mut h = registered_before_services();
+        h.feed(":irc CAP srebot NEW :sasl");
+        h.feed(":irc CAP srebot ACK :sasl");
+        h.feed("AUTHENTICATE +");
+        h.feed(":irc 904 srebot :SASL authentication failed");
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["JOIN #sre"]);
+        // Services back without a CAP NEW: our next CAP LS finds SASL, we log in, then join.
+        let mut h = registered_before_services();
+        h.now += SASL_RECHECK;
+        assert_eq!(Harness::sent(&h.s.on_tick(h.now)), vec!["CAP LS 302"]);
+        assert_eq!(
+            Harness::sent(&h.feed(":irc CAP srebot LS :multi-prefix sasl=PLAIN,EXTERNAL")),
+            vec!["CAP REQ sasl"]
+        );
+        assert_eq!(Harness::sent(&h.feed(":irc CAP srebot ACK :sasl")), vec!["AUTHENTICATE PLAIN"]);
+        h.feed("AUTHENTICATE +");
+        let after = Harness::sent(&h.feed(":irc 903 srebot :SASL authentication successful"));
+        assert_eq!(after, vec!["JOIN #sre", "JOIN #sre-security k3y"]);
+        h.now += SASL_RECHECK * 2;
+        assert!(!Harness::sent(&h.s.on_tick(h.now)).contains(&"CAP LS 302".to_string()), "no more asking");
+        // Without services at all: asked again less and less often, at most every 5 minutes.
+        let mut h = registered_before_services();
+        let mut asked = Vec::new();
+        for second in 1..=1200 {
+            h.now += Duration::from_secs(1);
+            h.feed("PING :alive"); // the link is fine
+            if Harness::sent(&h.s.on_tick(h.now)).contains(&"CAP LS 302".to_string()) {
+                asked.push(second);
+                h.feed(":irc CAP srebot LS :multi-prefix");
+            }
+        }
+        assert_eq!(asked, vec![10, 30, 70, 150, 310, 610, 910]);
+        // A server that refuses SASL after registration (InspIRCd 3): reconnect to log in then.
+        let mut h = registered_before_services();
+        h.now += SASL_RECHECK;
+        h.s.on_tick(h.now);
+        h.feed(":irc CAP srebot LS :sasl=PLAIN");
+        h.feed(":irc CAP srebot ACK :sasl");
+        let refused = h.feed(":irc 904 srebot :SASL authentication failed");
+        assert!(matches!(&refused[..], [Action::Disconnect(why)] if why.contains("904")), "{refused:?}");
     }
 
     #[test]
@@ -1363,16 +1932,12 @@ pub(crate) mod tests {
         assert_eq!(h.s.sasl_state(), &SaslState::Succeeded("srebot".into()));
         assert_eq!(Harness::sent(&h.register()), vec!["MODE srebot +B", "JOIN #sre", "JOIN #sre-security k3y"]);
         // A late 907 (services relinked, cap-notify, we asked again) joins what waited.
-        let mut h = Harness::new(true);
-        h.s.start();
-        h.feed(":irc CAP * LS :multi-prefix");
-        h.feed(":irc CAP * ACK :multi-prefix");
-        h.register();
+        let mut h = registered_before_services();
         h.feed(":irc CAP srebot NEW :sasl");
         h.feed(":irc CAP srebot ACK :sasl");
         h.feed("AUTHENTICATE +");
         let joins = Harness::sent(&h.feed(":irc 907 srebot :You have already authenticated using SASL"));
-        assert_eq!(joins, vec!["JOIN #sre-security k3y"]);
+        assert_eq!(joins, vec!["JOIN #sre", "JOIN #sre-security k3y"]);
     }
 
     #[test]
@@ -1380,7 +1945,7 @@ pub(crate) mod tests {
         // "srebot\0srebot\0" is 14 bytes: a 586-byte password makes 600 bytes, 800 in base64.
         let password = "p".repeat(586);
         let mut settings = settings(true);
-        settings.sasl = Some(SaslLogin::Plain { account: "srebot".into(), password: Secret(password.clone()) });
+        settings.sasl = Some(plain(&password));
         let now = Instant::now();
         let mut h = Harness { s: Session::new(Arc::new(settings), Arc::default(), now), now };
         h.s.start();
@@ -1399,7 +1964,7 @@ pub(crate) mod tests {
         );
         // One byte more of password: the last piece is short, and no `+` follows.
         let mut settings = super::tests::settings(true);
-        settings.sasl = Some(SaslLogin::Plain { account: "srebot".into(), password: Secret("p".repeat(590)) });
+        settings.sasl = Some(plain(&"p".repeat(590)));
         let mut h = Harness { s: Session::new(Arc::new(settings), Arc::default(), now), now };
         h.s.start();
         h.feed(":irc CAP * LS :sasl");

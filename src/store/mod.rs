@@ -19,6 +19,7 @@ mod health;
 pub mod incident;
 pub mod ingest;
 pub mod sal;
+pub mod sts;
 
 use health::{note_io_error, WriteHealth};
 use rusqlite::{Connection, OpenFlags};

@@ -78,11 +78,14 @@ pub struct NetOpts {
     /// Use this as [`Network::port`] when it is free (the demo asks for 6667); else, and
     /// always in tests, a random free port.
     pub preferred_port: Option<u16>,
+    /// With `tls`: offer IRCv3 STS (InspIRCd's ircv3_sts): `sts=port=<tls_port>` on the plaintext
+    /// ports, `sts=duration=300` over TLS to clients that name `localhost` (SNI).
+    pub sts: bool,
 }
 
 impl Default for NetOpts {
     fn default() -> Self {
-        NetOpts { services: true, tls: false, preferred_port: None }
+        NetOpts { services: true, tls: false, preferred_port: None, sts: false }
     }
 }
 
@@ -96,6 +99,7 @@ pub struct Network {
     link_port: u16,
     tls: bool,
     tls_port: u16,
+    sts: bool,
     link_send: String,
     link_recv: String,
     ircd: Option<Child>,
@@ -126,6 +130,7 @@ impl Network {
             link_port: 0,
             tls: opts.tls,
             tls_port: 0,
+            sts: opts.sts && opts.tls,
             link_send: fastrand_token(),
             link_recv: fastrand_token(),
             ircd: None,
@@ -325,6 +330,28 @@ impl Network {
         if self.services {
             self.wait_services(since).await;
         }
+    }
+
+    /// Stops Atheme: the link drops and SASL is no longer offered (CAP DEL to clients with
+    /// cap-notify), as when services are down or not yet relinked after a restart.
+    /// SIGTERM first, so Atheme writes its database (accounts registered so far survive).
+    pub async fn stop_services(&mut self) {
+        let Some(mut child) = self.atheme.take() else { return };
+        signal(child.id(), "TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts Atheme again after `stop_services` and waits until `sasl` is offered again.
+    pub async fn start_services(&mut self) {
+        assert!(self.atheme.is_none(), "start_services: Atheme is already running");
+        let since = file_len(&self.path("atheme.log"));
+        self.spawn_atheme();
+        self.wait_services(since).await;
     }
 
     /// SIGSTOP InspIRCd: connections stay open but nothing is answered (a
@@ -603,6 +630,13 @@ impl Network {
                 )
             } else {
                 String::new()
+            } + &if self.sts {
+                format!(
+                    "\n<module name=\"ircv3_sts\">\n<sts host=\"localhost\" port=\"{}\" duration=\"300\" preload=\"no\">",
+                    self.tls_port
+                )
+            } else {
+                String::new()
             },
             strict = self.strict_port,
             link = self.link_port,
@@ -653,6 +687,9 @@ impl Network {
             "saslserv/main",
             "saslserv/plain",
             "saslserv/external",
+            // Atheme 7.2 has no SCRAM module (saslserv/scram came with 7.3).
+            "saslserv/ecdsa-nist256p-challenge",
+            "nickserv/set_pubkey",
             "operserv/main",
         ]
         .iter()
