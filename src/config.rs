@@ -254,6 +254,9 @@ pub struct AccessConfig {
     pub admins: Vec<String>,
     #[serde(default)]
     pub relays: Vec<String>,
+    /// Not in the file: the grants made on IRC (`!access add`), from the database.
+    #[serde(skip)]
+    pub granted: Vec<crate::access::Grant>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

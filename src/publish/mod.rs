@@ -118,6 +118,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// A publisher that runs nothing (a placeholder while one is replaced).
+    pub fn none() -> Publisher {
+        Publisher { running: None }
+    }
+
     /// Stops the publisher: an edit in flight gets a few seconds to finish and be recorded.
     pub async fn stop(self) {
         let Some((stop, mut task)) = self.running else { return };
