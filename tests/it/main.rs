@@ -10,6 +10,7 @@ mod fixture_smoke;
 mod http;
 mod incident;
 mod mediawiki;
+mod reload;
 mod resilience;
 mod sal;
 mod sal_depth;
