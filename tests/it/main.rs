@@ -6,6 +6,7 @@ mod botproc;
 mod browser;
 mod cli;
 mod clinic;
+mod demo;
 mod fixture_smoke;
 mod http;
 mod incident;
