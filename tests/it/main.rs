@@ -11,6 +11,7 @@ mod fixture_smoke;
 mod http;
 mod incident;
 mod mediawiki;
+mod package;
 mod reload;
 mod resilience;
 mod sal;
