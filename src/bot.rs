@@ -40,6 +40,9 @@ impl Bot {
         let mut limiter = crate::ratelimit::RateLimiter::new(&config.ratelimit);
         tokio::pin!(shutdown);
         let mut clinic = crate::clinic_task::spawn(config.clone(), self.store.clone(), self.client.clone());
+        // Each channel's topic and our op status as last heard, so a clinic keeper restarted by
+        // a reload learns them as one started at connect does (it acts on joins).
+        let mut channels: std::collections::HashMap<String, (String, bool)> = Default::default();
         let mut reminders = tokio::time::interval(reminder_tick(&config));
         reminders.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -56,6 +59,10 @@ impl Bot {
                     }
                     if format!("{:?}", next.clinic) != format!("{:?}", config.clinic) {
                         clinic = crate::clinic_task::spawn(next.clone(), self.store.clone(), self.client.clone());
+                        for (channel, (topic, opped)) in &channels {
+                            let (channel, topic, opped) = (channel.clone(), topic.clone(), *opped);
+                            tell(&clinic, TopicEvent::Joined { channel, topic, opped });
+                        }
                     }
                     config = next;
                 }
@@ -73,16 +80,28 @@ impl Bot {
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
                     Some(Event::Joined { channel, topic, opped }) => {
                         tracing::debug!(%channel, "in channel");
+                        channels.insert(channel.clone(), (topic.clone(), opped));
                         tell(&clinic, TopicEvent::Joined { channel, topic, opped });
                     }
-                    Some(Event::Topic { channel, topic, .. }) => tell(&clinic, TopicEvent::Topic { channel, topic }),
-                    Some(Event::Opped { channel, opped }) => tell(&clinic, TopicEvent::Opped { channel, opped }),
+                    Some(Event::Topic { channel, topic, .. }) => {
+                        if let Some(known) = channels.get_mut(&channel) {
+                            known.0.clone_from(&topic);
+                        }
+                        tell(&clinic, TopicEvent::Topic { channel, topic })
+                    }
+                    Some(Event::Opped { channel, opped }) => {
+                        if let Some(known) = channels.get_mut(&channel) {
+                            known.1 = opped;
+                        }
+                        tell(&clinic, TopicEvent::Opped { channel, opped })
+                    }
                     Some(Event::TopicRefused { channel, retry_later }) => {
                         tell(&clinic, TopicEvent::Refused { channel, retry_later });
                     }
                     Some(Event::Notice { from, text }) => tell(&clinic, TopicEvent::Notice { from, text }),
                     Some(Event::Disconnected { reason }) => {
                         tracing::debug!(%reason, "connection lost");
+                        channels.clear();
                         tell(&clinic, TopicEvent::Disconnected);
                     }
                 },
