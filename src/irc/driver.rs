@@ -273,8 +273,11 @@ impl Driver {
     /// Takes a reload's settings: the next connection uses them, and `session` (when connected)
     /// joins and parts at once; the flood control's pace changes now.
     fn reconfigure(&mut self, change: Reconfigure, session: Option<&mut Session>) -> Vec<Action> {
-        self.bucket = Bucket::new(&change.flood);
-        self.connector.flood = change.flood;
+        let (old, new) = (&self.connector.flood, &change.flood);
+        if (old.burst, old.interval_ms) != (new.burst, new.interval_ms) {
+            self.bucket = Bucket::new(new);
+            self.connector.flood = change.flood;
+        }
         self.settings = Arc::new(Settings { channels: change.channels, ..(*self.settings).clone() });
         match session {
             Some(session) => session.set_channels(self.settings.clone(), PART_REASON, std::time::Instant::now()),

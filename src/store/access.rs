@@ -22,11 +22,6 @@ pub fn grants(conn: &Connection) -> rusqlite::Result<Vec<Grant>> {
     rows.collect()
 }
 
-/// The grant of `account`, if any.
-pub fn grant_of(conn: &Connection, account: &str) -> rusqlite::Result<Option<Grant>> {
-    Ok(grants(conn)?.into_iter().find(|g| g.account.eq_ignore_ascii_case(account)))
-}
-
 fn level(admin: bool) -> &'static str {
     if admin {
         "admin"
