@@ -1171,6 +1171,11 @@ pub(crate) mod tests {
         );
         let joins = Harness::sent(&h.register());
         assert_eq!(joins, vec!["MODE srebot +B", "JOIN #sre"]);
+        // A security channel added by a reload waits for SASL too; a public one is joined.
+        let mut next = settings(true);
+        next.channels.push(JoinTarget { name: "#sec2".into(), key: None, security: true });
+        next.channels.push(JoinTarget { name: "#ops".into(), key: None, security: false });
+        assert_eq!(Harness::sent(&h.s.set_channels(Arc::new(next), "bye", h.now)), vec!["JOIN #ops"]);
     }
 
     #[test]
