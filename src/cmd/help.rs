@@ -7,7 +7,8 @@ pub fn run(topic: Option<&str>, ctx: &Context<'_>) -> Vec<Reply> {
     let text = match topic.map(|t| ctx.config.commands.aliases.get(t).map(String::as_str).unwrap_or(t)) {
         None => format!(
             "srebot keeps the team's memory: {p}log <message> (Server Admin Log), {p}sal (query it), \
-             {p}incident (open, roles, status, report), {p}clinic (who is on duty). {p}help <command> for details."
+             {p}incident (open, roles, status, report), {p}clinic (who is on duty), {p}access (who may log; admins). \
+             {p}help <command> for details."
         ),
         Some("log") => format!(
             "{p}log <message>: record an action in the Server Admin Log (identified, listed accounts only); \
