@@ -81,6 +81,13 @@ async fn the_demo_starts_fresh_prints_a_ready_block_takes_a_log_and_serves_its_w
 
     let mut alice = TestClient::connect_sasl(port, "alice", "alice", "alicepass").await;
     alice.join("#sre").await;
+    // The bot is auto-opped in the registered #sre and keeps the clinic section of its topic.
+    let topic = alice
+        .expect("the clinic section in #sre's topic", WAIT, |l| {
+            (l.contains(" 332 ") || l.contains(" TOPIC ")) && l.contains("SRE Clinic Duty:")
+        })
+        .await;
+    assert!(topic.contains("SRE-Demo"), "{topic}");
     alice.privmsg("#sre", "!log tried the demo").await;
     let ack = alice.expect_privmsg_from("srebot", "#sre", WAIT).await;
     assert!(ack.contains(&format!("{}/sal/1", web.trim_end_matches('/'))) && ack.ends_with(", alice"), "{ack}");
