@@ -40,6 +40,8 @@ async fn reload_applies_access_and_channels_without_reconnecting_and_a_broken_fi
     opts.channels = vec![(chan.clone(), "public"), (old.clone(), "public")];
     opts.accounts = vec![alice.clone()];
     opts.admins = vec![alice.clone()];
+    let (web_before, web_after) = (crate::http::free_port(), crate::http::free_port());
+    opts.extra = format!("[web]\nlisten = \"127.0.0.1:{web_before}\"\n");
     let bot = BotProcess::start(opts);
     wait_join(&mut b, &botnick, &chan, WAIT).await;
     wait_join(&mut b, &botnick, &old, WAIT).await;
@@ -55,6 +57,7 @@ async fn reload_applies_access_and_channels_without_reconnecting_and_a_broken_fi
     edit_config(&bot, |t| {
         t.replace(&format!("accounts = [\"{alice}\"]"), &format!("accounts = [\"{alice}\", \"{bob}\"]"))
             .replace(&format!("name = \"{old}\""), &format!("name = \"{new}\""))
+            .replace(&format!("127.0.0.1:{web_before}"), &format!("127.0.0.1:{web_after}"))
     });
     let (ok, stdout, stderr) = bot.cli(&["reload"]);
     assert!(ok, "srebot reload: {stdout}{stderr}");
@@ -71,6 +74,9 @@ async fn reload_applies_access_and_channels_without_reconnecting_and_a_broken_fi
     wait_log(&bot, "config reloaded", 1).await;
     let log = bot.log_text();
     assert!(log.contains("access.accounts") && log.contains("channels"), "the log names the keys:\n{log}");
+    // The web view moved to its new address; /metrics counts the reload.
+    let metrics = crate::http::get(web_after, "/metrics").await.body;
+    assert!(metrics.contains("srebot_config_reloads_total{result=\"ok\"} 1\n"), "{metrics}");
 
     // A broken edit (a port in quotes, bob dropped): refused by the CLI before any signal, and
     // by the bot on a plain SIGHUP; bob keeps his access.
@@ -84,6 +90,8 @@ async fn reload_applies_access_and_channels_without_reconnecting_and_a_broken_fi
     b.privmsg(&chan, "!log after the broken edit").await;
     assert_eq!(b.expect_privmsg_from(&botnick, &chan, WAIT).await, format!("Logged #2, {bob}"));
     assert_eq!(bot.count("1"), 2);
+    let metrics = crate::http::get(web_after, "/metrics").await.body;
+    assert!(metrics.contains("srebot_config_reloads_total{result=\"failed\"} 1\n"), "{metrics}");
 
     // Never reconnected: one connection in the log, and no QUIT from the bot on the wire.
     assert_eq!(bot.log_text().matches("connecting").count(), 1, "{}", bot.log_text());
