@@ -13,11 +13,13 @@
 pub mod access;
 pub mod bot;
 pub mod clinic;
+pub mod clinic_cli;
 pub mod clinic_task;
 pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod incident;
+pub mod ingest;
 pub mod irc;
 pub mod live;
 pub mod metrics;
