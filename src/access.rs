@@ -15,18 +15,42 @@ pub enum Level {
 
 pub use crate::irc::Sender;
 
-/// The sender's level under `rules`.
+/// Access granted on IRC with `!access add`, stored on top of the config file's lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub account: String,
+    pub admin: bool,
+    /// Who granted it: `nick (account)`.
+    pub by: String,
+    /// When (RFC 3339).
+    pub at: String,
+    pub reason: String,
+}
+
+/// The sender's level under `rules`: the config file's lists, and the grants made on IRC.
 pub fn level(rules: &AccessConfig, sender: &Sender) -> Level {
     let account = sender.account.as_deref();
     let listed = |list: &[String]| account.is_some_and(|a| list.iter().any(|l| l.eq_ignore_ascii_case(a)));
-    if listed(&rules.admins) {
+    let granted = account.and_then(|a| rules.granted.iter().find(|g| g.account.eq_ignore_ascii_case(a)));
+    if listed(&rules.admins) || granted.is_some_and(|g| g.admin) {
         return Level::Admin;
     }
     let mask = sender.hostmask();
-    if listed(&rules.accounts) || rules.hostmasks.iter().any(|p| glob_match(p, &mask)) {
+    if listed(&rules.accounts) || granted.is_some() || rules.hostmasks.iter().any(|p| glob_match(p, &mask)) {
         return Level::Member;
     }
     Level::Anyone
+}
+
+/// Every admin account: the config file's, then those granted on IRC.
+pub fn admins(rules: &AccessConfig) -> Vec<String> {
+    let mut all = rules.admins.clone();
+    for g in rules.granted.iter().filter(|g| g.admin) {
+        if !all.iter().any(|a| a.eq_ignore_ascii_case(&g.account)) {
+            all.push(g.account.clone());
+        }
+    }
+    all
 }
 
 /// Whether the sender is a relay whose `!log user@host message` is attributed to `user@host`.
@@ -75,6 +99,13 @@ mod tests {
             hostmasks: vec!["*!*@sre/*".into()],
             admins: vec!["alice".into()],
             relays: vec!["logbridge".into()],
+            granted: vec![Grant {
+                account: "Dave".into(),
+                admin: true,
+                by: "alice".into(),
+                at: "2026-12-01T00:00:00Z".into(),
+                reason: String::new(),
+            }],
         }
     }
 
@@ -86,6 +117,8 @@ mod tests {
         assert_eq!(level(&r, &sender("b", "x", Some("bob"))), Level::Member);
         assert_eq!(level(&r, &sender("c", "sre/carol", None)), Level::Member);
         assert_eq!(level(&r, &sender("c", "user/carol", Some("carol"))), Level::Anyone);
+        assert_eq!(level(&r, &sender("d", "x", Some("dave"))), Level::Admin, "granted on IRC");
+        assert_eq!(admins(&r), vec!["alice".to_string(), "Dave".to_string()]);
         assert!(is_relay(&r, &sender("lb", "x", Some("LogBridge"))));
         assert!(!is_relay(&r, &sender("logbridge", "x", None)));
     }

@@ -8,8 +8,8 @@ use crate::clinic_task::TopicEvent;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming, Outgoing};
+use crate::live::LiveConfig;
 use crate::store::Store;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -24,7 +24,8 @@ const DRAIN: Duration = Duration::from_secs(5);
 const MAX_IN_FLIGHT: usize = 1024;
 
 pub struct Bot {
-    pub config: Arc<Config>,
+    /// The config in effect, swapped whole by a reload or a grant: read once per message.
+    pub config: LiveConfig,
     pub store: Store,
     pub client: Client,
 }
@@ -34,15 +35,39 @@ impl Bot {
     /// in flight finish (their rows committed, their replies queued) and asks the session to QUIT.
     pub async fn run(self, mut events: mpsc::Receiver<Event>, shutdown: impl std::future::Future<Output = ()>) {
         let mut tasks = JoinSet::new();
-        let mut limiter = crate::ratelimit::RateLimiter::new(&self.config.ratelimit);
+        let mut config = self.config.get();
+        let mut changes = self.config.changes();
+        let mut limiter = crate::ratelimit::RateLimiter::new(&config.ratelimit);
         tokio::pin!(shutdown);
-        let clinic = crate::clinic_task::spawn(self.config.clone(), self.store.clone(), self.client.clone());
-        let mut reminders = tokio::time::interval(reminder_tick(&self.config));
+        let mut clinic = crate::clinic_task::spawn(config.clone(), self.store.clone(), self.client.clone());
+        // Each channel's topic and our op status as last heard, so a clinic keeper restarted by
+        // a reload learns them as one started at connect does (it acts on joins).
+        let mut channels: std::collections::HashMap<String, (String, bool)> = Default::default();
+        let mut reminders = tokio::time::interval(reminder_tick(&config));
         reminders.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                Ok(()) = changes.changed() => {
+                    // A reload: what keeps state from the config starts over only if its part changed.
+                    let next = changes.borrow_and_update().clone();
+                    if next.ratelimit != config.ratelimit {
+                        limiter = crate::ratelimit::RateLimiter::new(&next.ratelimit);
+                    }
+                    if reminder_tick(&next) != reminder_tick(&config) {
+                        reminders = tokio::time::interval(reminder_tick(&next));
+                        reminders.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    }
+                    if format!("{:?}", next.clinic) != format!("{:?}", config.clinic) {
+                        clinic = crate::clinic_task::spawn(next.clone(), self.store.clone(), self.client.clone());
+                        for (channel, (topic, opped)) in &channels {
+                            let (channel, topic, opped) = (channel.clone(), topic.clone(), *opped);
+                            tell(&clinic, TopicEvent::Joined { channel, topic, opped });
+                        }
+                    }
+                    config = next;
+                }
                 _ = reminders.tick() => {
-                    let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
+                    let (config, store, client) = (config.clone(), self.store.clone(), self.client.clone());
                     tasks.spawn(async move { remind(&config, &store, &client, config.clock.now()).await });
                 }
                 _ = &mut shutdown => {
@@ -55,16 +80,28 @@ impl Bot {
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
                     Some(Event::Joined { channel, topic, opped }) => {
                         tracing::debug!(%channel, "in channel");
+                        channels.insert(channel.clone(), (topic.clone(), opped));
                         tell(&clinic, TopicEvent::Joined { channel, topic, opped });
                     }
-                    Some(Event::Topic { channel, topic, .. }) => tell(&clinic, TopicEvent::Topic { channel, topic }),
-                    Some(Event::Opped { channel, opped }) => tell(&clinic, TopicEvent::Opped { channel, opped }),
+                    Some(Event::Topic { channel, topic, .. }) => {
+                        if let Some(known) = channels.get_mut(&channel) {
+                            known.0.clone_from(&topic);
+                        }
+                        tell(&clinic, TopicEvent::Topic { channel, topic })
+                    }
+                    Some(Event::Opped { channel, opped }) => {
+                        if let Some(known) = channels.get_mut(&channel) {
+                            known.1 = opped;
+                        }
+                        tell(&clinic, TopicEvent::Opped { channel, opped })
+                    }
                     Some(Event::TopicRefused { channel, retry_later }) => {
                         tell(&clinic, TopicEvent::Refused { channel, retry_later });
                     }
                     Some(Event::Notice { from, text }) => tell(&clinic, TopicEvent::Notice { from, text }),
                     Some(Event::Disconnected { reason }) => {
                         tracing::debug!(%reason, "connection lost");
+                        channels.clear();
                         tell(&clinic, TopicEvent::Disconnected);
                     }
                 },
@@ -80,9 +117,10 @@ impl Bot {
     }
 
     fn on_message(&self, msg: Incoming, tasks: &mut JoinSet<()>, limiter: &mut crate::ratelimit::RateLimiter) {
-        let Some(command) = command_in(&self.config, &msg) else { return };
+        let config = self.config.get();
+        let Some(command) = command_in(&config, &msg) else { return };
         // One spammer must not get a thousand answers: see `ratelimit`.
-        let relay = access::is_relay(&self.config.access, &msg.sender);
+        let relay = access::is_relay(&config.access, &msg.sender);
         match limiter.check(&crate::ratelimit::key(&msg.sender), relay, std::time::Instant::now()) {
             crate::ratelimit::Verdict::Allow => {}
             crate::ratelimit::Verdict::Warn => {
@@ -90,9 +128,22 @@ impl Bot {
             }
             crate::ratelimit::Verdict::Drop => return,
         }
-        let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
+        let (live, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
+        let grants = matches!(command, cmd::Command::Access(Ok(_)));
         tasks.spawn(async move {
-            for reply in answer(command, &msg, &config, &store, &client).await {
+            let replies = answer(command, &msg, &config, &store, &client).await;
+            if grants {
+                // In effect before the admin hears so: the grants as now committed.
+                match store.call(crate::store::access::grants).await {
+                    Ok(granted) => live.replace(|c| {
+                        let mut next = c.clone();
+                        next.access.granted = granted;
+                        next
+                    }),
+                    Err(e) => tracing::error!(error = %e, "cannot read the access grants back"),
+                }
+            }
+            for reply in replies {
                 client.send(reply);
             }
         });

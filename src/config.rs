@@ -8,6 +8,8 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod words;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub irc: IrcConfig,
@@ -289,6 +291,9 @@ pub struct AccessConfig {
     pub admins: Vec<String>,
     #[serde(default)]
     pub relays: Vec<String>,
+    /// Not in the file: the grants made on IRC (`!access add`), from the database.
+    #[serde(skip)]
+    pub granted: Vec<crate::access::Grant>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -618,7 +623,7 @@ const SECTIONS: &[&str] = &[
 /// Each section (and each `[[channels]]` entry) is read on its own, so a wrong value in one
 /// does not hide the problems in the others.
 pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
-    let tree = toml::de::DeTable::parse(raw).map_err(|e| vec![value_problem(raw, &e, "(syntax)")])?;
+    let tree = toml::de::DeTable::parse(raw).map_err(|e| vec![value_problem(raw, &e, &key(&["(syntax)"]))])?;
     let root = tree.get_ref();
     let mut problems = Vec::new();
     for (k, _) in root.iter() {
@@ -721,17 +726,53 @@ fn optional<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-/// Reads one section, reporting each unknown key in it and its first bad value.
+/// Reads one section, reporting every unknown key in it and every bad value, each with its key.
+///
+/// serde stops at the first bad value, so a bad key is reported and taken out of the section,
+/// and the section is read again, until it reads or a problem cannot be pinned to a key.
 fn section<T: serde::de::DeserializeOwned>(
     raw: &str,
     root: &toml::de::DeTable<'_>,
-    value: toml::Spanned<toml::de::DeValue<'_>>,
+    mut value: toml::Spanned<toml::de::DeValue<'_>>,
     path: Vec<String>,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    let mut unknown = Vec::new();
-    let result: Result<T, _> =
-        serde_ignored::deserialize(toml::de::ValueDeserializer::from(value), |p| unknown.push(path_segments(&p)));
+    let mut unknown: Vec<Vec<String>> = Vec::new();
+    let mut removed: Vec<Vec<String>> = Vec::new();
+    let result = loop {
+        let mut seen = Vec::new();
+        let result: Result<T, _> = serde_ignored::deserialize(toml::de::ValueDeserializer::from(value.clone()), |p| {
+            seen.push(path_segments(&p))
+        });
+        for segments in seen {
+            if !unknown.contains(&segments) {
+                unknown.push(segments);
+            }
+        }
+        let e = match result {
+            Ok(v) => break Some(v),
+            Err(e) => e,
+        };
+        let at = e.span().and_then(|span| words::key_at(&value, span));
+        let full = |rel: &[String]| -> Vec<String> { path.iter().cloned().chain(rel.iter().cloned()).collect() };
+        match at {
+            Some(rel) if !rel.is_empty() && words::remove(&mut value, &rel) => {
+                problems.push(value_problem(raw, &e, &full(&rel)));
+                removed.push(rel);
+            }
+            _ => {
+                // A required key we took out for being bad is missing now: said already.
+                let missing = words::missing_field(e.message());
+                if !missing.is_some_and(|m| removed.iter().any(|r| r.last().is_some_and(|l| *l == m))) {
+                    let mut key = path.clone();
+                    key.extend(at.unwrap_or_default());
+                    key.extend(missing.map(String::from));
+                    problems.push(value_problem(raw, &e, &key));
+                }
+                break None;
+            }
+        }
+    };
     for segments in unknown {
         let full: Vec<String> = path.iter().cloned().chain(segments).collect();
         problems.push(Problem {
@@ -740,30 +781,25 @@ fn section<T: serde::de::DeserializeOwned>(
             message: "unknown key (check the spelling against config.example.toml)".into(),
         });
     }
-    match result {
-        Ok(v) => Some(v),
-        Err(e) => {
-            problems.push(value_problem(raw, &e, &path.join(".")));
-            None
-        }
-    }
+    result.filter(|_| removed.is_empty())
 }
 
 const SECRET_KEYS: &[&str] = &["password", "key", "token", "secret"];
 
-fn value_problem(raw: &str, e: &toml::de::Error, key: &str) -> Problem {
+fn value_problem(raw: &str, e: &toml::de::Error, key: &[String]) -> Problem {
     let line = e.span().map(|s| line_of(raw, s.start));
     // The message may quote the offending value; hide it when that line holds a secret.
     let on_secret_line = line
         .and_then(|l| raw.lines().nth(l - 1))
         .map(|text| text.split('=').next().unwrap_or("").trim().to_ascii_lowercase())
         .is_some_and(|key| SECRET_KEYS.iter().any(|s| key == *s));
+    let key = key.join(".");
     let message = if on_secret_line {
         "invalid value (not shown: it is a secret)".to_string()
     } else {
-        e.message().trim().to_string()
+        words::in_words(e.message().trim(), &key)
     };
-    Problem { key: key.into(), line, message }
+    Problem { key, line, message }
 }
 
 fn line_of(raw: &str, offset: usize) -> usize {
@@ -1129,6 +1165,25 @@ accounts = ["alice"]
     fn syntax_errors_have_lines() {
         let problems = parse("[irc]\nserver = \n").unwrap_err();
         assert_eq!(problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn every_bad_value_and_unknown_key_of_a_section_is_reported_by_key_in_words() {
+        // The bad port used to hide everything after it in [irc] and name only the section.
+        let raw = GOOD
+            .replace("nick = \"srebot\"", "port = \"6667\"\nrelname = \"x\"\ntls = 1\nnick = \"srebot\"")
+            .replace("[irc.sasl]", "[irc.flood]\nburst = \"four\"\n[irc.sasl]");
+        let problems = parse(&raw).unwrap_err();
+        let got: Vec<_> = problems.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        for want in
+            [("irc.port", Some(4)), ("irc.relname", Some(5)), ("irc.tls", Some(6)), ("irc.flood.burst", Some(11))]
+        {
+            assert!(got.contains(&want), "{want:?} missing from {problems:#?}");
+        }
+        let port = problems.iter().find(|p| p.key == "irc.port").unwrap();
+        assert!(port.message.contains("a port number from 1 to 65535"), "{port}");
+        assert!(!problems.iter().any(|p| p.message.contains("u16") || p.message.contains("u32")), "{problems:#?}");
+        assert!(!problems.iter().any(|p| p.key == "irc"), "names keys, not the section: {problems:#?}");
     }
 
     #[test]

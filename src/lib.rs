@@ -22,10 +22,12 @@ pub mod incident;
 pub mod ingest;
 pub mod irc;
 mod irc_checks;
+pub mod live;
 pub mod metrics;
 pub mod privacy;
 pub mod publish;
 pub mod ratelimit;
+pub mod reload;
 pub mod store;
 pub mod sts_policies;
 pub mod text;
@@ -34,7 +36,7 @@ pub mod web;
 /// Builds the connection layer's settings from the config, reading secret files.
 pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, irc::driver::Connector), String> {
     use irc::sasl::{Credentials, Mechanism};
-    use irc::session::{JoinTarget, SaslLogin, Settings};
+    use irc::session::{SaslLogin, Settings};
     use std::time::Duration;
     let i = &c.irc;
     let sasl = match &i.sasl {
@@ -58,14 +60,7 @@ pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, i
             Some(SaslLogin { mechanisms, credentials })
         }
     };
-    let mut channels = Vec::new();
-    for ch in &c.channels {
-        channels.push(JoinTarget {
-            name: ch.name.clone(),
-            key: ch.resolve_key().map_err(|e| format!("channel {}: {e}", ch.name))?,
-            security: ch.role == config::ChannelRole::Security,
-        });
-    }
+    let channels = join_targets(c)?;
     let t = &i.timeouts;
     let secs = Duration::from_secs;
     let settings = Settings {
@@ -97,4 +92,18 @@ pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, i
         sts_store: None,
     };
     Ok((settings, connector))
+}
+
+/// The channels to be in, keys read from their files.
+pub fn join_targets(c: &config::Config) -> Result<Vec<irc::session::JoinTarget>, String> {
+    c.channels
+        .iter()
+        .map(|ch| {
+            Ok(irc::session::JoinTarget {
+                name: ch.name.clone(),
+                key: ch.resolve_key().map_err(|e| format!("channel {}: {e}", ch.name))?,
+                security: ch.role == config::ChannelRole::Security,
+            })
+        })
+        .collect()
 }

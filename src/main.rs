@@ -61,6 +61,20 @@ enum Sub {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         message: Vec<String>,
     },
+    /// Ask the running bot to reload its config (SIGHUP through its PID file, `<database>.pid`),
+    /// after checking the file here first: a file with problems is not sent.
+    Reload,
+    /// Access: who may use the bot, from the config file and granted on IRC (`!access`).
+    Access {
+        #[command(subcommand)]
+        command: AccessCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccessCommand {
+    /// The config file's lists, the grants made on IRC (who, when, why) and the latest changes.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -207,15 +221,75 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Sub::Reload => {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot reload --config FILE") else {
+                return ExitCode::FAILURE;
+            };
+            match srebot::reload::signal_running(&c) {
+                Ok(pid) => {
+                    println!("asked srebot (pid {pid}) to reload; its log says what changed");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("srebot reload: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Sub::Access { command: AccessCommand::List } => {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE access list") else {
+                return ExitCode::FAILURE;
+            };
+            access_list(&c)
+        }
         Sub::Run => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE") else {
                 return ExitCode::FAILURE;
             };
             init_logging();
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-            runtime.block_on(run(c))
+            runtime.block_on(run(c, cli.config.unwrap_or_default()))
         }
     }
+}
+
+fn access_list(c: &config::Config) -> ExitCode {
+    let found = store::open_database(&c.storage.database)
+        .and_then(|conn| Ok((store::access::grants(&conn)?, store::access::audit_trail(&conn, 20)?)));
+    let (grants, trail) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("cannot read the access grants: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let a = &c.access;
+    for (what, list) in
+        [("admin", &a.admins), ("member", &a.accounts), ("hostmask", &a.hostmasks), ("relay", &a.relays)]
+    {
+        for name in list {
+            println!("{name}\t{what}\tconfig file");
+        }
+    }
+    for g in &grants {
+        let level = if g.admin { "admin" } else { "member" };
+        println!("{}\t{level}\tgranted on IRC by {} at {}: {}", g.account, g.by, g.at, g.reason);
+    }
+    if !trail.is_empty() {
+        println!("\nlatest changes made on IRC, newest first:");
+    }
+    for r in &trail {
+        println!(
+            "{} {} {} {} by {}: {}",
+            r.at,
+            r.action,
+            r.account,
+            r.level.as_deref().unwrap_or(""),
+            r.actor,
+            r.reason
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn check_config(file: &std::path::Path) -> ExitCode {
@@ -388,7 +462,7 @@ fn init_logging() {
     }
 }
 
-async fn run(mut c: config::Config) -> ExitCode {
+async fn run(mut c: config::Config, path: PathBuf) -> ExitCode {
     c.clock = srebot::clock::Clock::from_env();
     let (settings, connector) = match srebot::session_settings(&c) {
         Ok(s) => s,
@@ -398,6 +472,13 @@ async fn run(mut c: config::Config) -> ExitCode {
         }
     };
     let (store, store_thread) = store::Store::open(&c.storage.database);
+    // Access granted on IRC survives restarts: it is in the database, on top of the file.
+    match store.call(store::access::grants).await {
+        Ok(granted) => c.access.granted = granted,
+        Err(e) => tracing::error!(error = %e, "cannot read the access grants: only the config file's lists apply"),
+    }
+    let pid_file = srebot::reload::pid_file(&c);
+    srebot::reload::write_pid_file(&pid_file);
     let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
     let sts = Arc::new(srebot::sts_policies::StoredSts::new(store.clone()));
     let connector = srebot::irc::driver::Connector {
@@ -406,51 +487,36 @@ async fn run(mut c: config::Config) -> ExitCode {
         ..connector
     };
     let (client, events, driver) = srebot::irc::driver::spawn(settings, connector);
-    let config = Arc::new(c);
-    let web = start_web(&config, &store, &client).await;
-    let bot = Bot { config, store, client };
+    let live = srebot::live::LiveConfig::new(c);
+    let web = srebot::reload::start_web(&live.get(), &store, &client, None).await;
+    let reloader = srebot::reload::Reloader {
+        path,
+        live: live.clone(),
+        store: store.clone(),
+        client: client.clone(),
+        publisher,
+        web,
+    };
+    let (stop_reloads, stopped) = tokio::sync::oneshot::channel::<()>();
+    let reloader = tokio::spawn(reloader.run(async move {
+        let _ = stopped.await;
+    }));
+    let bot = Bot { config: live, store, client };
     bot.run(events, shutdown_signal()).await;
-    publisher.stop().await;
-    if let Some(web) = web {
-        web.abort();
+    let _ = stop_reloads.send(());
+    if let Ok(reloader) = reloader.await {
+        reloader.publisher.stop().await;
+        if let Some(web) = reloader.web {
+            web.stop();
+        }
     }
+    let _ = std::fs::remove_file(&pid_file);
     if tokio::time::timeout(std::time::Duration::from_secs(10), driver).await.is_err() {
         tracing::warn!("the connection did not close in time");
     }
     // Every store handle is gone now: the store thread commits what it has and ends.
     tokio::task::spawn_blocking(move || store_thread.join()).await.ok();
     ExitCode::SUCCESS
-}
-
-/// Starts the web view when `[web] listen` is set. A web server that cannot start is logged,
-/// not fatal: the bot's IRC side matters more.
-async fn start_web(
-    config: &Arc<config::Config>,
-    store: &store::Store,
-    client: &srebot::irc::Client,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let listen = config.web.listen.as_ref()?;
-    let web = match srebot::web::Web::new(config.clone(), store.clone(), client.clone()) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::error!(error = %e, "web view not started");
-            return None;
-        }
-    };
-    match tokio::net::TcpListener::bind(listen).await {
-        Ok(listener) => {
-            tracing::info!(%listen, "web view listening");
-            Some(tokio::spawn(async move {
-                if let Err(e) = srebot::web::serve(listener, web).await {
-                    tracing::error!(error = %e, "web view stopped");
-                }
-            }))
-        }
-        Err(e) => {
-            tracing::error!(%listen, error = %e, "web view cannot listen");
-            None
-        }
-    }
 }
 
 async fn shutdown_signal() {

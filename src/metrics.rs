@@ -18,6 +18,9 @@ pub struct Metrics {
     pub db_write_errors: AtomicU64,
     pub flood_delays: AtomicU64,
     pub flood_delay_ms: AtomicU64,
+    /// Config reloads applied, and refused (the file had problems: nothing changed).
+    pub reloads_ok: AtomicU64,
+    pub reloads_failed: AtomicU64,
     log_entries: Mutex<BTreeMap<String, u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
 }
@@ -75,6 +78,15 @@ impl Metrics {
             out,
             "srebot_flood_delay_seconds_total {}",
             self.flood_delay_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        );
+        let _ = writeln!(out, "# HELP srebot_config_reloads_total Config reloads (SIGHUP), applied or refused.");
+        let _ = writeln!(out, "# TYPE srebot_config_reloads_total counter");
+        let _ =
+            writeln!(out, "srebot_config_reloads_total{{result=\"ok\"}} {}", self.reloads_ok.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "srebot_config_reloads_total{{result=\"failed\"}} {}",
+            self.reloads_failed.load(Ordering::Relaxed)
         );
         let _ = writeln!(out, "# HELP srebot_log_entries_total !log entries stored, by public channel.");
         let _ = writeln!(out, "# TYPE srebot_log_entries_total counter");

@@ -230,7 +230,7 @@ fn changes_schedule(sub: &Sub) -> bool {
 /// Why `sub` may not run for this sender or with these dates, if it may not.
 fn refusal(sub: &Sub, ctx: &Context<'_>, rule: &WeekRule) -> Option<String> {
     if changes_schedule(sub) && ctx.level < Level::Admin {
-        let admins = &ctx.config.access.admins;
+        let admins = crate::access::admins(&ctx.config.access);
         let ask = if admins.is_empty() { "the bot's operator".to_string() } else { admins.join(", ") };
         return Some(match &ctx.msg.sender.account {
             None => format!(

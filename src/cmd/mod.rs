@@ -1,6 +1,7 @@
 //! The commands: one file each. Parsing is pure; running takes the context of the message
 //! (who, where, when, with what rights) and the store, and returns the replies.
 
+pub mod access;
 pub mod clinic;
 pub mod help;
 pub mod incident;
@@ -12,7 +13,7 @@ use crate::config::{CommandsConfig, Config};
 use crate::irc::Incoming;
 
 /// The command words (aliases in `[commands] aliases` map onto these).
-pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal"];
+pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal", "access"];
 
 /// A command recognised in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum Command {
     Clinic(Result<clinic::Sub, String>),
     /// `!sal …` (Server Admin Log queries and corrections), likewise.
     Sal(Result<sal::Sub, String>),
+    /// `!access …` (grants on IRC), likewise.
+    Access(Result<access::Sub, String>),
 }
 
 impl Command {
@@ -38,6 +41,7 @@ impl Command {
             Command::Incident(_) => "incident",
             Command::Clinic(_) => "clinic",
             Command::Sal(_) => "sal",
+            Command::Access(_) => "access",
             #[allow(unreachable_patterns)]
             _ => "other",
         }
@@ -61,6 +65,7 @@ pub fn parse(commands: &CommandsConfig, text: &str) -> Option<Command> {
         "incident" => Some(Command::Incident(incident::parse(args))),
         "clinic" => Some(Command::Clinic(clinic::parse(args))),
         "sal" => Some(Command::Sal(sal::parse(args))),
+        "access" => Some(Command::Access(access::parse(args))),
         _ => None,
     }
 }
@@ -95,14 +100,22 @@ impl Context<'_> {
 
     /// A refusal for a write command, saying who may and how to get access.
     pub fn not_allowed(&self, what: &str) -> String {
-        let admins = &self.config.access.admins;
-        let ask = if admins.is_empty() { "the bot's operator".to_string() } else { admins.join(", ") };
+        let admins = crate::access::admins(&self.config.access);
+        let ask = if admins.is_empty() {
+            "ask the bot's operator".to_string()
+        } else {
+            format!(
+                "ask an admin: {}; admins add people with {}access add",
+                admins.join(", "),
+                self.config.commands.prefix
+            )
+        };
         match &self.msg.sender.account {
             None => format!(
-                "{}, you are not identified to services: {what} needs a logged-in account on srebot's access list (ask {ask}).",
+                "{}, you are not identified to services: {what} needs a logged-in account on srebot's access list ({ask}).",
                 self.msg.sender.nick
             ),
-            Some(acct) => format!("{what}: account {acct} is not on srebot's access list (ask {ask})."),
+            Some(acct) => format!("{what}: account {acct} is not on srebot's access list ({ask})."),
         }
     }
 }
@@ -125,6 +138,8 @@ pub async fn run(cmd: Command, ctx: &Context<'_>, store: &crate::store::Store) -
         Command::Clinic(Err(usage)) => vec![ctx.reply(usage)],
         Command::Sal(Ok(sub)) => sal::run(sub, ctx, store).await,
         Command::Sal(Err(usage)) => vec![ctx.reply(usage)],
+        Command::Access(Ok(sub)) => access::run(sub, ctx, store).await,
+        Command::Access(Err(usage)) => vec![ctx.reply(usage)],
     }
 }
 

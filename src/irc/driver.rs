@@ -79,13 +79,23 @@ pub struct Connector {
     pub sts_store: Option<Arc<dyn StsPolicies>>,
 }
 
+/// New settings from a reload, applied without reconnecting (see [`Client::reconfigure`]).
+pub struct Reconfigure {
+    pub channels: Vec<super::session::JoinTarget>,
+    pub flood: FloodConfig,
+}
+
+/// Why the bot parts a channel that a reload removed from the config.
+const PART_REASON: &str = "removed from srebot's config";
+
 /// Starts the connection task.
 pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::channel(EVENT_CHANNEL);
     let roster = Arc::new(Mutex::new(Roster::default()));
     let status = Arc::new(Mutex::new(Status { nick: settings.nick.clone(), ..Status::default() }));
-    let client = Client { out: out_tx, roster: roster.clone(), status: status.clone() };
+    let client = Client { out: out_tx, control: control_tx, roster: roster.clone(), status: status.clone() };
     let driver = Driver {
         sts_policy: connector.sts_policy,
         sts_upgrade: None,
@@ -98,6 +108,7 @@ pub fn spawn(settings: Settings, connector: Connector) -> (Client, mpsc::Receive
         status,
         events: ev_tx,
         out_rx,
+        control_rx,
         queue: Queue::default(),
         stopping: false,
         held_since: None,
@@ -194,6 +205,7 @@ struct Driver {
     status: Arc<Mutex<Status>>,
     events: mpsc::Sender<Event>,
     out_rx: mpsc::UnboundedReceiver<Outgoing>,
+    control_rx: mpsc::UnboundedReceiver<Reconfigure>,
     queue: Queue,
     stopping: bool,
     /// Since when flood control has been holding lines back (for the metric).
@@ -313,7 +325,23 @@ impl Driver {
                     Some(m) => self.enqueue(m),
                 },
                 permit = self.events.clone().reserve_owned(), if !self.pending.is_empty() => self.pass_pending(permit),
+                Some(change) = self.control_rx.recv() => { self.reconfigure(change, None); }
             }
+        }
+    }
+
+    /// Takes a reload's settings: the next connection uses them, and `session` (when connected)
+    /// joins and parts at once; the flood control's pace changes now.
+    fn reconfigure(&mut self, change: Reconfigure, session: Option<&mut Session>) -> Vec<Action> {
+        let (old, new) = (&self.connector.flood, &change.flood);
+        if (old.burst, old.interval_ms) != (new.burst, new.interval_ms) {
+            self.bucket = Bucket::new(new);
+            self.connector.flood = change.flood;
+        }
+        self.settings = Arc::new(Settings { channels: change.channels, ..(*self.settings).clone() });
+        match session {
+            Some(session) => session.set_channels(self.settings.clone(), PART_REASON, std::time::Instant::now()),
+            None => Vec::new(),
         }
     }
 
@@ -454,6 +482,12 @@ impl Driver {
                 },
                 _ = sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
                 permit = self.events.clone().reserve_owned(), if !self.pending.is_empty() => self.pass_pending(permit),
+                Some(change) = self.control_rx.recv() => {
+                    let actions = self.reconfigure(change, Some(&mut session));
+                    if let Err(reason) = self.apply(actions) {
+                        return lost(reason, &session);
+                    }
+                }
                 _ = tick.tick() => {
                     let actions = session.on_tick(std::time::Instant::now());
                     if let Err(reason) = self.apply(actions) {

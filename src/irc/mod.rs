@@ -141,6 +141,8 @@ pub struct Status {
 #[derive(Clone)]
 pub struct Client {
     out: mpsc::UnboundedSender<Outgoing>,
+    /// Settings changed by a reload (see [`Client::reconfigure`]).
+    control: mpsc::UnboundedSender<driver::Reconfigure>,
     roster: Arc<Mutex<roster::Roster>>,
     status: Arc<Mutex<Status>>,
 }
@@ -150,7 +152,14 @@ impl Client {
     /// without IRC): what it is told to send goes nowhere, and its status says disconnected.
     pub fn detached() -> Client {
         let (out, _) = mpsc::unbounded_channel();
-        Client { out, roster: Arc::default(), status: Arc::default() }
+        let (control, _) = mpsc::unbounded_channel();
+        Client { out, control, roster: Arc::default(), status: Arc::default() }
+    }
+
+    /// Applies a reload without reconnecting: joins the channels new in `channels` and parts
+    /// those no longer there, and paces replies with `flood` from now on.
+    pub fn reconfigure(&self, channels: Vec<session::JoinTarget>, flood: crate::config::FloodConfig) {
+        let _ = self.control.send(driver::Reconfigure { channels, flood });
     }
 
     pub fn send(&self, msg: Outgoing) {

@@ -146,6 +146,21 @@ struct Channel {
     opped: bool,
 }
 
+impl Channel {
+    fn new(target: &JoinTarget) -> Channel {
+        Channel {
+            target: target.clone(),
+            folded: fold(&target.name, super::isupport::CaseMapping::Rfc1459),
+            joined: false,
+            next_try: None,
+            failures: 0,
+            skip_logged: false,
+            topic: String::new(),
+            opped: false,
+        }
+    }
+}
+
 pub struct Session {
     settings: Arc<Settings>,
     nick: String,
@@ -223,20 +238,7 @@ fn whox(target: &str) -> String {
 impl Session {
     pub fn new(settings: Arc<Settings>, roster: Arc<Mutex<Roster>>, now: Instant) -> Session {
         roster.lock().unwrap().clear();
-        let channels = settings
-            .channels
-            .iter()
-            .map(|t| Channel {
-                target: t.clone(),
-                folded: fold(&t.name, super::isupport::CaseMapping::Rfc1459),
-                joined: false,
-                next_try: None,
-                failures: 0,
-                skip_logged: false,
-                topic: String::new(),
-                opped: false,
-            })
-            .collect();
+        let channels = settings.channels.iter().map(Channel::new).collect();
         Session {
             nick: settings.nick.clone(),
             sasl: if settings.sasl.is_some() { SaslState::Pending } else { SaslState::NotConfigured },
@@ -901,6 +903,34 @@ impl Session {
         }
         out.push(Action::Event(Event::Ready { nick: self.nick.clone() }));
         out.extend(self.joins_due(now));
+        out
+    }
+
+    /// Takes new settings from a reload: parts the channels no longer listed (with `reason`),
+    /// joins the new ones now (a security one only after SASL, as at start), keeps the rest.
+    /// Only the channel list is read from them; the driver decides what else may change.
+    pub fn set_channels(&mut self, settings: Arc<Settings>, reason: &str, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        let wanted: Vec<String> =
+            settings.channels.iter().map(|t| fold(&t.name, super::isupport::CaseMapping::Rfc1459)).collect();
+        self.channels.retain(|c| {
+            let keep = wanted.contains(&c.folded);
+            if !keep && c.joined {
+                out.push(Action::Send(raw("PART", &[&c.target.name, reason])));
+            }
+            keep
+        });
+        for target in &settings.channels {
+            let folded = fold(&target.name, super::isupport::CaseMapping::Rfc1459);
+            match self.channels.iter_mut().find(|c| c.folded == folded) {
+                Some(c) => c.target = target.clone(),
+                None => self.channels.push(Channel::new(target)),
+            }
+        }
+        self.settings = settings;
+        if self.ready {
+            out.extend(self.joins_due(now));
+        }
         out
     }
 
@@ -1618,6 +1648,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn new_channels_are_joined_and_removed_ones_parted_without_reconnecting() {
+        let mut h = Harness::new(false);
+        h.s.start();
+        h.register();
+        h.feed(":srebot!s@h JOIN #sre");
+        let mut next = settings(false);
+        next.channels = vec![
+            JoinTarget { name: "#SRE-security".into(), key: Some(Secret("k3y".into())), security: true },
+            JoinTarget { name: "#ops".into(), key: None, security: false },
+        ];
+        let out = Harness::sent(&h.s.set_channels(Arc::new(next), "removed from srebot's config", h.now));
+        assert_eq!(out, vec!["PART #sre :removed from srebot's config", "JOIN #ops"]);
+        h.feed(":srebot!s@h PART #sre :removed");
+        assert!(Harness::sent(&h.s.on_tick(h.now + Duration::from_secs(120))).iter().all(|l| !l.contains("#sre ")));
+    }
+
+    #[test]
     fn sasl_failure_skips_security_channels() {
         let mut h = Harness::new(true);
         h.s.start();
@@ -1631,6 +1678,11 @@ pub(crate) mod tests {
         );
         let joins = Harness::sent(&h.register());
         assert_eq!(joins, vec!["MODE srebot +B", "JOIN #sre"]);
+        // A security channel added by a reload waits for SASL too; a public one is joined.
+        let mut next = settings(true);
+        next.channels.push(JoinTarget { name: "#sec2".into(), key: None, security: true });
+        next.channels.push(JoinTarget { name: "#ops".into(), key: None, security: false });
+        assert_eq!(Harness::sent(&h.s.set_channels(Arc::new(next), "bye", h.now)), vec!["JOIN #ops"]);
     }
 
     #[test]

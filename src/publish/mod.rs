@@ -143,6 +143,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// A publisher that runs nothing (a placeholder while one is replaced).
+    pub fn none() -> Publisher {
+        Publisher { running: Vec::new() }
+    }
+
     /// Stops the publishers: an edit in flight gets a few seconds to finish and be recorded.
     pub async fn stop(self) {
         let mut tasks = Vec::new();

@@ -81,6 +81,26 @@ database = "srebot.sqlite3"
     assert!(stdout.trim_end().ends_with(": OK"), "{stdout}");
 }
 
+#[test]
+fn check_config_reports_a_bad_value_and_the_unknown_key_beside_it_by_key_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        MINIMAL.replace("nick = \"srebot\"\n", "nick = \"srebot\"\nport = \"6667\"\nrelname = \"x\"\n")
+            + "[storage]\ndatabase = \"x.sqlite3\"\n",
+    )
+    .unwrap();
+    let out = srebot(&["check-config".as_ref(), file.as_os_str()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let port = format!("{}: line 4: irc.port: must be a port number from 1 to 65535", file.display());
+    let relname = format!("{}: line 5: irc.relname: unknown key", file.display());
+    assert!(stdout.lines().any(|l| l.starts_with(&port)), "no {port:?} in:\n{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with(&relname)), "no {relname:?} in:\n{stdout}");
+    assert!(stdout.contains("2 problem(s)") && !stdout.contains("u16"), "{stdout}");
+}
+
 fn count(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row("SELECT count(*) FROM sal_entry", [], |r| r.get(0)).unwrap()

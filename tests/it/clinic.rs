@@ -360,3 +360,43 @@ async fn after_a_reconnect_the_section_is_written_again_from_the_schedule_as_it_
     assert!(irc_eq(&setter, &botnick), "{setter}");
     assert!(bot.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_changes_clinic_settings_keeps_the_topic_kept_without_a_rejoin() {
+    let net = shared_network().await;
+    let (botnick, alice) = (unique("sb"), unique("al"));
+    for (a, pw) in [(&botnick, "botpass1"), (&alice, "alicepw1")] {
+        net.register_account(a, pw).await;
+    }
+    let chan = format!("#{}", unique("sre"));
+    net.register_channel(&alice, "alicepw1", &chan).await;
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    a.send(&format!("TOPIC {chan} :Welcome")).await;
+    next_topic(&mut a, &chan, WAIT).await;
+    let mut opts = BotOpts::new(net, &botnick);
+    opts.sasl = Some((botnick.clone(), "botpass1".into()));
+    opts.channels = vec![(chan.clone(), "public")];
+    opts.admins = vec![alice.clone()];
+    let _clock = keep_topic(&mut opts, &chan, "handoff_time = \"00:00\"\n", "2021-09-15T12:00:00Z");
+    let mut bot = BotProcess::create(opts);
+    assert!(import(&bot, "schedule.txt", SCHEDULE).0);
+    bot.spawn();
+    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    a.send(&format!("MODE {chan} +o {botnick}")).await;
+    assert!(next_topic(&mut a, &chan, WAIT).await.starts_with("Welcome | SRE Clinic Duty: Cathal Mooney"));
+
+    // A reload with other clinic settings starts the keeper over; it still knows the channel.
+    let text = std::fs::read_to_string(&bot.config).unwrap();
+    std::fs::write(&bot.config, text.replace("handoff_time = \"00:00\"", "handoff_time = \"00:01\"")).unwrap();
+    bot.signal("HUP");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !bot.log_text().contains("config reloaded") {
+        assert!(std::time::Instant::now() < deadline, "no reload in the log:\n{}", bot.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.privmsg(&chan, "!clinic override 2021-09-13 Jane Doe").await;
+    let topic = next_topic(&mut a, &chan, WAIT).await;
+    assert!(topic.starts_with("Welcome | SRE Clinic Duty: Jane Doe"), "{topic}");
+    assert_eq!(bot.log_text().matches("connecting").count(), 1, "no reconnect");
+}

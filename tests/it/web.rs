@@ -815,7 +815,12 @@ fn the_systemd_unit_is_hardened_restarts_always_and_starts_without_optional_secr
     ] {
         assert_eq!(service(key), vec![value], "[Service] {key}");
     }
-    assert_eq!(service("ExecStart"), vec!["/usr/local/bin/srebot --config /etc/srebot/config.toml"]);
+    assert_eq!(service("ExecStart"), vec!["/usr/bin/srebot --config /etc/srebot/config.toml"]);
+    // `systemctl reload`: a file with problems fails the reload, a good one is applied by SIGHUP.
+    assert_eq!(
+        service("ExecReload"),
+        vec!["/usr/bin/srebot check-config /etc/srebot/config.toml", "/bin/kill -HUP $MAINPID"]
+    );
     // A credential named by an absolute path fails the start when the file is missing; a bare
     // name is looked up in /etc/credstore/ and skipped when absent. Each one the bot may need is
     // declared, and the path the comment tells to put in the config is where systemd puts it.
