@@ -30,6 +30,9 @@ pub struct Config {
     pub clinic: ClinicConfig,
     #[serde(default)]
     pub ratelimit: crate::ratelimit::RateLimitConfig,
+    /// `[alerts]`: receiving alerts; unset, the alert endpoints refuse everything.
+    #[serde(default)]
+    pub alerts: Option<crate::alerts::config::AlertsConfig>,
     /// Not configured in the file: the system clock, or a test's (see `clock`).
     #[serde(skip)]
     pub clock: crate::clock::Clock,
@@ -515,8 +518,20 @@ pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
 }
 
 /// The top-level sections a config may have (each read by `parse` below).
-const SECTIONS: &[&str] =
-    &["irc", "channels", "storage", "access", "commands", "sal", "web", "incidents", "clinic", "ratelimit", "publish"];
+const SECTIONS: &[&str] = &[
+    "irc",
+    "channels",
+    "storage",
+    "access",
+    "commands",
+    "sal",
+    "web",
+    "incidents",
+    "clinic",
+    "ratelimit",
+    "publish",
+    "alerts",
+];
 
 /// Parses and validates config text. `Err` holds every problem found.
 ///
@@ -546,6 +561,8 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let publish: Option<PublishConfig> = optional(raw, root, read("publish"), &mut problems);
     let clinic: Option<ClinicConfig> = optional(raw, root, read("clinic"), &mut problems);
     let ratelimit: Option<crate::ratelimit::RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
+    let alerts: Option<Option<crate::alerts::config::AlertsConfig>> =
+        optional(raw, root, read("alerts"), &mut problems);
     let mut channels = Vec::new();
     let mut channels_ok = true;
     if let Some(value) = root.get("channels") {
@@ -582,6 +599,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             publish: publish.unwrap_or_default(),
             clinic: clinic.unwrap_or_default(),
             ratelimit: ratelimit.unwrap_or_default(),
+            alerts: alerts.flatten(),
             clock: crate::clock::Clock::System,
         };
         for (segments, message) in validate(&config) {
@@ -758,7 +776,7 @@ pub fn warnings(c: &Config) -> Vec<String> {
 
 /// Semantic checks: each problem as (key path, message).
 fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
-    let mut p = Vec::new();
+    let mut p = crate::alerts::config::validate(c);
     let irc = &c.irc;
     if irc.server.trim().is_empty() {
         p.push((key(&["irc", "server"]), "must not be empty".into()));

@@ -14,6 +14,7 @@
 //! The connection is opened lazily and reopened after a failure, so a database that is missing
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
+pub mod alert;
 pub mod clinic;
 mod health;
 pub mod incident;

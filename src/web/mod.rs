@@ -6,6 +6,7 @@
 //! of security channels and hidden (undone or redacted) entries are never read, and IP addresses
 //! are masked in every text that leaves (`privacy::mask_ips`).
 
+mod alerts;
 pub mod db;
 pub mod html;
 
@@ -18,7 +19,7 @@ use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use db::{Pool, SalFilter, SalRow};
@@ -38,6 +39,8 @@ pub struct Web {
     pub client: Client,
     links: Links,
     privacy: Privacy,
+    /// Taking alerts (`[alerts]`); `None`: the alert endpoints refuse.
+    alerts: Option<crate::alerts::receive::Receiver>,
 }
 
 impl Web {
@@ -45,7 +48,8 @@ impl Web {
         let links = Links { task_url: config.web.task_url.clone(), commit_url: config.web.commit_url.clone() };
         let privacy = Privacy::from_config(&config.sal);
         let pool = Pool::new(config.storage.database.clone());
-        Ok(Arc::new(Web { config, pool, store, client, links, privacy }))
+        let alerts = crate::alerts::receive::Receiver::new(&config, client.clone())?;
+        Ok(Arc::new(Web { config, pool, store, client, links, privacy, alerts }))
     }
 
     /// Text fit for publishing: IP addresses masked unless in `[sal] internal_networks`.
@@ -73,7 +77,8 @@ impl Web {
 
 /// Serves until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) -> std::io::Result<()> {
-    axum::serve(listener, router(web)).await
+    // The peer address, for `[alerts] loopback_only`.
+    axum::serve(listener, router(web).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
 /// Every path the web view serves, as the router matches it, with its handler. The router is
@@ -95,6 +100,9 @@ pub const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/incidents", || get(api_incidents)),
     ("/api/v1/incidents/{id}", || get(api_incident)),
     ("/api/v1/clinic", || get(api_clinic)),
+    ("/api/v1/alerts/alertmanager", || post(alerts::alertmanager)),
+    ("/api/v1/alerts/generic", || post(alerts::generic)),
+    ("/pages", || get(alerts::pages_page)),
     ("/metrics", || get(metrics)),
     ("/healthz", || get(healthz)),
 ];
@@ -624,6 +632,9 @@ async fn metrics(State(web): Shared) -> Response {
     if let Ok((open, backlog)) = counts {
         gauge(&mut out, "srebot_incidents_open", "Public incidents not resolved.", open as f64);
         gauge(&mut out, "srebot_outbox_backlog", "Publications waiting.", backlog as f64);
+    }
+    if let Ok(firing) = web.pool.read(crate::store::alert::public_firing).await {
+        gauge(&mut out, "srebot_alerts_firing", "Alerts firing now, of public channels.", firing as f64);
     }
     METRICS.render(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
