@@ -78,18 +78,25 @@ proptest! {
                 prop_assert!(!t.contains(char::is_whitespace) && t == t.to_ascii_lowercase(), "{t:?}");
             }
             Some(Command::Help { topic: None }) => {}
-            Some(Command::Incident(Err(e)) | Command::Clinic(Err(e)) | Command::Sal(Err(e))) => {
+            Some(
+                Command::Incident(Err(e))
+                | Command::Clinic(Err(e))
+                | Command::Sal(Err(e))
+                | Command::Alerts(Err(e))
+                | Command::Silence(Err(e)),
+            ) => {
                 prop_assert!(is_short_line(&e), "{} bytes for {}: {}", e.len(), shown(&text), shown(&e));
             }
             Some(Command::Incident(Ok(sub))) => incident_sub_is_sound(&sub)?,
             Some(Command::Sal(Ok(sub))) => sal_sub_is_sound(&sub)?,
             Some(Command::Clinic(Ok(sub))) => clinic_sub_is_sound(&sub)?,
+            Some(Command::Alerts(Ok(_)) | Command::Silence(Ok(_))) => {}
         }
     }
 }
 
 /// The words `cmd::parse` answers with the default `[commands]` (`inc` is the default alias).
-const OUR_WORDS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help"];
+const OUR_WORDS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "alerts", "silence"];
 
 /// What a user may be told in one go: non-empty, one line, and short enough to go out as one
 /// IRC line (with room for the longest prefix a server relays). A NUL the user typed may come
@@ -131,7 +138,7 @@ fn incident_sub_is_sound(sub: &cmd::incident::Sub) -> Result<(), TestCaseError> 
         }
         Sub::Impact { id, .. } | Sub::Show { id } | Sub::Report { id } | Sub::Snooze { id, .. } => *id,
         Sub::Reopen { id } | Sub::ReportFiled { id, .. } => Some(*id),
-        Sub::Open { summary } => {
+        Sub::Open { summary, .. } => {
             prop_assert!(!summary.trim().is_empty());
             None
         }

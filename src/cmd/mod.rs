@@ -1,18 +1,20 @@
 //! The commands: one file each. Parsing is pure; running takes the context of the message
 //! (who, where, when, with what rights) and the store, and returns the replies.
 
+pub mod alerts;
 pub mod clinic;
 pub mod help;
 pub mod incident;
 pub mod log;
 pub mod sal;
+pub mod silence;
 
 use crate::access::Level;
 use crate::config::{CommandsConfig, Config};
 use crate::irc::Incoming;
 
 /// The command words (aliases in `[commands] aliases` map onto these).
-pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal"];
+pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal", "alerts", "silence"];
 
 /// A command recognised in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,10 @@ pub enum Command {
     Clinic(Result<clinic::Sub, String>),
     /// `!sal …` (Server Admin Log queries and corrections), likewise.
     Sal(Result<sal::Sub, String>),
+    /// `!alerts …`, likewise.
+    Alerts(Result<alerts::Sub, String>),
+    /// `!silence …`, likewise.
+    Silence(Result<silence::Sub, String>),
 }
 
 impl Command {
@@ -38,6 +44,8 @@ impl Command {
             Command::Incident(_) => "incident",
             Command::Clinic(_) => "clinic",
             Command::Sal(_) => "sal",
+            Command::Alerts(_) => "alerts",
+            Command::Silence(_) => "silence",
             #[allow(unreachable_patterns)]
             _ => "other",
         }
@@ -61,6 +69,8 @@ pub fn parse(commands: &CommandsConfig, text: &str) -> Option<Command> {
         "incident" => Some(Command::Incident(incident::parse(args))),
         "clinic" => Some(Command::Clinic(clinic::parse(args))),
         "sal" => Some(Command::Sal(sal::parse(args))),
+        "alerts" => Some(Command::Alerts(alerts::parse(args))),
+        "silence" => Some(Command::Silence(silence::parse(args))),
         _ => None,
     }
 }
@@ -125,6 +135,9 @@ pub async fn run(cmd: Command, ctx: &Context<'_>, store: &crate::store::Store) -
         Command::Clinic(Err(usage)) => vec![ctx.reply(usage)],
         Command::Sal(Ok(sub)) => sal::run(sub, ctx, store).await,
         Command::Sal(Err(usage)) => vec![ctx.reply(usage)],
+        Command::Alerts(Ok(sub)) => alerts::run(sub, ctx, store).await,
+        Command::Silence(Ok(sub)) => silence::run(sub, ctx, store).await,
+        Command::Alerts(Err(usage)) | Command::Silence(Err(usage)) => vec![ctx.reply(usage)],
     }
 }
 

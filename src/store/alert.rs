@@ -219,6 +219,12 @@ pub fn on_timeline(
     Ok(())
 }
 
+/// Alert `id` when it was routed to `channel` (an alert is only ever named where it was said).
+pub fn alert_in(conn: &Connection, id: i64, channel: &str) -> rusqlite::Result<Option<AlertRow>> {
+    let here = channels(conn, id)?.contains(&channel.to_lowercase());
+    Ok(get(conn, id)?.filter(|_| here))
+}
+
 /// Alerts firing now that were routed to `channel`, oldest first.
 pub fn firing_in(conn: &Connection, channel: &str) -> rusqlite::Result<Vec<AlertRow>> {
     conn.prepare_cached(&format!(
