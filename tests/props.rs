@@ -181,7 +181,7 @@ fn clinic_sub_is_sound(sub: &cmd::clinic::Sub) -> Result<(), TestCaseError> {
             prop_assert!(nick.as_ref().is_none_or(|n| !n.is_empty()) && !name.trim().is_empty())
         }
         Sub::Set { people, .. } => prop_assert!(!people.trim().is_empty()),
-        Sub::Now | Sub::Next | Sub::NoDuty { .. } | Sub::Swap { .. } | Sub::Help => {}
+        Sub::Now | Sub::Next | Sub::NoDuty { .. } | Sub::Swap { .. } | Sub::Help | Sub::Pages { .. } => {}
     }
     Ok(())
 }

@@ -23,6 +23,33 @@ pub fn week_range(rule: &WeekRule, week: NaiveDate) -> (DateTime<Utc>, DateTime<
     (rule.boundary(week), rule.boundary(next))
 }
 
+/// The duty week that contains `day` (from its hand-off on), and its groups: the alerts routed
+/// to `channel` (a security channel's own view), or with `None` the public ones.
+pub fn read(
+    conn: &rusqlite::Connection,
+    rule: &WeekRule,
+    day: NaiveDate,
+    channel: Option<&str>,
+    paging: &[String],
+) -> rusqlite::Result<(NaiveDate, Vec<Group>)> {
+    let week = rule.week_of(rule.boundary(day) + chrono::Duration::hours(1));
+    let (from, to) = week_range(rule, week);
+    let fired = crate::store::alert::fired_between(conn, from, to, channel)?;
+    Ok((week, group(&fired, paging)))
+}
+
+/// `srebot alerts pages`: the section for the week of `day`, public alerts unless `channel` names
+/// a security channel.
+pub fn cli(c: &crate::config::Config, day: &str, channel: Option<&str>, format: &str) -> Result<String, String> {
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| format!("--week {day:?}: use YYYY-MM-DD"))?;
+    let format = Format::parse(format).ok_or_else(|| format!("unknown format {format:?}: wikitext or markdown"))?;
+    let rule = c.clinic.rule()?;
+    let paging = c.alerts.as_ref().map(|a| a.paging_severities.clone()).unwrap_or_default();
+    let conn = crate::store::open_database(&c.storage.database).map_err(|e| e.to_string())?;
+    let (week, groups) = read(&conn, &rule, day, channel, &paging).map_err(|e| e.to_string())?;
+    Ok(render(week, &groups, format))
+}
+
 /// Groups firings by alert name, most frequent first; `paging` (when not empty) keeps only those
 /// severities.
 pub fn group(fired: &[(AlertRow, DateTime<Utc>)], paging: &[String]) -> Vec<Group> {

@@ -1,8 +1,8 @@
 //! Storm folding: alert lines on their way to the IRC queue.
 //!
 //! Each channel gets `fold_after` lines a minute. Past that, lines are not sent but counted,
-//! and when the minute is over one summary line says how many were folded and which alerts they
-//! were; `!alerts` lists them. So 200 alerts in a minute make a handful of lines, which the
+//! and once the storm pauses for a few seconds (or the minute is over) one summary line says how
+//! many were folded and which alerts they were; `!alerts` lists them. So 200 alerts in a minute make a handful of lines, which the
 //! driver's flood control sends without an Excess Flood. The decisions are the pure
 //! [`Folder`]; the task around it only feeds it lines and ticks.
 
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const WINDOW: Duration = Duration::from_secs(60);
+/// A storm this long quiet is over enough to say what it folded.
+const QUIET: Duration = Duration::from_secs(5);
 
 /// What one channel has said in its current window, and what it has held back.
 #[derive(Debug, Default)]
@@ -20,6 +22,7 @@ struct Window {
     started: Option<Instant>,
     sent: usize,
     folded_lines: usize,
+    last_fold: Option<Instant>,
     /// (change, name) → alerts folded.
     folded: BTreeMap<(&'static str, String), usize>,
 }
@@ -47,6 +50,7 @@ impl Folder {
             return Some((a.channel, a.text));
         }
         w.folded_lines += 1;
+        w.last_fold = Some(now);
         *w.folded.entry((word(a.change), a.name)).or_default() += a.count;
         None
     }
@@ -56,7 +60,8 @@ impl Folder {
         let mut out = Vec::new();
         for (channel, w) in &mut self.channels {
             let over = w.started.is_some_and(|s| now.duration_since(s) >= WINDOW);
-            if !over || w.folded_lines == 0 {
+            let quiet = w.last_fold.is_some_and(|t| now.duration_since(t) >= QUIET);
+            if !(over || quiet) || w.folded_lines == 0 {
                 continue;
             }
             let alerts: usize = w.folded.values().sum();
@@ -69,7 +74,7 @@ impl Folder {
             let parts: Vec<String> =
                 by_change.into_iter().map(|(c, names)| format!("{c} {}", names.join(", "))).collect();
             let text = format!(
-                "Folded {} more alert line{} ({alerts} alert{}) in the last minute: {}. !alerts lists what fires.",
+                "Folded {} more alert line{} ({alerts} alert{}): {}. !alerts lists what fires.",
                 w.folded_lines,
                 if w.folded_lines == 1 { "" } else { "s" },
                 if alerts == 1 { "" } else { "s" },
@@ -77,8 +82,13 @@ impl Folder {
             );
             let text = if text.len() > budget(channel) { fit(&text, budget(channel)) } else { text };
             out.push((channel.clone(), text));
-            // The summary counts as the first line of the next window.
-            *w = Window { started: Some(now), sent: 1, ..Window::default() };
+            // The summary counts as a line: in the next window when this one is over, else in
+            // this one, which keeps folding what comes after it.
+            *w = if over {
+                Window { started: Some(now), sent: 1, ..Window::default() }
+            } else {
+                Window { started: w.started, sent: w.sent + 1, ..Window::default() }
+            };
         }
         out
     }
@@ -148,21 +158,23 @@ mod tests {
         let t0 = Instant::now();
         let mut sent = 0;
         for i in 0..200 {
-            if f.offer(line(i), t0 + Duration::from_millis(i as u64 * 250)).is_some() {
+            let at = t0 + Duration::from_millis(i as u64 * 250);
+            if f.offer(line(i), at).is_some() {
                 sent += 1;
             }
-            assert!(f.due(t0 + Duration::from_millis(i as u64 * 250), &|_| 400).len() <= 1);
+            assert!(f.due(at, &|_| 400).is_empty(), "no pause yet");
         }
         assert_eq!(sent, 5);
-        let summary = f.due(t0 + Duration::from_secs(61), &|_| 400);
-        assert_eq!(summary.len(), 1);
-        assert!(
-            summary[0].1.starts_with("Folded 195 more alert lines (195 alerts) in the last minute: FIRING NodeDown ×"),
-            "{}",
-            summary[0].1
-        );
-        assert!(summary[0].1.contains("DiskFull ×"));
+        let summary = f.due(t0 + Duration::from_secs(56), &|_| 400);
+        assert_eq!(summary.len(), 1, "said once the storm pauses");
+        let text = &summary[0].1;
+        assert!(text.starts_with("Folded 195 more alert lines (195 alerts): FIRING NodeDown ×"), "{text}");
+        assert!(text.contains("DiskFull ×"), "{text}");
         assert!(f.due(t0 + Duration::from_secs(200), &|_| 400).is_empty(), "said once");
+        // A second burst in the same minute is folded at once: the window is not reset.
+        let t1 = t0 + Duration::from_secs(57);
+        assert!(f.offer(line(1), t1).is_none());
+        assert_eq!(f.due(t1 + QUIET, &|_| 400).len(), 1);
         // A quiet channel talks again at once.
         assert!(f.offer(line(1), t0 + Duration::from_secs(300)).is_some());
         assert!(fit(&"x".repeat(600), 100).len() <= 100);

@@ -6,6 +6,7 @@ pub mod clinic;
 pub mod help;
 pub mod incident;
 pub mod log;
+pub mod pages;
 pub mod sal;
 pub mod silence;
 

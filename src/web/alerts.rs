@@ -71,14 +71,12 @@ pub(super) async fn pages_page(axum::extract::State(web): Shared, Query(q): Quer
             Err(_) => return error_page(axum::http::StatusCode::BAD_REQUEST, "week must be a date: YYYY-MM-DD."),
         },
     };
-    let week = rule.week_of(rule.boundary(day) + chrono::Duration::hours(1));
-    let (from, to) = pages::week_range(&rule, week);
-    let fired = match web.pool.read(move |c| crate::store::alert::fired_between(c, from, to, None)).await {
-        Ok(f) => f,
+    let paging = web.config.alerts.as_ref().map(|a| a.paging_severities.clone()).unwrap_or_default();
+    let severities = paging.clone();
+    let (week, mut groups) = match web.pool.read(move |c| pages::read(c, &rule, day, None, &severities)).await {
+        Ok(found) => found,
         Err(e) => return unavailable(e),
     };
-    let paging = web.config.alerts.as_ref().map(|a| a.paging_severities.clone()).unwrap_or_default();
-    let mut groups = pages::group(&fired, &paging);
     for g in &mut groups {
         for h in &mut g.hosts {
             *h = web.public(h);
