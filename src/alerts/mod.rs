@@ -36,6 +36,9 @@ pub struct Alert {
     pub labels: BTreeMap<String, String>,
     pub firing: bool,
     pub starts_at: DateTime<Utc>,
+    /// Whether `starts_at` comes from the monitoring (Alertmanager's `startsAt`), so that a
+    /// different one means it fired anew; a generic alert's start is only when we heard of it.
+    pub exact_start: bool,
     /// When it resolved (`None` while firing).
     pub ends_at: Option<DateTime<Utc>>,
 }
@@ -116,6 +119,7 @@ fn webhook_alert(a: WebhookAlert) -> Result<Alert, String> {
         firing,
         ends_at: if firing { None } else { Some(ends_at.unwrap_or(starts_at)) },
         starts_at,
+        exact_start: true,
         labels: a.labels,
     })
 }
@@ -184,6 +188,7 @@ pub fn parse_generic(body: &[u8], now: DateTime<Utc>) -> Result<Alert, String> {
         labels,
         firing,
         starts_at: now,
+        exact_start: false,
         ends_at: (!firing).then_some(now),
     })
 }

@@ -133,7 +133,8 @@ pub fn receive(
             (conn.last_insert_rowid(), if a.firing { Change::Fired } else { Change::Resolved })
         }
         Some((id, old_status, old_start, announced)) => {
-            let new_episode = a.firing && (old_status != "firing" || time(old_start)? != a.starts_at);
+            let new_episode =
+                a.firing && (old_status != "firing" || (a.exact_start && time(old_start)? != a.starts_at));
             let change = match (a.firing, old_status == "firing") {
                 _ if new_episode => Change::Fired,
                 (false, true) => Change::Resolved,
@@ -320,6 +321,7 @@ mod tests {
             labels: [("alertname".to_string(), "MediaWikiDown".to_string())].into(),
             firing,
             starts_at: start,
+            exact_start: true,
             ends_at: (!firing).then(|| start + Duration::minutes(5)),
         }
     }
@@ -373,5 +375,12 @@ mod tests {
         let week = fired_between(&conn, now - hour, now + hour * 3, None).unwrap();
         assert!(week.iter().all(|(a, _)| !a.private) && week.len() == 2, "{week:?}");
         assert_eq!(fired_between(&conn, now - hour, now + hour, Some("#SEC")).unwrap().len(), 1);
+        // A generic alert sent again while firing is the same episode, whatever time it came.
+        let mut generic = alert("icinga", true, 0);
+        generic.exact_start = false;
+        let other = vec!["#other".to_string()];
+        assert_eq!(receive(&conn, &generic, &other, false, now, hour).unwrap().change, Change::Fired);
+        generic.starts_at += Duration::minutes(2);
+        assert_eq!(receive(&conn, &generic, &other, false, now, hour).unwrap().change, Change::Quiet);
     }
 }
