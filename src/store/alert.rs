@@ -134,7 +134,8 @@ pub fn receive(
         }
         Some((id, old_status, old_start, announced)) => {
             let new_episode =
-                a.firing && (old_status != "firing" || (a.exact_start && time(old_start)? != a.starts_at));
+                // Compared as stored: the database keeps milliseconds, Alertmanager sends nanoseconds.
+                a.firing && (old_status != "firing" || (a.exact_start && old_start != time_text(&a.starts_at)));
             let change = match (a.firing, old_status == "firing") {
                 _ if new_episode => Change::Fired,
                 (false, true) => Change::Resolved,
@@ -309,7 +310,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn alert(fp: &str, firing: bool, start_min: u32) -> Alert {
-        let start = Utc.with_ymd_and_hms(2026, 12, 3, 10, start_min, 0).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 12, 3, 10, start_min, 0).unwrap() + Duration::nanoseconds(123_456_789);
         Alert {
             fingerprint: format!("am:{fp}"),
             source: "alertmanager".into(),

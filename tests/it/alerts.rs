@@ -198,8 +198,12 @@ async fn alertmanager_firing_resolved_once_each_on_the_incident_and_silenced() {
     // The incident's timeline and report.
     let (ok, draft, err) = bot.cli(&["incident", "report", "1", "--format", "markdown"]);
     assert!(ok, "{err}");
-    assert!(draft.contains("alert fired: MediaWikiDown mw151: returns 503 (alert #1)"), "{draft}");
-    assert!(draft.contains("alert resolved: MediaWikiDown mw152: returns 503 (alert #2)"), "{draft}");
+    // On the timeline at the alert's own times (Markdown escapes the `#`).
+    assert!(
+        draft.contains("alertmanager — note: alert fired: MediaWikiDown mw151: returns 503 (alert \\#1)"),
+        "{draft}"
+    );
+    assert!(draft.contains("alert resolved: MediaWikiDown mw152: returns 503 (alert \\#2)"), "{draft}");
     assert!(draft.contains("## Detection") && draft.contains(" by alert #1"), "{draft}");
     assert!(draft.contains("- Time to detect (detection to incident opened): 2 min"), "{draft}");
 
