@@ -412,6 +412,23 @@ async fn private_alerts_stay_in_the_security_channel_and_bad_payloads_store_noth
     a.assert_silent(Duration::from_secs(2), |l| l.contains("FIRING HTTP")).await;
     assert_eq!(count(&bot, "SELECT count(*) FROM alert"), 3);
 
+    // The shipped Icinga 2 notification command, as Icinga runs it.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/icinga2-srebot-notification.sh");
+    let notify = |kind: &str| {
+        Command::new(script)
+            .args(["-u", &format!("http://127.0.0.1:{p}"), "-t", keep.path().join("alerts-token").to_str().unwrap()])
+            .args(["-n", kind, "-H", "db1001", "-s", "MariaDB \"replication\"", "-S", "CRITICAL", "-o", "lag 300 s"])
+            .output()
+            .unwrap()
+    };
+    let out = notify("PROBLEM");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = bot_line(&mut a, &botnick, &chan, "the Icinga alert", |t| t.contains("db1001")).await;
+    assert!(line.starts_with("FIRING MariaDB \"replication\" db1001: CRITICAL: lag 300 s [#"), "{line}");
+    assert!(notify("RECOVERY").status.success());
+    let line = bot_line(&mut a, &botnick, &chan, "the Icinga recovery", |t| t.contains("db1001")).await;
+    assert!(line.starts_with("RESOLVED MariaDB \"replication\" db1001"), "{line}");
+
     a.privmsg(&chan, "!alerts").await;
     assert_eq!(a.expect_privmsg_from(&botnick, &chan, WAIT).await, format!("1 firing in {chan}:"));
     let only = a.expect_privmsg_from(&botnick, &chan, WAIT).await;
