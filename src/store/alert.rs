@@ -102,76 +102,63 @@ pub fn receive(
     now: DateTime<Utc>,
     repeat: Duration,
 ) -> rusqlite::Result<Received> {
-    let before: Option<(i64, String, String, Option<String>)> = conn
-        .prepare_cached("SELECT id, status, starts_at, announced_at FROM alert WHERE fingerprint = ?1")?
-        .query_row([&a.fingerprint], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    let before: Option<(String, String, Option<String>)> = conn
+        .prepare_cached("SELECT status, starts_at, announced_at FROM alert WHERE fingerprint = ?1")?
+        .query_row([&a.fingerprint], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let status = if a.firing { "firing" } else { "resolved" };
     let labels = serde_json::to_string(&a.labels).unwrap_or_else(|_| "{}".into());
-    let (id, change) = match before {
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO alert (fingerprint, source, name, instance, severity, summary, url, labels, status,
-                                    starts_at, ends_at, private, first_seen, last_seen, announced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?13)",
-            )?
-            .execute(params![
-                a.fingerprint,
-                a.source,
-                a.name,
-                a.instance,
-                a.severity,
-                a.summary,
-                a.url,
-                labels,
-                status,
-                time_text(&a.starts_at),
-                a.ends_at.as_ref().map(time_text),
-                private,
-                time_text(&now)
-            ])?;
-            (conn.last_insert_rowid(), if a.firing { Change::Fired } else { Change::Resolved })
-        }
-        Some((id, old_status, old_start, announced)) => {
+    let change = match before {
+        None if a.firing => Change::Fired,
+        None => Change::Resolved,
+        Some((old_status, old_start, announced)) => {
+            // Compared as stored: the database keeps milliseconds, Alertmanager sends nanoseconds.
             let new_episode =
-                // Compared as stored: the database keeps milliseconds, Alertmanager sends nanoseconds.
                 a.firing && (old_status != "firing" || (a.exact_start && old_start != time_text(&a.starts_at)));
-            let change = match (a.firing, old_status == "firing") {
+            match (a.firing, old_status == "firing") {
                 _ if new_episode => Change::Fired,
                 (false, true) => Change::Resolved,
                 (true, _) if announced.map(time).transpose()?.is_none_or(|t| now - t >= repeat) => Change::Repeat,
                 _ => Change::Quiet,
-            };
-            let said = change != Change::Quiet;
-            conn.prepare_cached(
-                "UPDATE alert SET name = ?2, instance = ?3, severity = ?4, summary = ?5, url = ?6, labels = ?7,
-                        status = ?8, starts_at = CASE WHEN ?9 THEN ?10 ELSE starts_at END,
-                        ends_at = ?11, private = ?12, last_seen = ?13,
-                        announced_at = CASE WHEN ?14 THEN ?13 ELSE announced_at END,
-                        acked_by = CASE WHEN ?9 THEN NULL ELSE acked_by END,
-                        ack_note = CASE WHEN ?9 THEN NULL ELSE ack_note END,
-                        acked_at = CASE WHEN ?9 THEN NULL ELSE acked_at END
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                a.name,
-                a.instance,
-                a.severity,
-                a.summary,
-                a.url,
-                labels,
-                status,
-                new_episode,
-                time_text(&a.starts_at),
-                a.ends_at.as_ref().map(time_text),
-                private,
-                time_text(&now),
-                said
-            ])?;
-            (id, change)
+            }
         }
     };
+    // One statement for a new alert and a known one: a new episode takes the new start and
+    // forgets who took the last one; what is said is remembered, for the repeat interval.
+    conn.prepare_cached(
+        "INSERT INTO alert (fingerprint, source, name, instance, severity, summary, url, labels, status,
+                            starts_at, ends_at, private, first_seen, last_seen, announced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?13)
+         ON CONFLICT (fingerprint) DO UPDATE SET
+             name = excluded.name, instance = excluded.instance, severity = excluded.severity,
+             summary = excluded.summary, url = excluded.url, labels = excluded.labels, status = excluded.status,
+             starts_at = CASE WHEN ?14 THEN excluded.starts_at ELSE starts_at END,
+             ends_at = excluded.ends_at, private = excluded.private, last_seen = excluded.last_seen,
+             announced_at = CASE WHEN ?15 THEN excluded.last_seen ELSE announced_at END,
+             acked_by = CASE WHEN ?14 THEN NULL ELSE acked_by END,
+             ack_note = CASE WHEN ?14 THEN NULL ELSE ack_note END,
+             acked_at = CASE WHEN ?14 THEN NULL ELSE acked_at END",
+    )?
+    .execute(params![
+        a.fingerprint,
+        a.source,
+        a.name,
+        a.instance,
+        a.severity,
+        a.summary,
+        a.url,
+        labels,
+        status,
+        time_text(&a.starts_at),
+        a.ends_at.as_ref().map(time_text),
+        private,
+        time_text(&now),
+        change == Change::Fired,
+        change != Change::Quiet
+    ])?;
+    let id: i64 = conn
+        .prepare_cached("SELECT id FROM alert WHERE fingerprint = ?1")?
+        .query_row([&a.fingerprint], |r| r.get(0))?;
     conn.prepare_cached("DELETE FROM alert_channel WHERE alert_id = ?1")?.execute([id])?;
     for ch in channels {
         conn.prepare_cached("INSERT OR IGNORE INTO alert_channel (alert_id, channel) VALUES (?1, ?2)")?

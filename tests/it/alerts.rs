@@ -129,30 +129,48 @@ async fn bot_line(c: &mut TestClient, bot: &str, chan: &str, what: &str, pred: i
     m.params.last().cloned().unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alertmanager_firing_resolved_once_each_on_the_incident_and_silenced() {
+/// A member (alice) in `channels` on the shared network, and the bot's account, registered.
+async fn people(channels: &[&str]) -> (String, String, TestClient) {
     let net = shared_network().await;
     let (botnick, alice) = (unique("sb"), unique("al"));
     net.register_account(&botnick, "botpass1").await;
     net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
     let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    for c in channels {
+        a.join(c).await;
+    }
+    (botnick, alice, a)
+}
+
+/// Starts the bot in `channels` with `extra` config; returns once it joined the last one.
+async fn start_bot(
+    (botnick, alice, a): (&str, &str, &mut TestClient),
+    channels: &[(String, &'static str)],
+    adjust: impl FnOnce(&mut BotOpts),
+    extra: String,
+) -> BotProcess {
+    let net = shared_network().await;
+    let mut opts = BotOpts::new(net, botnick);
+    opts.sasl = Some((botnick.to_string(), "botpass1".into()));
+    opts.channels = channels.to_vec();
+    opts.accounts = vec![alice.to_string()];
+    opts.extra = extra;
+    adjust(&mut opts);
+    let bot = BotProcess::start(opts);
+    wait_join(a, botnick, &channels.last().expect("a channel").0, WAIT).await;
+    bot
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_firing_resolved_once_each_on_the_incident_and_silenced() {
+    let chan = format!("#{}", unique("sre"));
+    let (botnick, alice, mut a) = people(&[&chan]).await;
     let web = free_port();
     let am = Alertmanager::start(web, "alertname").await;
     let keep = tempfile::tempdir().unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public")];
-    opts.accounts = vec![alice.clone()];
-    opts.extra = alerts_config(
-        keep.path(),
-        web,
-        Some(am.port),
-        &format!("[[alerts.routes]]\nmatch = {{ severity = \"critical\" }}\nchannels = [\"{chan}\"]\n"),
-    );
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    let routes = format!("[[alerts.routes]]\nmatch = {{ severity = \"critical\" }}\nchannels = [\"{chan}\"]\n");
+    let extra = alerts_config(keep.path(), web, Some(am.port), &routes);
+    let bot = start_bot((&botnick, &alice, &mut a), &[(chan.clone(), "public")], |_| {}, extra).await;
     a.privmsg(&chan, "!incident open wikis down for everyone").await;
     assert!(a.expect_privmsg_from(&botnick, &chan, WAIT).await.starts_with("Incident #1 opened"));
 
@@ -239,25 +257,18 @@ async fn alertmanager_firing_resolved_once_each_on_the_incident_and_silenced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_200_alerts_arrives_folded_without_excess_flood() {
-    let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
     let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    let (botnick, alice, mut a) = people(&[&chan]).await;
     let web = free_port();
     let am = Alertmanager::start(web, "...").await; // every alert its own notification
     let keep = tempfile::tempdir().unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.port = net.strict_port(); // a Libera-like class: more than a line a second is an Excess Flood
-    opts.flood = (4, 1500); // the default flood control
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public")];
-    opts.accounts = vec![alice.clone()];
-    opts.extra = alerts_config(keep.path(), web, None, &format!("[[alerts.routes]]\nchannels = [\"{chan}\"]\n"));
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    let extra = alerts_config(keep.path(), web, None, &format!("[[alerts.routes]]\nchannels = [\"{chan}\"]\n"));
+    let strict = shared_network().await.strict_port();
+    let realistic = |o: &mut BotOpts| {
+        o.port = strict; // a Libera-like class: more than a line a second is an Excess Flood
+        o.flood = (4, 1500); // the default flood control
+    };
+    let bot = start_bot((&botnick, &alice, &mut a), &[(chan.clone(), "public")], realistic, extra).await;
     let storm: Vec<Value> = (0..200).map(|i| am_alert("NodeDown", &format!("host{i:03}"), json!({}), false)).collect();
     am.inject(Value::Array(storm)).await;
     let summary = bot_line(&mut a, &botnick, &chan, "the folded summary", |t| t.starts_with("Folded ")).await;
@@ -322,32 +333,18 @@ const PRIVATE_MARKER: &str = "okapi-alert-secret-3391";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_alerts_stay_in_the_security_channel_and_bad_payloads_store_nothing() {
-    let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
     let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let (botnick, alice, mut a) = people(&[&chan, &sec]).await;
     let web = free_port();
     let keep = tempfile::tempdir().unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     // Every alert goes to the public channel, but one labelled for security goes there alone.
-    opts.extra = alerts_config(
-        keep.path(),
-        web,
-        None,
-        &format!(
-            "[[alerts.routes]]\nchannels = [\"{chan}\"]\n[[alerts.routes]]\nmatch = {{ team = \"security\" }}\n\
-             channels = [\"{sec}\"]\n[[alerts.routes]]\nmatch = {{ source = \"icinga-sec\" }}\nchannels = [\"{sec}\"]\n"
-        ),
+    let routes = format!(
+        "[[alerts.routes]]\nchannels = [\"{chan}\"]\n[[alerts.routes]]\nmatch = {{ team = \"security\" }}\n\
+         channels = [\"{sec}\"]\n[[alerts.routes]]\nmatch = {{ source = \"icinga-sec\" }}\nchannels = [\"{sec}\"]\n"
     );
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &sec, WAIT).await;
+    let extra = alerts_config(keep.path(), web, None, &routes);
+    let channels = [(chan.clone(), "public"), (sec.clone(), "security")];
+    let bot = start_bot((&botnick, &alice, &mut a), &channels, |_| {}, extra).await;
     let p = web;
 
     // Every bad payload: a 4xx with a JSON reason, and nothing stored.
