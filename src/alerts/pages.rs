@@ -81,56 +81,37 @@ pub fn group(fired: &[(AlertRow, DateTime<Utc>)], paging: &[String]) -> Vec<Grou
     groups
 }
 
+const COLUMNS: [&str; 6] = ["Alert", "Severity", "Times", "First (UTC)", "Last (UTC)", "Hosts"];
+
 /// The section as wikitext or Markdown. Text from monitoring is escaped so it stays text.
 pub fn render(week: NaiveDate, groups: &[Group], format: Format) -> String {
     let title = format!("Pages for awareness: week of {week}");
-    let t = |d: DateTime<Utc>| d.format("%Y-%m-%d %H:%M").to_string();
-    let hosts = |g: &Group| {
-        let mut h = g.hosts.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-        if g.hosts.len() > 5 {
-            h += &format!(" and {} more", g.hosts.len() - 5);
-        }
-        h
+    let mut out = match format {
+        Format::Wikitext => format!("== {title} ==\n"),
+        Format::Markdown => format!("## {title}\n\n"),
     };
-    let mut out = String::new();
-    match format {
-        Format::Wikitext => {
-            out += &format!("== {title} ==\n");
-            if groups.is_empty() {
-                return out + "No pages this week.\n";
-            }
-            out += "{| class=\"wikitable\"\n! Alert !! Severity !! Times !! First (UTC) !! Last (UTC) !! Hosts\n";
-            for g in groups {
-                out += &format!(
-                    "|-\n| {} || {} || {} || {} || {} || {}\n",
-                    wiki(&g.name),
-                    wiki(&g.severity),
-                    g.count,
-                    t(g.first),
-                    t(g.last),
-                    wiki(&hosts(g))
-                );
-            }
-            out += "|}\n";
+    if groups.is_empty() {
+        return out + "No pages this week.\n";
+    }
+    let escape = |s: &str| if format == Format::Wikitext { wiki(s) } else { markdown(s) };
+    let t = |d: DateTime<Utc>| d.format("%Y-%m-%d %H:%M").to_string();
+    out += &match format {
+        Format::Wikitext => format!("{{| class=\"wikitable\"\n! {}\n", COLUMNS.join(" !! ")),
+        Format::Markdown => format!("| {} |\n|{}\n", COLUMNS.join(" | "), "---|".repeat(COLUMNS.len())),
+    };
+    for g in groups {
+        let mut hosts = g.hosts.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if g.hosts.len() > 5 {
+            hosts += &format!(" and {} more", g.hosts.len() - 5);
         }
-        Format::Markdown => {
-            out += &format!("## {title}\n\n");
-            if groups.is_empty() {
-                return out + "No pages this week.\n";
-            }
-            out += "| Alert | Severity | Times | First (UTC) | Last (UTC) | Hosts |\n|---|---|---|---|---|---|\n";
-            for g in groups {
-                out += &format!(
-                    "| {} | {} | {} | {} | {} | {} |\n",
-                    markdown(&g.name),
-                    markdown(&g.severity),
-                    g.count,
-                    t(g.first),
-                    t(g.last),
-                    markdown(&hosts(g))
-                );
-            }
-        }
+        let cells = [escape(&g.name), escape(&g.severity), g.count.to_string(), t(g.first), t(g.last), escape(&hosts)];
+        out += &match format {
+            Format::Wikitext => format!("|-\n| {}\n", cells.join(" || ")),
+            Format::Markdown => format!("| {} |\n", cells.join(" | ")),
+        };
+    }
+    if format == Format::Wikitext {
+        out += "|}\n";
     }
     out
 }
