@@ -117,3 +117,51 @@ pub fn route(c: &Config, labels: &BTreeMap<String, String>) -> (Vec<String>, boo
     }
     (channels, private)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[irc]\nserver = \"irc.example.org\"\nnick = \"srebot\"\n[storage]\ndatabase = \"/tmp/x.db\"\n\
+                        [[channels]]\nname = \"#sre\"\nrole = \"public\"\n[[channels]]\nname = \"#ops\"\nrole = \"public\"\n\
+                        [[channels]]\nname = \"#sec\"\nrole = \"security\"\n";
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn routes_add_channels_and_a_security_route_keeps_the_alert_private() {
+        let c = crate::config::parse(&format!(
+            "{BASE}[alerts]\nloopback_only = true\n[[alerts.routes]]\nchannels = [\"#SRE\"]\n\
+             [[alerts.routes]]\nmatch = {{ severity = \"critical\" }}\nchannels = [\"#ops\", \"#sre\"]\n\
+             [[alerts.routes]]\nmatch = {{ team = \"security\" }}\nchannels = [\"#sec\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(route(&c, &labels(&[("severity", "warning")])), (vec!["#sre".to_string()], false));
+        assert_eq!(route(&c, &labels(&[("severity", "critical")])), (vec!["#sre".to_string(), "#ops".into()], false));
+        let private = route(&c, &labels(&[("severity", "critical"), ("team", "security")]));
+        assert_eq!(private, (vec!["#sec".to_string()], true), "never a public channel too");
+    }
+
+    #[test]
+    fn check_config_names_what_is_wrong() {
+        let problems = crate::config::parse(&format!(
+            "{BASE}[alerts]\nfold_after = 0\nalertmanager_url = \"am:9093\"\n[[alerts.routes]]\nchannels = [\"#nowhere\"]\n"
+        ))
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        for wanted in [
+            "alerts: set token_file, or loopback_only = true",
+            "alerts.alertmanager_url: must start with http",
+            "alerts.fold_after: must be at least 1",
+            "alerts.routes.0.channels.0: \"#nowhere\" is not one of the [[channels]]",
+        ] {
+            assert!(text.iter().any(|t| t.contains(wanted)), "{wanted} not in {text:#?}");
+        }
+        let missing = crate::config::parse(&format!("{BASE}[alerts]\ntoken_file = \"/nonexistent/token\"\n"));
+        assert!(missing.unwrap_err().iter().any(|p| p.key == "alerts.token_file"));
+        let typo = crate::config::parse(&format!("{BASE}[alerts]\nloopback_only = true\nfold_aftr = 3\n"));
+        assert!(typo.unwrap_err().iter().any(|p| p.key == "alerts.fold_aftr"));
+    }
+}

@@ -131,6 +131,24 @@ pub async fn take(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn loopback_only_and_the_token_are_both_required() {
+        let relay = Relay::spawn(crate::irc::Client::detached(), 5, |_| 400);
+        let r = Receiver { token: Some(Secret("s3cret".into())), loopback_only: true, relay };
+        let mut good = HeaderMap::new();
+        good.insert(header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
+        let mut wrong = HeaderMap::new();
+        wrong.insert(header::AUTHORIZATION, "Bearer s3creT".parse().unwrap());
+        let (local, remote): (SocketAddr, SocketAddr) =
+            ("127.0.0.1:5000".parse().unwrap(), "192.0.2.1:5000".parse().unwrap());
+        assert!(admit(Some(&r), &good, Some(local)).is_ok());
+        assert_eq!(admit(Some(&r), &good, Some(remote)).err().map(|e| e.0), Some(StatusCode::FORBIDDEN));
+        assert_eq!(admit(Some(&r), &good, None).err().map(|e| e.0), Some(StatusCode::FORBIDDEN));
+        assert_eq!(admit(Some(&r), &wrong, Some(local)).err().map(|e| e.0), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(admit(Some(&r), &HeaderMap::new(), Some(local)).err().map(|e| e.0), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(admit(None, &good, Some(local)).err().map(|e| e.0), Some(StatusCode::FORBIDDEN));
+    }
+
     #[test]
     fn tokens_compare_whole() {
         assert!(same(b"s3cret", b"s3cret"));
