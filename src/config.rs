@@ -30,6 +30,9 @@ pub struct Config {
     pub clinic: ClinicConfig,
     #[serde(default)]
     pub ratelimit: crate::ratelimit::RateLimitConfig,
+    /// `[[ingest.clients]]`: machines that may write the log over HTTP (`ingest`).
+    #[serde(default)]
+    pub ingest: crate::ingest::IngestConfig,
     /// `[alerts]`: receiving alerts; unset, the alert endpoints refuse everything.
     #[serde(default)]
     pub alerts: Option<crate::alerts::config::AlertsConfig>,
@@ -282,7 +285,7 @@ impl Default for CommandsConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct IncidentsConfig {
-    /// Remind the communicator after this long without a state change or note (fractions allowed).
+    /// Remind the communicator after this long without a public update (fractions allowed).
     #[serde(default = "default_update_reminder")]
     pub update_reminder_minutes: f64,
     /// Mention a resolved incident that needs a report and has none this often.
@@ -418,6 +421,7 @@ impl Default for SalConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PublishConfig {
     pub mediawiki: Option<MediaWikiConfig>,
+    pub phorge: Option<crate::publish::phorge::PhorgeConfig>,
 }
 
 /// `[publish.mediawiki]`: a wiki page that carries the log.
@@ -442,15 +446,25 @@ pub struct MediaWikiConfig {
     /// Timeout of one HTTP request.
     #[serde(default = "default_http_timeout")]
     pub timeout_seconds: u64,
+    /// A page whose top carries a notice of each open public incident with its latest public
+    /// update (`!incident update`); unset: no notice.
+    pub status_page: Option<String>,
+    /// Where `!incident report publish` puts report pages: `<prefix><day> <summary>`.
+    #[serde(default = "default_report_prefix")]
+    pub report_prefix: String,
 }
 
-fn default_retry_min() -> u64 {
+fn default_report_prefix() -> String {
+    "Tech:Incidents/".into()
+}
+
+pub(crate) fn default_retry_min() -> u64 {
     10
 }
-fn default_retry_max() -> u64 {
+pub(crate) fn default_retry_max() -> u64 {
     900
 }
-fn default_http_timeout() -> u64 {
+pub(crate) fn default_http_timeout() -> u64 {
     30
 }
 
@@ -467,10 +481,45 @@ impl MediaWikiConfig {
 
     /// Whether entries of `channel` go to the wiki (never those of a security channel).
     pub fn publishes(&self, config: &Config, channel: &str) -> bool {
-        let Some(ch) = config.channel(channel) else { return false };
-        ch.role == ChannelRole::Public
-            && (self.channels.is_empty() || self.channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
+        sink_publishes(config, &self.channels, channel)
     }
+}
+
+/// Whether a sink whose `channels` key lists these (empty: every public channel) publishes
+/// `channel`: never a security channel.
+pub(crate) fn sink_publishes(config: &Config, channels: &[String], channel: &str) -> bool {
+    let Some(ch) = config.channel(channel) else { return false };
+    ch.role == ChannelRole::Public
+        && (channels.is_empty() || channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
+}
+
+/// Problems with a publishing sink's `channels`, `retry_*_seconds` and `timeout_seconds` (the
+/// keys every sink has), the sink's table being `path`.
+pub(crate) fn check_sink(
+    c: &Config,
+    path: &[&str],
+    channels: &[String],
+    (retry_min, retry_max, timeout): (u64, u64, u64),
+) -> Vec<(Vec<String>, String)> {
+    let mut p = Vec::new();
+    let at = |k: &str| path.iter().copied().chain([k]).map(String::from).collect::<Vec<_>>();
+    for (i, name) in channels.iter().enumerate() {
+        let k: Vec<String> = at("channels").into_iter().chain([i.to_string()]).collect();
+        match c.channel(name) {
+            None => p.push((k, format!("{name} is not one of the [[channels]]"))),
+            Some(ch) if ch.role == ChannelRole::Security => {
+                p.push((k, format!("{name} is a security channel: its entries are never published")))
+            }
+            Some(_) => {}
+        }
+    }
+    if retry_min == 0 || retry_min > retry_max {
+        p.push((at("retry_min_seconds"), "must be at least 1 and not above retry_max_seconds".into()));
+    }
+    if timeout == 0 {
+        p.push((at("timeout_seconds"), "must be at least 1".into()));
+    }
+    p
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -530,6 +579,7 @@ const SECTIONS: &[&str] = &[
     "clinic",
     "ratelimit",
     "publish",
+    "ingest",
     "alerts",
 ];
 
@@ -561,6 +611,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let publish: Option<PublishConfig> = optional(raw, root, read("publish"), &mut problems);
     let clinic: Option<ClinicConfig> = optional(raw, root, read("clinic"), &mut problems);
     let ratelimit: Option<crate::ratelimit::RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
+    let ingest: Option<crate::ingest::IngestConfig> = optional(raw, root, read("ingest"), &mut problems);
     let alerts: Option<Option<crate::alerts::config::AlertsConfig>> =
         optional(raw, root, read("alerts"), &mut problems);
     let mut channels = Vec::new();
@@ -599,6 +650,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             publish: publish.unwrap_or_default(),
             clinic: clinic.unwrap_or_default(),
             ratelimit: ratelimit.unwrap_or_default(),
+            ingest: ingest.unwrap_or_default(),
             alerts: alerts.flatten(),
             clock: crate::clock::Clock::System,
         };
@@ -935,6 +987,8 @@ fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
         }
     }
     validate_sal_and_publish(c, &mut p);
+    p.extend(crate::ingest::validate(c));
+    p.extend(crate::publish::phorge::validate(c));
     p
 }
 
@@ -956,28 +1010,24 @@ fn validate_sal_and_publish(c: &Config, p: &mut Vec<(Vec<String>, String)>) {
     if mw.page.trim().is_empty() || mw.page.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
         p.push((at("page"), "must be a page title (no # < > [ ] { } |)".into()));
     }
+    if let Some(status) = &mw.status_page {
+        if status.trim().is_empty() || status.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+            p.push((at("status_page"), "must be a page title (no # < > [ ] { } |)".into()));
+        } else if status.trim().replace(' ', "_") == mw.page.trim().replace(' ', "_") {
+            p.push((at("status_page"), "must not be the SAL page".into()));
+        }
+    }
+    if mw.report_prefix.trim().is_empty() || mw.report_prefix.contains(['#', '<', '>', '[', ']', '{', '}', '|']) {
+        p.push((at("report_prefix"), "must be the start of a page title (no # < > [ ] { } |)".into()));
+    }
     if !mw.username.contains('@') {
         p.push((at("username"), "must be a bot-password login, User@BotName (Special:BotPasswords)".into()));
     }
     if let Err(e) = mw.resolve_password() {
         p.push((at("password_file"), e));
     }
-    for (i, name) in mw.channels.iter().enumerate() {
-        let k = key(&["publish", "mediawiki", "channels", &i.to_string()]);
-        match c.channel(name) {
-            None => p.push((k, format!("{name} is not one of the [[channels]]"))),
-            Some(ch) if ch.role == ChannelRole::Security => {
-                p.push((k, format!("{name} is a security channel: its entries are never published")))
-            }
-            Some(_) => {}
-        }
-    }
-    if mw.retry_min_seconds == 0 || mw.retry_min_seconds > mw.retry_max_seconds {
-        p.push((at("retry_min_seconds"), "must be at least 1 and not above retry_max_seconds".into()));
-    }
-    if mw.timeout_seconds == 0 {
-        p.push((at("timeout_seconds"), "must be at least 1".into()));
-    }
+    let timing = (mw.retry_min_seconds, mw.retry_max_seconds, mw.timeout_seconds);
+    p.extend(check_sink(c, &["publish", "mediawiki"], &mw.channels, timing));
 }
 
 #[cfg(test)]
@@ -1118,6 +1168,31 @@ database = "x.sqlite3"
         assert!(bad[1].message.contains("host bits"), "{bad:?}");
         let off = parse(&base("[sal]\nmask_ips = false\n")).unwrap();
         assert!(warnings(&off).iter().any(|w| w.contains("mask_ips = false")));
+    }
+
+    #[test]
+    fn the_status_page_and_report_prefix_are_titles() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "abcdefghijklmnopqrstuvwxyz234567\n").unwrap();
+        let with = |keys: &str| {
+            let mw = format!(
+                "[publish.mediawiki]\napi_url = \"https://wiki.example.org/w/api.php\"\npage = \"Tech:Server admin log\"\n\
+                 username = \"Srebot@sal\"\npassword_file = {pw:?}\n{keys}"
+            );
+            parse(&format!("[irc]\nserver = \"irc.example.org\"\nnick = \"srebot\"\n[[channels]]\nname = \"#sre\"\nrole = \"public\"\n[storage]\ndatabase = \"x\"\n{mw}"))
+        };
+        let c = with("status_page = \"Tech:Status\"\n").unwrap();
+        let mw = c.publish.mediawiki.unwrap();
+        assert_eq!((mw.status_page.as_deref(), mw.report_prefix.as_str()), (Some("Tech:Status"), "Tech:Incidents/"));
+        for (keys, wrong) in [
+            ("status_page = \"Tech:Server_admin_log\"\n", "publish.mediawiki.status_page"),
+            ("status_page = \"A|B\"\n", "publish.mediawiki.status_page"),
+            ("report_prefix = \"\"\n", "publish.mediawiki.report_prefix"),
+        ] {
+            let keys_wrong: Vec<String> = with(keys).unwrap_err().into_iter().map(|p| p.key).collect();
+            assert_eq!(keys_wrong, [wrong], "{keys}");
+        }
     }
 
     #[test]

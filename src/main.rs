@@ -23,7 +23,12 @@ enum Sub {
     /// Check a configuration file and print every problem with its key and line.
     CheckConfig { file: PathBuf },
     /// Copy the database consistently (SQLite online backup), even while the bot runs.
-    Backup { dest: PathBuf },
+    Backup {
+        dest: PathBuf,
+        /// Replace DEST if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Clinic duty: import or export the rotation.
     Clinic {
         #[command(subcommand)]
@@ -38,6 +43,23 @@ enum Sub {
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
+    },
+    /// Log a Server Admin Log entry through the bot's ingest API (for scripts): prints
+    /// `Logged #N <url>`. URL and token from --config FILE (url, token_file, channel,
+    /// retry_seconds) or SREBOT_URL and SREBOT_TOKEN_FILE. Retries connection errors and 503.
+    Log {
+        /// The channel (else the config's, else the token's only channel).
+        #[arg(long)]
+        channel: Option<String>,
+        /// Who did it, user@host (default: $USER@hostname).
+        #[arg(long)]
+        author: Option<String>,
+        /// Keep retrying for this many seconds (default: the config's retry_seconds, else 120).
+        #[arg(long)]
+        retry_for: Option<u64>,
+        /// The message (several words are joined with spaces).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        message: Vec<String>,
     },
     /// Alerts: the "pages for awareness" of a duty week.
     Alerts {
@@ -66,7 +88,15 @@ enum ClinicCommand {
     /// Import the base rotation from CSV (week_start,clinician,backup,team) or the wiki table
     /// text; idempotent, reports each added and changed week (old → new) and the weeks the file
     /// lacks, which are kept. Bad rows are reported by line and nothing is imported.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Report what the import would change, and store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove week YYYY-MM-DD from the base rotation (recorded with who and when); changes made
+    /// on IRC for it stay (`!clinic unset` removes those).
+    Remove { week: String },
     /// Print the schedule in effect as CSV: the imported rotation with the changes made on IRC
     /// (set, none, swap, override) applied.
     Export {
@@ -80,6 +110,26 @@ enum ClinicCommand {
 enum SalCommand {
     /// Print entry ID with every correction (undo, redaction, amendment) and the texts they replaced.
     Show { id: i64 },
+    /// Import the log's history from a wiki SAL page (`== YYYY-MM-DD ==` days, `* HH:MM nick:
+    /// message` lines) into CHANNEL, marked imported and never published again. Idempotent: a
+    /// second run adds nothing, a run after new wiki edits only the new lines. Reports per day.
+    ImportWiki {
+        /// The page title, read through the Action API.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        page: Option<String>,
+        /// The wiki's api.php (default: [publish.mediawiki] api_url).
+        #[arg(long, requires = "page")]
+        api: Option<String>,
+        /// A file holding the page's wikitext instead.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The channel the entries belong to (one of the config's [[channels]]).
+        #[arg(long)]
+        channel: String,
+        /// Also import every subpage PAGE/… (monthly archives).
+        #[arg(long, requires = "page")]
+        archives: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,11 +151,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Sub::Run) {
         Sub::CheckConfig { file } => check_config(&file),
-        Sub::Backup { dest } => {
+        Sub::Backup { dest, force } => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE backup DEST") else {
                 return ExitCode::FAILURE;
             };
-            match store::backup(&c.storage.database, &dest) {
+            match store::backup(&c.storage.database, &dest, force) {
                 Ok(()) => {
                     println!("backed up {} to {}", c.storage.database.display(), dest.display());
                     ExitCode::SUCCESS
@@ -117,12 +167,39 @@ fn main() -> ExitCode {
             }
         }
         Sub::Clinic { command } => {
-            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export …") else {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export|remove …")
+            else {
                 return ExitCode::FAILURE;
             };
             match command {
-                ClinicCommand::Import { file } => clinic_import(&c, &file),
+                ClinicCommand::Import { file, dry_run } => srebot::clinic_cli::import(&c, &file, dry_run),
+                ClinicCommand::Remove { week } => srebot::clinic_cli::remove(&c, &week),
                 ClinicCommand::Export { base } => clinic_export(&c, base),
+            }
+        }
+        Sub::Sal { command: SalCommand::ImportWiki { page, api, file, channel, archives } } => {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE sal import-wiki …") else {
+                return ExitCode::FAILURE;
+            };
+            let source = match (&page, &file) {
+                (Some(title), _) => srebot::ingest::wiki::Source::Page { title, api: api.as_deref(), archives },
+                (None, Some(path)) => srebot::ingest::wiki::Source::File(path),
+                (None, None) => {
+                    eprintln!("import-wiki: give --page TITLE or --file WIKITEXT");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match srebot::ingest::wiki::run(&c, source, &channel) {
+                Ok(lines) => {
+                    for l in lines {
+                        println!("{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("import-wiki: {why}");
+                    ExitCode::FAILURE
+                }
             }
         }
         Sub::Sal { command: SalCommand::Show { id } } => {
@@ -136,6 +213,19 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             };
             print_report(&c, number, channel.as_deref(), &format)
+        }
+        Sub::Log { channel, author, retry_for, message } => {
+            let entry = srebot::ingest::client::Entry { message: message.join(" "), channel, author, retry_for };
+            match srebot::ingest::client::run(cli.config.as_deref(), entry) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("srebot log: {why}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Sub::Alerts { command: AlertsCommand::Pages { week, channel, format } } => {
             let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE alerts pages --week YYYY-MM-DD")
@@ -183,49 +273,6 @@ fn check_config(file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn clinic_import(c: &config::Config, file: &std::path::Path) -> ExitCode {
-    use srebot::clinic::import;
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("cannot read {}: {e}", file.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let (rows, errors) = import::parse_any(&text);
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("{}: {e}", file.display());
-        }
-        eprintln!("{} bad row(s): nothing imported", errors.len());
-        return ExitCode::FAILURE;
-    }
-    if let Ok(rule) = c.clinic.rule() {
-        for warning in import::check_weekday(&rows, rule.week_starts) {
-            eprintln!("{}: warning: {warning}", file.display());
-        }
-    }
-    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
-    let result = store::open_database(&c.storage.database).and_then(|mut conn| {
-        let tx = conn.transaction()?;
-        let report = store::clinic::import(&tx, &rows, &who, chrono::Utc::now())?;
-        tx.commit()?;
-        Ok(report)
-    });
-    match result {
-        Ok(report) => {
-            for line in report.lines() {
-                println!("{line}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("import failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 fn clinic_export(c: &config::Config, base_only: bool) -> ExitCode {
     let rows = store::open_database(&c.storage.database).and_then(|conn| {
         Ok(if base_only { store::clinic::base_rows(&conn)? } else { store::clinic::effective_rows(&conn)? })
@@ -261,6 +308,15 @@ fn sal_show(c: &config::Config, id: i64) -> ExitCode {
             );
             if e.private {
                 println!("private: made in a security channel");
+            }
+            if let Some(client) = &e.relayed_by {
+                println!("relayed by {client}");
+            }
+            if store::open_database(&c.storage.database)
+                .and_then(|conn| Ok(store::ingest::is_imported(&conn, id)?))
+                .unwrap_or(false)
+            {
+                println!("imported from a wiki page");
             }
             if let Some(at) = &e.hidden_at {
                 println!("hidden since {at}");
@@ -378,7 +434,7 @@ async fn run(mut c: config::Config) -> ExitCode {
         }
     };
     let (store, store_thread) = store::Store::open(&c.storage.database);
-    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki (if configured)
+    let publisher = srebot::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
     let (client, events, driver) = srebot::irc::driver::spawn(settings, connector);
     let config = Arc::new(c);
     let web = start_web(&config, &store, &client).await;

@@ -121,22 +121,28 @@ const SHORT_LINE: usize = 400;
 fn incident_sub_is_sound(sub: &cmd::incident::Sub) -> Result<(), TestCaseError> {
     use cmd::incident::Sub;
     let id = match sub {
-        Sub::Status { target, .. } | Sub::Close { target, .. } | Sub::Note { target, .. } | Sub::At { target, .. } => {
-            match target {
-                cmd::incident::Target::Only => None,
-                cmd::incident::Target::Named(n) => Some(*n),
-                cmd::incident::Target::Maybe { number, word } => {
-                    prop_assert!(word.trim_start_matches('#').parse::<i64>().ok() == Some(*number), "{word:?}");
-                    Some(*number)
-                }
+        Sub::Status { target, .. }
+        | Sub::Close { target, .. }
+        | Sub::Note { target, .. }
+        | Sub::Update { target, .. }
+        | Sub::At { target, .. } => match target {
+            cmd::incident::Target::Only => None,
+            cmd::incident::Target::Named(n) => Some(*n),
+            cmd::incident::Target::Maybe { number, word } => {
+                prop_assert!(word.trim_start_matches('#').parse::<i64>().ok() == Some(*number), "{word:?}");
+                Some(*number)
             }
-        }
+        },
         Sub::Claim { id, .. } => *id,
         Sub::Handoff { id, nick, .. } => {
             prop_assert!(!nick.is_empty() && !nick.contains(char::is_whitespace), "{nick:?}");
             *id
         }
-        Sub::Impact { id, .. } | Sub::Show { id } | Sub::Report { id } | Sub::Snooze { id, .. } => *id,
+        Sub::Impact { id, .. }
+        | Sub::Show { id }
+        | Sub::Report { id }
+        | Sub::ReportPublish { id }
+        | Sub::Snooze { id, .. } => *id,
         Sub::Reopen { id } | Sub::ReportFiled { id, .. } => Some(*id),
         Sub::Open { summary, .. } => {
             prop_assert!(!summary.trim().is_empty());
@@ -161,7 +167,7 @@ fn incident_sub_is_sound(sub: &cmd::incident::Sub) -> Result<(), TestCaseError> 
 fn sal_sub_is_sound(sub: &cmd::sal::Sub) -> Result<(), TestCaseError> {
     use cmd::sal::Sub;
     match sub {
-        Sub::Show(id) => prop_assert!(*id > 0),
+        Sub::Show(id) | Sub::Restore(id) => prop_assert!(*id > 0),
         Sub::Amend { id, text } => prop_assert!(*id > 0 && !text.is_empty() && text.trim() == text),
         Sub::Redact { id, reason } => prop_assert!(*id > 0 && !reason.is_empty() && reason.trim() == reason),
         Sub::Last(Some(n)) => prop_assert!((1..=cmd::sal::PRIVATE_LINES).contains(n)),
@@ -181,7 +187,13 @@ fn clinic_sub_is_sound(sub: &cmd::clinic::Sub) -> Result<(), TestCaseError> {
             prop_assert!(nick.as_ref().is_none_or(|n| !n.is_empty()) && !name.trim().is_empty())
         }
         Sub::Set { people, .. } => prop_assert!(!people.trim().is_empty()),
-        Sub::Now | Sub::Next | Sub::NoDuty { .. } | Sub::Swap { .. } | Sub::Help | Sub::Pages { .. } => {}
+        Sub::Now
+        | Sub::Next
+        | Sub::NoDuty { .. }
+        | Sub::Unset { .. }
+        | Sub::Swap { .. }
+        | Sub::Help
+        | Sub::Pages { .. } => {}
     }
     Ok(())
 }
@@ -216,7 +228,7 @@ type Form = (&'static str, &'static [Slot]);
 const GRAMMAR: &[(&str, &[Form])] = {
     use Slot::*;
     &[
-        ("log", &[("", &[Text]), ("undo", &[])]),
+        ("log", &[("", &[Text]), ("undo", &[]), ("undo", &[Id])]),
         (
             "help",
             &[
@@ -247,6 +259,7 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("fix", &[Id, Text]),
                 ("redact", &[Id, Text]),
                 ("hide", &[Id, Text]),
+                ("restore", &[Id]),
                 ("status", &[]),
                 ("help", &[]),
                 ("#1", &[]),
@@ -295,6 +308,7 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("who", &[Nick]),
                 ("set", &[Date, Duty]),
                 ("none", &[Date]),
+                ("unset", &[Date]),
                 ("swap", &[Date, Date]),
                 ("override", &[Date, Nick]),
                 ("nick", &[Nick, Text]),

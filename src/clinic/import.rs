@@ -210,17 +210,24 @@ pub fn parse_wiki(text: &str) -> (Vec<Row>, Vec<RowError>) {
     (weeks.rows, errors)
 }
 
+/// What a wiki table row looks like, for messages about files that are neither format.
+const EXPECTED: &str = "expected CSV starting with the header week_start,clinician,backup,team, or the wiki \
+                        table's rows (| YYYY-MM-DD || clinician/backup || team)";
+
 /// Reads CSV when the first non-blank line is a header naming `week_start`, the wiki table
-/// otherwise.
+/// otherwise. A file that is neither is refused: a row of the wiki table has the cells after its
+/// date (`|`, `||`, a tab, a space, or the name right after the date as pasted), so a date
+/// followed by a comma is a CSV row without the documented header, reported with its line; and
+/// a file without a single week row is an error, not an empty import.
 pub fn parse_any(text: &str) -> (Vec<Row>, Vec<RowError>) {
     let first = text.lines().map(|l| l.trim_start_matches('\u{feff}').trim()).find(|l| !l.is_empty());
     let is_csv = first
         .is_some_and(|l| l.split(',').any(|cell| cell.trim().trim_matches('"').eq_ignore_ascii_case("week_start")));
-    if is_csv {
-        parse_csv(text)
-    } else {
-        parse_wiki(text)
+    let (rows, mut errors) = if is_csv { parse_csv(text) } else { parse_wiki(text) };
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(RowError { line: 1, message: format!("no week rows in the file: {EXPECTED}") });
     }
+    (rows, errors)
 }
 
 /// The rows as CSV, header first; a week without clinic duty has `none` as its clinician.
@@ -246,18 +253,19 @@ pub fn to_csv(rows: &[Row]) -> String {
 }
 
 /// One message for each row whose week does not start on `weekday` (the configured first day of
-/// a duty week), such as `2021-01-05 is a Tuesday, but duty weeks start on Monday`.
+/// a duty week), such as `2021-01-05 is a Tuesday, but duty weeks start on Monday.`
 ///
 /// Rows carry no line numbers, so the messages name the week; within one import a week appears
 /// only once.
 pub fn check_weekday(rows: &[Row], weekday: Weekday) -> Vec<String> {
-    rows.iter()
-        .filter(|row| row.week_start.weekday() != weekday)
-        .map(|row| {
-            let day = row.week_start.weekday();
-            format!("{} is a {}, but duty weeks start on {}", row.week_start, day_name(day), day_name(weekday))
-        })
-        .collect()
+    rows.iter().filter_map(|row| not_a_week_start(row.week_start, weekday)).collect()
+}
+
+/// Why `week` cannot be a duty week when duty weeks start on `weekday`, if it cannot: the one
+/// wording that an import and `!clinic` both refuse with.
+pub fn not_a_week_start(week: NaiveDate, weekday: Weekday) -> Option<String> {
+    let day = week.weekday();
+    (day != weekday).then(|| format!("{week} is a {}, but duty weeks start on {}.", day_name(day), day_name(weekday)))
 }
 
 fn day_name(day: Weekday) -> &'static str {
@@ -313,6 +321,9 @@ fn make_row(date: &str, clinician: &str, backup: &str, team: &str) -> Result<Row
 
 /// A wiki row from its date and the rest of its line.
 fn wiki_row(date: &str, rest: &str) -> Result<Row, String> {
+    if let Some(c) = rest.chars().next().filter(|c| !(c.is_alphabetic() || c.is_whitespace() || *c == '|')) {
+        return Err(format!("{c:?} after the date is not a row of the wiki table or of CSV: {EXPECTED}"));
+    }
     let mut cells: Vec<&str> = if rest.contains(['|', '\t']) {
         // "||" separates wikitext cells; read it as one separator, not as an empty cell.
         rest.split("||").flat_map(|part| part.split(['|', '\t'])).map(str::trim).collect()
@@ -743,14 +754,29 @@ some prose about 2021-04-05
         assert_eq!(parse_any(csv), (vec![row("2021-01-04", Some("Giuseppe Lavagetto"), None, None)], vec![]));
         let quoted = "\"clinician\",\"week_start\"\nX,2021-01-04\n";
         assert_eq!(parse_any(quoted).0, [row("2021-01-04", Some("X"), None, None)]);
-        assert_eq!(parse_any(""), (vec![], vec![]));
+        let nothing = "line 1: no week rows in the file: expected CSV starting with the header \
+                       week_start,clinician,backup,team, or the wiki table's rows (| YYYY-MM-DD || clinician/backup || team)";
+        assert_eq!(parse_any("").1.iter().map(ToString::to_string).collect::<Vec<_>>(), [nothing]);
+        assert_eq!(parse_any("just some prose\n").1.len(), 1);
+    }
+
+    #[test]
+    fn a_file_that_is_neither_csv_nor_the_wiki_table_is_refused_by_line() {
+        // CSV without the documented header: not read as wiki text with a clinician ",Alice".
+        let (rows, errors) = parse_any("week,who\n2026-11-30,Alice\n2026-12-07,Bob\n");
+        assert_eq!(rows, []);
+        err(2, "',' after the date is not a row of the wiki table or of CSV", &errors);
+        err(3, "week_start,clinician,backup,team", &errors);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let (_, errors) = parse_any("2026-11-30;Alice;SRE-Traffic\n");
+        err(1, "';' after the date", &errors);
     }
 
     #[test]
     fn weekday_check() {
         let rows = [row("2021-01-04", Some("A"), None, None), row("2021-01-05", Some("B"), None, None)];
-        assert_eq!(check_weekday(&rows, Weekday::Mon), ["2021-01-05 is a Tuesday, but duty weeks start on Monday"]);
-        assert_eq!(check_weekday(&rows, Weekday::Tue), ["2021-01-04 is a Monday, but duty weeks start on Tuesday"]);
+        assert_eq!(check_weekday(&rows, Weekday::Mon), ["2021-01-05 is a Tuesday, but duty weeks start on Monday."]);
+        assert_eq!(check_weekday(&rows, Weekday::Tue), ["2021-01-04 is a Monday, but duty weeks start on Tuesday."]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::clinic::week::WeekRule;
 use crate::store::clinic as db;
 use crate::store::Store;
 use crate::text::{strip_formatting, truncate_bytes};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::Connection;
 
 /// A week's duty in a reply: every field, cut so that a reply naming two of them (a change and
@@ -37,6 +37,10 @@ pub enum Sub {
     NoDuty {
         week: NaiveDate,
     },
+    /// `unset <date>`: the changes made on IRC for the week go; the imported rotation applies.
+    Unset {
+        week: NaiveDate,
+    },
     Swap {
         a: NaiveDate,
         b: NaiveDate,
@@ -59,7 +63,7 @@ pub enum Sub {
 
 pub const USAGE: &str =
     "!clinic (who is on duty) | next | schedule [weeks] | who <name|nick> — admins: set <YYYY-MM-DD> \
-<clinician>[/<backup>] [team] | none <date> | swap <date> <date> | override <date> <clinician> | nick <name> <nick|-> — pages [YYYY-MM-DD]: alerts of a duty week";
+<clinician>[/<backup>] [team] | none <date> | unset <date> | swap <date> <date> | override <date> <clinician> | nick <name> <nick|-> — pages [YYYY-MM-DD]: alerts of a duty week";
 
 /// The most weeks `!clinic schedule` lists; more than [`IN_CHANNEL`] go by private message.
 const MAX_WEEKS: usize = 52;
@@ -167,6 +171,7 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             Sub::Set { week, people }
         }
         "none" => Sub::NoDuty { week: date(rest.first())? },
+        "unset" | "reset" => Sub::Unset { week: date(rest.first())? },
         "swap" => Sub::Swap { a: date(rest.first())?, b: date(rest.get(1))? },
         "override" => Sub::Override {
             week: date(rest.first())?,
@@ -216,7 +221,15 @@ fn not_scheduled(week: NaiveDate) -> String {
 }
 
 fn changes_schedule(sub: &Sub) -> bool {
-    matches!(sub, Sub::Set { .. } | Sub::NoDuty { .. } | Sub::Swap { .. } | Sub::Override { .. } | Sub::Nick { .. })
+    matches!(
+        sub,
+        Sub::Set { .. }
+            | Sub::NoDuty { .. }
+            | Sub::Unset { .. }
+            | Sub::Swap { .. }
+            | Sub::Override { .. }
+            | Sub::Nick { .. }
+    )
 }
 
 /// Why `sub` may not run for this sender or with these dates, if it may not.
@@ -236,14 +249,11 @@ fn refusal(sub: &Sub, ctx: &Context<'_>, rule: &WeekRule) -> Option<String> {
         });
     }
     let weeks = match sub {
-        Sub::Set { week, .. } | Sub::NoDuty { week } | Sub::Override { week, .. } => vec![*week],
+        Sub::Set { week, .. } | Sub::NoDuty { week } | Sub::Unset { week } | Sub::Override { week, .. } => vec![*week],
         Sub::Swap { a, b } => vec![*a, *b],
         _ => vec![],
     };
-    weeks
-        .into_iter()
-        .find(|w| w.weekday() != rule.week_starts)
-        .map(|week| format!("{week} is a {:?}; duty weeks start on {:?}.", week.weekday(), rule.week_starts))
+    weeks.into_iter().find_map(|w| crate::clinic::import::not_a_week_start(w, rule.week_starts))
 }
 
 /// The services account of `nick` if they are in one of our channels now (the one asked in
@@ -385,6 +395,17 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
             db::change(conn, week, &Change::NoDuty, by, now)?;
             line(format!("Week of {week}: no clinic duty (was: {}).", was(before)))
         }
+        Sub::Unset { week } => match db::unset_changes(conn, week, by, now)? {
+            None => line(format!("Week of {week} has no changes made on IRC: nothing to unset.")),
+            Some(made) => line(format!(
+                "Week of {week}: IRC changes removed, {} (was: {}).",
+                match db::duty(conn, week)? {
+                    Some(d) => format!("back to the imported {}", summary(&d)),
+                    None => "not scheduled now".to_string(),
+                },
+                summary(&made)
+            )),
+        },
         Sub::Swap { a, b } => {
             if a == b {
                 return line("Swap two different weeks.".into());
@@ -677,7 +698,11 @@ handoff_time = "09:30"
             w.say("!clinic set 2022-01-10 Jane Doe new team").await,
             ["Week of 2022-01-10: clinician Jane Doe, team SRE-New Team (was: not scheduled)."]
         );
-        assert_eq!(w.say("!clinic set 2021-09-28 X").await, ["2021-09-28 is a Tue; duty weeks start on Mon."]);
+        assert_eq!(
+            w.say("!clinic set 2021-09-28 X").await,
+            ["2021-09-28 is a Tuesday, but duty weeks start on Monday."],
+            "the words an import refuses it with"
+        );
         assert_eq!(
             w.say("!clinic none 2021-09-20").await,
             ["Week of 2021-09-20: no clinic duty (was: clinician Manuel Aróstegui, team SRE-Data Persistence)."]
@@ -688,6 +713,42 @@ handoff_time = "09:30"
               clinician Cathal Mooney, backup Arzhel Younsi, team SRE-Infrastructure Foundations)."]
         );
         assert!(w.say("!clinic").await[0].starts_with("On SRE Clinic Duty: Jane Doe (backup: Arzhel Younsi"));
+    }
+
+    #[tokio::test]
+    async fn unset_takes_back_the_irc_changes_of_a_week() {
+        let w = World::with_schedule("2021-09-15T12:00:00Z").await;
+        w.say("!clinic none 2021-09-20").await;
+        w.say("!clinic set 2022-01-03 Jane Doe").await;
+        let bob = w.say_as(Some("#sre"), "bob", Some("bob"), "!clinic unset 2021-09-20").await;
+        assert!(bob[0].text.starts_with("Only srebot admins change the clinic schedule"), "{bob:?}");
+        assert_eq!(
+            w.say("!clinic unset 2021-09-20").await,
+            ["Week of 2021-09-20: IRC changes removed, back to the imported clinician Manuel Aróstegui, team SRE-Data \
+              Persistence (was: no clinic duty)."]
+        );
+        assert_eq!(
+            w.say("!clinic unset 2021-09-20").await,
+            ["Week of 2021-09-20 has no changes made on IRC: nothing to unset."]
+        );
+        assert_eq!(
+            w.say("!clinic unset 2022-01-03").await,
+            ["Week of 2022-01-03: IRC changes removed, not scheduled now (was: clinician Jane Doe, no team)."]
+        );
+        assert_eq!(
+            w.say("!clinic unset 2021-09-21").await,
+            ["2021-09-21 is a Tuesday, but duty weeks start on Monday."]
+        );
+        let by: Vec<(String, String)> = w
+            .store
+            .call(|c| {
+                c.prepare("SELECT week_start, removed_by FROM clinic_removal ORDER BY id")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by, [("2021-09-20".to_string(), "alice".to_string()), ("2022-01-03".into(), "alice".into())]);
     }
 
     #[tokio::test]

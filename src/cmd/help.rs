@@ -11,7 +11,8 @@ pub fn run(topic: Option<&str>, ctx: &Context<'_>) -> Vec<Reply> {
         ),
         Some("log") => format!(
             "{p}log <message>: record an action in the Server Admin Log (identified, listed accounts only); \
-             {p}log undo takes back your latest entry. Task ids like T123456 are indexed."
+             {p}log undo [#id] takes back your latest entry ({p}sal restore #id brings it back). Task ids like \
+             T123456 are indexed."
         ),
         Some("sal") => super::sal::USAGE.to_string(),
         Some("incident") => super::incident::USAGE.to_string(),

@@ -9,9 +9,9 @@
 use super::{Context, Directory, Reply};
 use crate::access::Level;
 use crate::config::{ChannelRole, Config};
-use crate::incident::model::{Incident, Role, State, Tenure};
+use crate::incident::model::{Event, EventKind, Incident, Role, State, Tenure};
 use crate::incident::report::{self, human_duration, Format};
-use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when};
+use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when, start_note, started_at};
 use crate::store::incident::{self as db, Actor};
 use crate::store::{Store, StoreError};
 use crate::text::{strip_formatting, truncate_bytes};
@@ -48,19 +48,21 @@ pub enum Sub {
     Close { summary: String, target: Target },
     Reopen { id: i64 },
     Note { text: String, target: Target },
+    Update { text: String, target: Target },
     Impact { impact: Impact, id: Option<i64> },
     At { words: Vec<String>, target: Target },
     Show { id: Option<i64> },
     Report { id: Option<i64> },
+    ReportPublish { id: Option<i64> },
     ReportFiled { id: i64, url: String },
     Snooze { minutes: Option<u32>, id: Option<i64> },
     Help,
 }
 
-pub const USAGE: &str =
-    "!incident open <summary> | claim|handoff comms|diagnosis [nick] | status investigating|identified|\
-monitoring|resolved [note] | note <text> | at <HH:MM> <event> | impact user-facing|data-loss|none | close [summary] | \
-reopen N | list | show | report | report-filed N <url> | snooze <min>|off — end with N when several are open.";
+pub const USAGE: &str = "!incident open <summary> | claim comms|diagnosis | handoff comms|diagnosis <nick> | status \
+investigating|identified|monitoring|resolved [note] | note|update <text> | at <HH:MM> <event> | impact \
+user-facing|data-loss|none | close [summary] | reopen N | show | report [publish] | report-filed N <url> | snooze \
+<min>|off — N when several are open.";
 
 /// Reads `word` as an incident number, `#N` or `N`; `Ok(None)` when it is not one at all.
 fn number(word: &str) -> Result<Option<i64>, String> {
@@ -185,6 +187,13 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             }
             Sub::Note { text: rest(&words), target }
         }
+        "update" => {
+            let target = take_target(&mut words, 0)?;
+            if words.is_empty() {
+                return Err("Usage: !incident update <what users should know> [N]".into());
+            }
+            Sub::Update { text: rest(&words), target }
+        }
         "impact" => {
             let id = take_id(&mut words)?;
             let impact = match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
@@ -207,6 +216,11 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             let id = take_id(&mut words)?;
             no_more(&words, "!incident show [N]")?;
             Sub::Show { id }
+        }
+        "report" if words.first().is_some_and(|w| w.eq_ignore_ascii_case("publish")) => {
+            let id = take_id(&mut words)?;
+            no_more(&words[1..], "!incident report publish [N]")?;
+            Sub::ReportPublish { id }
         }
         "report" => {
             let id = take_id(&mut words)?;
@@ -257,6 +271,10 @@ struct Here {
     at: DateTime<Utc>,
     /// The channel's identified members as `(nick, account)`, when the command came.
     present: Vec<(String, String)>,
+    /// Where `!incident report` writes drafts.
+    drafts: std::path::PathBuf,
+    /// Its incidents' changes go to the wiki's status notice (public, and `status_page` set).
+    status_notice: bool,
 }
 
 impl Here {
@@ -276,16 +294,19 @@ type Answer = Result<Vec<String>, String>;
 /// Finds the incident a command is about: the one numbered `number` in this channel's scope, if
 /// it belongs here, or the only one not closed here. A private incident named elsewhere gets the
 /// same answer as a missing one (it is not even in the scope searched).
-fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> rusqlite::Result<Result<Incident, String>> {
+fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> Result<Incident, Failure> {
     if let Some(n) = number {
-        return Ok(match db::find(conn, &here.scope, n)? {
+        return match db::find(conn, &here.scope, n)? {
             Some(i) if crate::irc::casefold_eq(&i.channel, &here.channel) => Ok(i),
-            _ => Err(format!("No incident #{n} here.")),
-        });
+            _ => Err(Failure::Refused(format!("No incident #{n} here."))),
+        };
     }
     let open = db::not_closed_in(conn, &here.channel)?;
-    Ok(match open.as_slice() {
-        [] => Err(format!("No open incident in {}. Open one with !incident open <summary>.", here.channel)),
+    match open.as_slice() {
+        [] => Err(Failure::Refused(format!(
+            "No open incident in {}. Open one with !incident open <summary>.",
+            here.channel
+        ))),
         [one] => Ok(one.clone()),
         several => {
             // The first five, so that the question stays one line however many are open.
@@ -294,9 +315,12 @@ fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> rusqlite::Res
             if several.len() > 5 {
                 list.push(format!("{} more", several.len() - 5));
             }
-            Err(format!("Several incidents are open here: {}. Which one? End with its number.", list.join(", ")))
+            Err(Failure::Refused(format!(
+                "Several incidents are open here: {}. Which one? End with its number.",
+                list.join(", ")
+            )))
         }
-    })
+    }
 }
 
 /// Decides what a trailing bare number after text is: the incident's number when it names one
@@ -332,21 +356,36 @@ fn holders(conn: &Connection, here: &Here, id: i64) -> rusqlite::Result<String> 
     })
 }
 
-fn report_rule(i: &Incident) -> String {
+/// What the team's report rule asks next, from what is known: no conclusion before the impact
+/// was stated (`!incident impact`), and once the draft is written, the step after it.
+fn report_rule(i: &Incident, timeline: &[Event], draft_written: bool) -> String {
+    let n = i.number;
+    let impact_stated = timeline.iter().any(|e| e.kind == EventKind::Impact);
     match i.report_reasons().as_slice() {
+        [] if !impact_stated => format!("Impact? !incident impact user-facing|data-loss|none {n}"),
         [] => "No report required.".into(),
-        reasons => format!("Report required ({}): !incident report {}.", reasons.join(", "), i.number),
+        _ if i.report_url.is_some() => "The report is filed.".into(),
+        reasons if draft_written => format!(
+            "Report required ({}): the draft is written; once it is filed, !incident report-filed {n} <url>.",
+            reasons.join(", ")
+        ),
+        reasons => format!("Report required ({}): !incident report {n}.", reasons.join(", ")),
     }
+}
+
+/// Whether `!incident report` has written this incident's draft.
+fn draft_written(here: &Here, i: &Incident) -> bool {
+    here.drafts.join(format!("{}.{}", report::file_stem(i), Format::Markdown.extension())).exists()
 }
 
 fn one_line_summary(conn: &Connection, here: &Here, i: &Incident) -> rusqlite::Result<String> {
     Ok(format!(
-        "#{} [{}] {} — {} — open {}",
+        "#{} [{}] {} — {} — {}",
         i.number,
         i.state,
         truncate_bytes(&i.summary, 80),
         holders(conn, here, i.id)?,
-        human_duration(here.at - i.opened_at)
+        crate::incident::age(i, &db::timeline(conn, i.id)?, here.at)
     ))
 }
 
@@ -382,7 +421,24 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
         account,
         at: ctx.msg.time,
         present: ctx.directory.accounts_in(&chan.name),
+        drafts: ctx.config.report_dir(),
+        status_notice: !private && ctx.config.publish.mediawiki.as_ref().is_some_and(|mw| mw.status_page.is_some()),
     };
+    // The privacy guard, before anything is stored: the refusal names the kind of secret only.
+    if let Sub::Update { text, .. } = &sub {
+        if let Some(why) = crate::privacy::looks_like_secret(&strip_formatting(text)) {
+            return Err(format!(
+                "NOT posted: that looks like a secret ({why}). Nothing was stored; say what users need to know."
+            ));
+        }
+    }
+    if matches!(sub, Sub::ReportPublish { .. }) && private {
+        return Err(
+            "A security incident's report is never published, not even that it exists: use !incident report.".into()
+        );
+    }
+    let wakes_publisher = here.status_notice
+        && matches!(sub, Sub::Update { .. } | Sub::Status { .. } | Sub::Close { .. } | Sub::Reopen { .. });
     // Facts that need the connection layer or the clock are gathered before the store call.
     let handoff_target = match &sub {
         Sub::Handoff { nick, .. } => Some(handoff_target(ctx, &here.channel, nick)?),
@@ -397,14 +453,22 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
         _ => None,
     };
     let write_report = matches!(sub, Sub::Report { .. });
+    let account = here.account.clone();
     let outcome = store
-        .call(move |conn| apply(conn, &here, sub, handoff_target, backdated))
+        .call(move |conn| match apply(conn, &here, sub, handoff_target, backdated) {
+            Ok(outcome) => Ok(Ok(outcome)),
+            Err(Failure::Refused(refusal)) => Ok(Err(refusal)),
+            Err(Failure::Db(e)) => Err(e),
+        })
         .await
         .map_err(|e| format!("Not recorded: {e}"))??;
+    if wakes_publisher {
+        crate::publish::wake();
+    }
     match (write_report, outcome) {
         (true, Outcome::Report(record)) => write_drafts(ctx, &record).await,
+        (false, Outcome::Report(record)) => publish_report(ctx, store, *record, account).await,
         (_, Outcome::Lines(lines)) => Ok(lines),
-        (_, Outcome::Report(_)) => Err("internal error: unexpected report".into()),
     }
 }
 
@@ -431,7 +495,26 @@ enum Outcome {
     Report(Box<crate::incident::model::Record>),
 }
 
-fn lines(text: String) -> Result<Outcome, String> {
+/// Why a subcommand did not happen: a refusal the user reads, or a database failure (which
+/// rolls back everything the call wrote).
+enum Failure {
+    Refused(String),
+    Db(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Failure {
+        Failure::Db(e)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(refusal: String) -> Failure {
+        Failure::Refused(refusal)
+    }
+}
+
+fn lines(text: String) -> Result<Outcome, Failure> {
     Ok(Outcome::Lines(vec![text]))
 }
 
@@ -442,15 +525,15 @@ fn apply(
     sub: Sub,
     handoff_target: Option<(String, String)>,
     backdated: Option<(DateTime<Utc>, String)>,
-) -> rusqlite::Result<Result<Outcome, String>> {
+) -> Result<Outcome, Failure> {
     let who = here.actor();
     let incident = |id: Option<i64>| resolve(conn, here, id);
-    Ok(match sub {
+    match sub {
         Sub::Help => lines(USAGE.into()),
         Sub::List => {
             let open = db::not_closed_in(conn, &here.channel)?;
             if open.is_empty() {
-                return Ok(lines(format!("No open incidents in {}.", here.channel)));
+                return lines(format!("No open incidents in {}.", here.channel));
             }
             let mut out = Vec::new();
             for i in open.iter().take(5) {
@@ -465,7 +548,9 @@ fn apply(
             let summary = strip_formatting(&summary).trim().to_string();
             let alert = match from_alert.map(|id| crate::store::alert::alert_in(conn, id, &here.channel)).transpose()? {
                 Some(None) => {
-                    return Ok(Err(format!("No alert #{} in {}: see !alerts.", from_alert.unwrap_or(0), here.channel)))
+                    return Err(
+                        format!("No alert #{} in {}: see !alerts.", from_alert.unwrap_or(0), here.channel).into()
+                    )
                 }
                 found => found.flatten(),
             };
@@ -482,19 +567,16 @@ fn apply(
             ))
         }
         Sub::Claim { role, id } | Sub::Handoff { role, id, .. } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             if i.state == State::Closed {
-                return Ok(Err(format!("#{} is closed.", i.number)));
+                return Err(Failure::Refused(format!("#{} is closed.", i.number)));
             }
             let (nick, account, handed) = match handoff_target {
                 Some((nick, account)) => (nick, account, true),
                 None => (here.nick.clone(), here.account.clone(), false),
             };
             if db::holder(conn, i.id, role)?.is_some_and(|t| t.account.eq_ignore_ascii_case(&account)) {
-                return Ok(Err(format!("{nick} already holds {} for #{}.", role.title(), i.number)));
+                return Err(Failure::Refused(format!("{nick} already holds {} for #{}.", role.title(), i.number)));
             }
             let previous = db::change_holder(conn, i.id, role, &account, &nick, &who, handed)?;
             let from = previous.map(|p| here.name(&p)).unwrap_or_else(|| "nobody".into());
@@ -502,67 +584,110 @@ fn apply(
             lines(format!("#{} {}: {from} → {nick}{by}.", i.number, role.title()))
         }
         Sub::Status { state, mut note, target } => {
-            let i = match incident(settle(conn, here, target, &mut note)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = check_status(i.number, i.state, state) {
-                return Ok(Err(e));
-            }
+            let i = incident(settle(conn, here, target, &mut note)?)?;
+            check_status(i.number, i.state, state)?;
             let note = strip_formatting(&note).trim().to_string();
             db::set_state(conn, i.id, i.state, state, &note, &who)?;
+            if here.status_notice {
+                db::queue_status(conn, i.id, here.at)?;
+            }
             let mut text = format!("#{} is now {state} (was {}).", i.number, i.state);
             if state == State::Resolved {
                 let i = db::get(conn, i.id)?.unwrap_or(i);
+                let timeline = db::timeline(conn, i.id)?;
                 text = format!(
-                    "#{} resolved after {}: impact over. Close it with !incident close [summary] when the work is done. {}",
+                    "#{} resolved after {}{}: impact over. Close it with !incident close [summary] when the work is \
+                     done. {}",
                     i.number,
-                    human_duration(here.at - i.opened_at),
-                    report_rule(&i)
+                    human_duration(here.at - started_at(&i, &timeline)),
+                    start_note(&i, &timeline),
+                    report_rule(&i, &timeline, draft_written(here, &i))
                 );
             }
             lines(text)
         }
         Sub::Close { mut summary, target } => {
-            let i = match incident(settle(conn, here, target, &mut summary)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = check_close(i.number, i.state) {
-                return Ok(Err(e));
-            }
+            let i = incident(settle(conn, here, target, &mut summary)?)?;
+            check_close(i.number, i.state)?;
             let summary = strip_formatting(&summary).trim().to_string();
             db::close(conn, i.id, i.state, (!summary.is_empty()).then_some(summary.as_str()), &who)?;
-            lines(format!("#{} closed after {}. {}", i.number, human_duration(here.at - i.opened_at), report_rule(&i)))
+            if here.status_notice {
+                db::queue_status(conn, i.id, here.at)?;
+            }
+            let timeline = db::timeline(conn, i.id)?;
+            lines(format!(
+                "#{} closed after {}{}. {}",
+                i.number,
+                human_duration(here.at - started_at(&i, &timeline)),
+                start_note(&i, &timeline),
+                report_rule(&i, &timeline, draft_written(here, &i))
+            ))
         }
         Sub::Reopen { id } => {
-            let i = match incident(Some(id))? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = check_reopen(i.number, i.state) {
-                return Ok(Err(e));
-            }
+            let i = incident(Some(id))?;
+            check_reopen(i.number, i.state)?;
             db::reopen(conn, i.id, i.state, &who)?;
+            if here.status_notice {
+                db::queue_status(conn, i.id, here.at)?;
+            }
             lines(format!("#{} reopened: investigating again. {}.", i.number, holders(conn, here, i.id)?))
         }
         Sub::Note { mut text, target } => {
-            let i = match incident(settle(conn, here, target, &mut text)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(settle(conn, here, target, &mut text)?)?;
             let text = strip_formatting(&text).trim().to_string();
             if text.is_empty() {
-                return Ok(Err("Note missing. Nothing recorded.".into()));
+                return Err(Failure::Refused("Note missing. Nothing recorded.".into()));
             }
             db::note(conn, i.id, &text, &who)?;
             lines(format!("Noted on #{}: {}", i.number, truncate_bytes(&text, 120)))
         }
+        Sub::Update { mut text, target } => {
+            let i = incident(settle(conn, here, target, &mut text)?)?;
+            if i.state == State::Closed {
+                return Err(Failure::Refused(format!("#{} is closed: reopen it first.", i.number)));
+            }
+            match db::holder(conn, i.id, Role::Comms)? {
+                Some(t) if t.account.eq_ignore_ascii_case(&here.account) => {}
+                Some(t) => {
+                    return Err(Failure::Refused(format!(
+                        "You are not the communicator of #{n} ({} is): claim it with !incident claim comms {n}, \
+                         or tell the team with !incident note.",
+                        here.name(&t),
+                        n = i.number
+                    )))
+                }
+                None => {
+                    return Err(Failure::Refused(format!(
+                        "Nobody is the communicator of #{n}: claim it with !incident claim comms {n} first.",
+                        n = i.number
+                    )))
+                }
+            }
+            let text = strip_formatting(&text).trim().to_string();
+            if text.is_empty() {
+                return Err(Failure::Refused("Update missing. Nothing posted.".into()));
+            }
+            db::update(conn, i.id, &text, &who)?;
+            if here.status_notice {
+                db::queue_status(conn, i.id, here.at)?;
+            }
+            lines(if i.private {
+                format!(
+                    "#{}: update recorded at {} UTC. A security incident's updates are never published: tell users yourself.",
+                    i.number,
+                    here.at.format("%H:%M")
+                )
+            } else {
+                format!(
+                    "#{}: public update posted at {} UTC: {}",
+                    i.number,
+                    here.at.format("%H:%M"),
+                    truncate_bytes(&text, 120)
+                )
+            })
+        }
         Sub::Impact { impact, id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             let (user_facing, data_loss) = match impact {
                 Impact::UserFacing => (true, i.data_loss),
                 Impact::DataLoss => (i.user_facing, true),
@@ -578,16 +703,19 @@ fn apply(
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            lines(format!("#{} impact: {what}. {}", i.number, report_rule(&i)))
+            lines(format!(
+                "#{} impact: {what}. {}",
+                i.number,
+                report_rule(&i, &db::timeline(conn, i.id)?, draft_written(here, &i))
+            ))
         }
         Sub::At { target, .. } => {
-            let Some((when, mut text)) = backdated else { return Ok(Err("internal error: no time".into())) };
-            let i = match incident(settle(conn, here, target, &mut text)?)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
+            let Some((when, mut text)) = backdated else {
+                return Err(Failure::Refused("internal error: no time".into()));
             };
+            let i = incident(settle(conn, here, target, &mut text)?)?;
             if text.is_empty() {
-                return Ok(Err("Say what happened after the time. Nothing recorded.".into()));
+                return Err(Failure::Refused("Say what happened after the time. Nothing recorded.".into()));
             }
             db::backdate(conn, i.id, when, &text, &who)?;
             lines(format!(
@@ -598,10 +726,7 @@ fn apply(
             ))
         }
         Sub::Show { id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             let last = db::last_event(conn, i.id)?
                 .map(|e| format!("last update {} ago by {}", human_duration(here.at - e.recorded_at), e.actor))
                 .unwrap_or_default();
@@ -614,28 +739,32 @@ fn apply(
             ))
         }
         Sub::Report { id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             match db::record(conn, i.id)? {
                 Some(r) => Ok(Outcome::Report(Box::new(r))),
-                None => Err(format!("No incident #{} here.", i.number)),
+                None => Err(Failure::Refused(format!("No incident #{} here.", i.number))),
+            }
+        }
+        Sub::ReportPublish { id } => {
+            let i = incident(id)?;
+            if i.state.is_open() {
+                return Err(Failure::Refused(format!(
+                    "#{} is still {}: publish its report once it is resolved.",
+                    i.number, i.state
+                )));
+            }
+            match db::record(conn, i.id)? {
+                Some(r) => Ok(Outcome::Report(Box::new(r))),
+                None => Err(Failure::Refused(format!("No incident #{} here.", i.number))),
             }
         }
         Sub::ReportFiled { id, url } => {
-            let i = match incident(Some(id))? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(Some(id))?;
             db::report_filed(conn, i.id, &url, &who)?;
             lines(format!("#{}: report filed at {url}.", i.number))
         }
         Sub::Snooze { minutes, id } => {
-            let i = match incident(id)? {
-                Ok(i) => i,
-                Err(e) => return Ok(Err(e)),
-            };
+            let i = incident(id)?;
             match minutes {
                 Some(m) => {
                     db::snooze(conn, i.id, Some(here.at + Duration::minutes(m.into())), &format!("{m} min"), &who)?;
@@ -647,7 +776,75 @@ fn apply(
                 }
             }
         }
-    })
+    }
+}
+
+/// Publishes the draft as its own wiki page (public incidents only: the caller refused the
+/// others), then records the page as the filed report.
+async fn publish_report(
+    ctx: &Context<'_>,
+    store: &Store,
+    record: crate::incident::model::Record,
+    account: String,
+) -> Answer {
+    use crate::publish::report::{self as page, Published};
+    let Some(mw) = ctx.config.publish.mediawiki.clone() else {
+        return Err("No wiki is configured ([publish.mediawiki]): !incident report writes the draft as files.".into());
+    };
+    let (id, number) = (record.incident.id, record.incident.number);
+    let saved = store.call(move |conn| db::report_page(conn, id)).await.map_err(|e| format!("Not published: {e}"))?;
+    // The same masking as every other publication; and a secret in a note stops it whole.
+    let privacy = crate::publish::Privacy::from_config(&ctx.config.sal);
+    let text = privacy.text(&report::render(&record, Format::Wikitext, ctx.msg.time)).into_owned();
+    if let Some(why) = crate::privacy::looks_like_secret(&text) {
+        return Err(format!("Not published: the draft holds what looks like a secret ({why}). Nothing was sent."));
+    }
+    let title = match &saved {
+        Some((title, _)) => title.clone(),
+        None => page::title(&mw.report_prefix, &record.incident),
+    };
+    let url = page::page_url(&mw.api_url, &title);
+    let password = mw.resolve_password().map_err(|e| format!("Not published: {e}"))?;
+    let job = {
+        let (title, last) = (title.clone(), saved.map(|(_, revid)| revid));
+        let summary = format!("srebot: report draft of incident #{number}");
+        tokio::task::spawn_blocking(move || {
+            let mut wiki = crate::publish::mediawiki::Wiki::new(&mw, password);
+            page::publish(&mut wiki, &title, last, &text, &summary)
+        })
+    };
+    let published = match job.await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Err(format!("Not published: {e}. Try again later.")),
+        Err(e) => return Err(format!("Not published: {e}")),
+    };
+    let (revid, created) = match published {
+        Published::Saved { revid, created } => (revid, created),
+        Published::EditedByPeople => {
+            return Ok(vec![format!(
+                "#{number}: {url} has been edited by people since srebot wrote it: left as it is."
+            )])
+        }
+        Published::Taken => {
+            return Ok(vec![format!(
+                "#{number}: a page {title:?} exists already and srebot did not write it: left alone. \
+                 If it is the report, !incident report-filed {number} {url}"
+            )])
+        }
+        Published::Deleted => {
+            return Ok(vec![format!("#{number}: the report page {url} has been deleted since: not recreated.")])
+        }
+    };
+    let (nick, at, filed_url) = (ctx.msg.sender.nick.clone(), ctx.msg.time, url.clone());
+    store
+        .call(move |conn| {
+            let who = Actor { at, nick: &nick, account: &account };
+            db::report_published(conn, id, &title, revid, &filed_url, &who)
+        })
+        .await
+        .map_err(|e| format!("Published at {url}, but not recorded: {e}"))?;
+    let done = if created { "published" } else { "updated" };
+    Ok(vec![format!("#{number}: report draft {done} at {url} and recorded as the filed report; finish it there.")])
 }
 
 /// Writes the draft in both formats and says where it is. Files of a security incident are
@@ -733,11 +930,13 @@ pub async fn reminders(
     for (i, comms) in quiet_ones {
         let present = directory.accounts_in(&i.channel);
         let who = match &comms {
-            Some(t) => format!("{}, as communicator, please post one", current_nick(&t.nick, &t.account, &present)),
+            Some(t) => {
+                format!("{}, as communicator, please post a public one", current_nick(&t.nick, &t.account, &present))
+            }
             None => "Nobody holds communicator: !incident claim comms, then post one".into(),
         };
         let line = format!(
-            "#{} ({}): no update for {}. {who} (!incident status … or !incident note …), or !incident snooze <minutes>.",
+            "#{} ({}): no update for {}. {who} (!incident update <text for users>), or !incident snooze <minutes>.",
             i.number,
             truncate_bytes(&i.summary, 60),
             human_duration(now - i.last_update_at)
@@ -764,6 +963,14 @@ mod tests {
 
     fn maybe(number: i64) -> Target {
         Target::Maybe { number, word: number.to_string() }
+    }
+
+    #[test]
+    fn usage_says_the_handoff_nick_is_required() {
+        assert!(USAGE.contains("handoff comms|diagnosis <nick>"), "{USAGE}");
+        assert!(!USAGE.contains("[nick]"), "{USAGE}");
+        // With "Unknown subcommand <30 bytes>. " before it, one short line.
+        assert!(USAGE.len() <= 349, "{}", USAGE.len());
     }
 
     #[test]
@@ -803,6 +1010,14 @@ mod tests {
         assert_eq!(parse("reopen 4"), Ok(Sub::Reopen { id: 4 }));
         assert_eq!(parse("reopen #4"), Ok(Sub::Reopen { id: 4 }));
         assert!(parse("reopen").is_err());
+        assert_eq!(
+            parse("update Fixed, watching #2"),
+            Ok(Sub::Update { text: "Fixed, watching".into(), target: Target::Named(2) })
+        );
+        assert!(parse("update").unwrap_err().contains("Usage"));
+        assert_eq!(parse("report publish"), Ok(Sub::ReportPublish { id: None }));
+        assert_eq!(parse("report publish #3"), Ok(Sub::ReportPublish { id: Some(3) }));
+        assert!(parse("report publish now").unwrap_err().contains("Usage"));
         assert_eq!(parse("impact data-loss"), Ok(Sub::Impact { impact: Impact::DataLoss, id: None }));
         assert_eq!(parse("impact data-loss 2"), Ok(Sub::Impact { impact: Impact::DataLoss, id: Some(2) }));
         assert_eq!(
@@ -982,10 +1197,14 @@ accounts = ["alice", "bob"]
         let r = w.one("#sre", "alice", 7, "!incident impact user-facing").await;
         assert!(r.contains("user-facing") && r.contains("Report required"), "{r}");
         let r = w.one("#sre", "bob", 30, "!incident status resolved reverted").await;
-        assert!(r.starts_with("#1 resolved after 30 min"), "{r}");
+        // Durations count from the backdated impact start, and say so.
+        assert!(r.starts_with("#1 resolved after 35 min (from 09:55, impact started (monitoring alert)): "), "{r}");
         assert!(w.one("#sre", "bob", 31, "!incident status investigating").await.contains("reopen 1"));
         let r = w.one("#sre", "alice", 40, "!incident close reverted the puppet change").await;
-        assert!(r.starts_with("#1 closed after 40 min. Report required (user-facing outage)"), "{r}");
+        assert!(
+            r.starts_with("#1 closed after 45 min (from 09:55, impact started (monitoring alert)). Report required (user-facing outage): !incident report 1."),
+            "{r}"
+        );
         assert_eq!(w.one("#sre", "alice", 41, "!incident").await, "No open incidents in #sre.");
 
         let r = w.one("#sre", "alice", 42, "!incident report 1").await;
@@ -1000,6 +1219,37 @@ accounts = ["alice", "bob"]
         let r = w.one("#sre", "alice", 43, "!incident report-filed 1 https://wiki.example/Incidents/1").await;
         assert_eq!(r, "#1: report filed at https://wiki.example/Incidents/1.");
         assert!(w.one("#sre", "alice", 44, "!incident reopen 1").await.starts_with("#1 reopened"));
+    }
+
+    #[tokio::test]
+    async fn closed_incidents_stop_counting_and_the_report_rule_waits_for_the_impact() {
+        let w = World::new();
+        w.say("#sre", "alice", 0, "!incident open db replication lag").await;
+        // Impact never stated: the bot asks rather than concluding that no report is needed.
+        let r = w.one("#sre", "alice", 2, "!incident status resolved").await;
+        assert!(r.ends_with("Impact? !incident impact user-facing|data-loss|none 1"), "{r}");
+        assert!(!r.contains("No report required"), "{r}");
+        let r = w.one("#sre", "alice", 3, "!incident close").await;
+        assert_eq!(r, "#1 closed after 3 min. Impact? !incident impact user-facing|data-loss|none 1");
+        // Closed after 3 minutes: 20 minutes later it is still 3 minutes.
+        let r = w.one("#sre", "alice", 20, "!incident show 1").await;
+        assert!(r.starts_with("#1 [closed] db replication lag — ") && r.contains(" — closed after 3 min ("), "{r}");
+        assert!(!r.contains("open 20 min"), "{r}");
+        assert_eq!(
+            w.one("#sre", "alice", 21, "!incident impact none 1").await,
+            "#1 impact: none recorded. No report required."
+        );
+
+        // Once the draft is written, closing points to the step after it.
+        w.say("#sre", "alice", 22, "!incident open search index stale").await;
+        w.say("#sre", "alice", 23, "!incident impact user-facing").await;
+        assert!(w.one("#sre", "alice", 24, "!incident report").await.starts_with("Report draft for #2: "));
+        let r = w.one("#sre", "alice", 25, "!incident close").await;
+        assert_eq!(
+            r,
+            "#2 closed after 3 min. Report required (user-facing outage): the draft is written; once it is filed, \
+             !incident report-filed 2 <url>."
+        );
     }
 
     #[tokio::test]
@@ -1131,6 +1381,52 @@ accounts = ["alice", "bob"]
         w.directory.0.remove(&("#sre".into(), "alice_away".into()));
         w.say_as("#sre", "alice_away", Some("alice"), 43, "!incident claim diagnosis").await;
         assert!(w.one("#sre", "bob", 44, "!incident show").await.contains("primary diagnosis: alice_away"));
+    }
+
+    #[tokio::test]
+    async fn public_updates_are_the_communicators_and_reset_the_reminder() {
+        let w = World::new();
+        w.say("#sre", "alice", 0, "!incident open db down").await;
+        w.say("#sre", "bob", 1, "!incident claim comms").await;
+        let r = w.one("#sre", "alice", 2, "!incident update We are looking into it").await;
+        assert_eq!(
+            r,
+            "You are not the communicator of #1 (bob is): claim it with !incident claim comms 1, or tell the team with \
+             !incident note."
+        );
+        let r = w.one("#sre", "bob", 3, "!incident update password=hunter2hunter2 is the db login").await;
+        assert!(r.starts_with("NOT posted: that looks like a secret (") && !r.contains("hunter2"), "{r}");
+        assert_eq!(w.timeline_len("public", 1).await, 2, "opened, role: nothing of the refused ones");
+        let r = w.one("#sre", "bob", 4, "!incident update We are looking into it, from 203.0.113.9").await;
+        assert_eq!(r, "#1: public update posted at 10:04 UTC: We are looking into it, from 203.0.113.9");
+        let i = w.incident("public", 1).await;
+        assert_eq!(i.last_update_at, World::time(4));
+        // Notes and status changes are for the team: the communicator is reminded 30 min after
+        // the last public update all the same.
+        w.say("#sre", "alice", 10, "!incident note replica lag").await;
+        w.say("#sre", "alice", 20, "!incident status identified").await;
+        assert!(reminders(&w.config, &w.store, &w.directory, World::time(33)).await.unwrap().is_empty());
+        let due = reminders(&w.config, &w.store, &w.directory, World::time(34)).await.unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert!(due[0].1.contains("bob, as communicator, please post a public one (!incident update"), "{due:?}");
+        // Without a wiki status page, nothing is queued for the wiki.
+        let queued: i64 =
+            w.store.call(|c| c.query_row("SELECT count(*) FROM sal_outbox", [], |r| r.get(0))).await.unwrap();
+        assert_eq!(queued, 0);
+
+        // In a security channel the update is recorded, and said to be never published.
+        w.say("#sec", "alice", 40, "!incident open key leak").await;
+        let r = w.one("#sec", "alice", 41, "!incident update Rotating keys").await;
+        assert!(r.starts_with("#1: update recorded at 10:41 UTC. A security incident's updates are never published"));
+        assert!(w
+            .one("#sec", "alice", 42, "!incident report publish")
+            .await
+            .starts_with("A security incident's report"));
+        // Closed: no more updates; a report is published only once the incident is resolved.
+        assert!(w.one("#sre", "bob", 50, "!incident report publish").await.starts_with("#1 is still identified"));
+        w.say("#sre", "bob", 51, "!incident close").await;
+        assert_eq!(w.one("#sre", "bob", 52, "!incident update back #1").await, "#1 is closed: reopen it first.");
+        assert!(w.one("#sre", "bob", 53, "!incident report publish 1").await.starts_with("No wiki is configured"));
     }
 
     #[tokio::test]

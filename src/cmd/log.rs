@@ -45,14 +45,13 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
         return Err(format!("NOT logged: {}", ctx.not_allowed("!log")));
     }
     let (channel, private, via_pm) = channel_for(ctx).map_err(|why| format!("NOT logged: {why}"))?;
-    let cleaned = text::strip_formatting(message);
     // The whole line, relay prefix included, before anything else looks at it: the reason names
     // the kind of secret only, so the refusal is safe to say in the channel.
-    if let Some(why) = crate::privacy::looks_like_secret(&cleaned) {
-        return Err(format!(
+    let cleaned = screen(message).map_err(|why| {
+        format!(
             "NOT logged: that looks like a secret ({why}). Nothing was stored; log what you did, not the credential."
-        ));
-    }
+        )
+    })?;
     let mut message = cleaned.trim();
     let mut nick = sender.nick.clone();
     let mut userhost = sender.userhost();
@@ -65,7 +64,7 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
                 userhost = format!("{user}@{host}");
                 relayed_by = sender.account.clone();
                 message = rest.trim();
-                if message.eq_ignore_ascii_case("undo") {
+                if undo_request(message).is_some() {
                     return Err(format!(
                         "NOT undone: a relay cannot undo for {user}. An admin can !sal redact #id <reason>."
                     ));
@@ -90,6 +89,45 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     })
 }
 
+/// The message without formatting codes, or the kind of secret it seems to carry (then it must
+/// not be stored). Every way into the log (`!log`, the ingest API) passes here.
+pub(crate) fn screen(message: &str) -> Result<String, &'static str> {
+    let cleaned = text::strip_formatting(message);
+    match crate::privacy::looks_like_secret(&cleaned) {
+        Some(why) => Err(why),
+        None => Ok(cleaned),
+    }
+}
+
+/// Stores `entry` with everything an entry gets, in the caller's transaction (call it inside a
+/// store call): the row, its place in the timelines of the channel's open incidents, and its
+/// publication. Returns the id and whether publishing was queued (then see [`committed`]).
+pub(crate) fn store_entry(
+    conn: &rusqlite::Connection,
+    entry: &sal::NewEntry,
+    targets: &Targets,
+) -> rusqlite::Result<(i64, bool)> {
+    let id = sal::insert(conn, entry)?;
+    // "!log everything": what is logged during an incident is its timeline.
+    let who =
+        incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
+    incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
+    // In the same transaction: an acknowledged entry cannot miss its publication.
+    let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
+    Ok((id, queued))
+}
+
+/// After the commit of a [`store_entry`]: wakes the publisher and counts the entry (public
+/// channels only: a security channel is not even counted by name).
+pub(crate) fn committed(channel: &str, private: bool, queued: bool) {
+    if queued {
+        publish::wake();
+    }
+    if !private {
+        crate::metrics::METRICS.log_entry(channel);
+    }
+}
+
 /// The acknowledgement for stored entry `id`.
 pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> String {
     match base_url {
@@ -99,35 +137,18 @@ pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> String {
 }
 
 pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
-    if message.trim().eq_ignore_ascii_case("undo") {
-        return vec![ctx.reply(undo(ctx, store).await.unwrap_or_else(|refusal| refusal))];
+    if let Some(explicit) = undo_request(message) {
+        return vec![ctx.reply(undo(explicit, ctx, store).await.unwrap_or_else(|refusal| refusal))];
     }
     let entry = match plan(message, ctx) {
         Ok(e) => e,
         Err(refusal) => return vec![ctx.reply(refusal)],
     };
-    let nick = entry.nick.clone();
-    // Metrics name public channels only: a security channel is not even counted by name.
-    let counted = (!entry.private).then(|| entry.channel.clone());
+    let (nick, channel, private) = (entry.nick.clone(), entry.channel.clone(), entry.private);
     let targets = Targets::from_config(ctx.config);
-    let stored = store.call(move |conn| {
-        let id = sal::insert(conn, &entry)?;
-        // "!log everything": what is logged during an incident is its timeline.
-        let who =
-            incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
-        incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
-        // In the same transaction: an acknowledged entry cannot miss its publication.
-        let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
-        Ok((id, queued))
-    });
-    match stored.await {
+    match store.call(move |conn| store_entry(conn, &entry, &targets)).await {
         Ok((id, queued)) => {
-            if queued {
-                publish::wake();
-            }
-            if let Some(channel) = &counted {
-                crate::metrics::METRICS.log_entry(channel);
-            }
+            committed(&channel, private, queued);
             vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))]
         }
         Err(e) => {
@@ -137,9 +158,24 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
     }
 }
 
-/// `!log undo`: hides the author's latest entry in this channel if it is recent enough. The
-/// author is known by services account, never by nick.
-async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+/// `!log undo` (`None`) or `!log undo #id`; `None` when the message is an ordinary entry.
+fn undo_request(message: &str) -> Option<Option<i64>> {
+    let mut words = message.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("undo") {
+        return None;
+    }
+    match (words.next(), words.next()) {
+        (None, _) => Some(None),
+        (Some(id), None) => id.strip_prefix('#')?.parse::<i64>().ok().filter(|n| *n > 0).map(Some),
+        _ => None,
+    }
+}
+
+/// `!log undo [#id]`: hides one of the author's entries in this channel if it is recent enough.
+/// The author is known by services account, never by nick. Without an id it takes the latest
+/// entry that is still visible and was logged after the author's previous undo (still in force),
+/// so a second undo never silently reaches further back: it names the entry it leaves alone.
+async fn undo(explicit: Option<i64>, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     let Some(account) = ctx.msg.sender.account.clone() else {
         return Err(format!(
             "{}, you are not identified to services: !log undo finds your entries by account.",
@@ -154,13 +190,40 @@ async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     let targets = Targets::from_config(ctx.config);
     let outcome = store
         .call(move |conn| {
-            let Some(e) = sal::latest_own(conn, &account, &channel)? else {
-                return Ok(Err(format!("You have no entry to undo in {channel}.")));
+            let e = match explicit {
+                Some(id) => {
+                    let own = |e: &sal::Entry| {
+                        e.channel == channel
+                            && e.relayed_by.is_none()
+                            && e.account.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&account))
+                    };
+                    match sal::get(conn, id)?.filter(own) {
+                        None => return Ok(Err(format!("You have no entry #{id} in {channel}."))),
+                        Some(e) if e.is_hidden() => return Ok(Err(format!("#{id} is already hidden."))),
+                        Some(e) => e,
+                    }
+                }
+                None => {
+                    let Some(e) = sal::latest_own(conn, &account, &channel)? else {
+                        return Ok(Err(format!("You have no entry to undo in {channel}.")));
+                    };
+                    if let Some((undone_at, undone)) = sal::latest_undo(conn, &account, &channel)? {
+                        if e.logged_at <= undone_at {
+                            return Ok(Err(format!(
+                                "NOT undone: your last undo took back #{undone}; #{} ({}) was logged before it and stays. To take it back too: !log undo #{}",
+                                e.id,
+                                text::truncate_bytes(&e.message, 60),
+                                e.id
+                            )));
+                        }
+                    }
+                    e
+                }
             };
             let age = e.time().map(|t| who.at - t).unwrap_or(chrono::Duration::MAX);
             if age > window {
                 return Ok(Err(format!(
-                    "Your latest entry #{} is older than {minutes} minutes: fix it with !sal amend #{} <text>, or ask an \
+                    "Your entry #{} is older than {minutes} minutes: fix it with !sal amend #{} <text>, or ask an \
                      admin to !sal redact #{} <reason>.",
                     e.id, e.id, e.id
                 )));
@@ -176,9 +239,10 @@ async fn undo(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
         publish::wake();
     }
     Ok(format!(
-        "Undone: #{} ({}). It is kept for the record, hidden everywhere.",
+        "Undone: #{} ({}). It is kept for the record, hidden everywhere; !sal restore #{} brings it back.",
         e.id,
-        text::truncate_bytes(&e.message, 80)
+        text::truncate_bytes(&e.message, 80),
+        e.id
     ))
 }
 
@@ -382,14 +446,51 @@ relays = ["logbridge"]
         assert!(two.is_hidden() && two.message == "second", "hidden, not deleted");
         let corr = store.call(|conn| sal::corrections(conn, 2)).await.unwrap();
         assert_eq!((corr[0].kind, corr[0].actor_account.as_deref()), (sal::Kind::Undo, Some("alice")));
-        // The next one back is #1, now too old.
+        // The one before it, #1, was logged before that undo: named for an explicit undo, which
+        // is itself refused once #1 is too old.
         m.time += chrono::Duration::minutes(2);
-        let old = run("undo", &ctx(&c, &m), &store).await;
+        let old = run("undo #1", &ctx(&c, &m), &store).await;
         assert!(
             old[0].text.contains("#1 is older than 15 minutes") && old[0].text.contains("!sal amend #1"),
             "{old:?}"
         );
         assert!(!store.call(|conn| sal::get(conn, 1)).await.unwrap().unwrap().is_hidden());
+    }
+
+    #[tokio::test]
+    async fn a_second_undo_does_not_reach_further_back() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
+        let mut m = msg(Some("#sre"), Some("alice"));
+        let say = |text: &'static str, m: Incoming| {
+            let (c, store) = (&c, &store);
+            async move { run(text, &ctx(c, &m), store).await.remove(0).text }
+        };
+        say("first", m.clone()).await;
+        say("second", m.clone()).await;
+        m.time += chrono::Duration::minutes(1);
+        assert!(say("undo", m.clone()).await.starts_with("Undone: #2 (second)"));
+        m.time += chrono::Duration::seconds(5);
+        let twice = say("undo", m.clone()).await;
+        assert_eq!(
+            twice,
+            "NOT undone: your last undo took back #2; #1 (first) was logged before it and stays. To take it back \
+             too: !log undo #1"
+        );
+        assert!(!store.call(|conn| sal::get(conn, 1)).await.unwrap().unwrap().is_hidden(), "#1 untouched");
+        // What is logged after the undo can be undone; then the explicit form reaches #1.
+        m.time += chrono::Duration::seconds(5);
+        assert_eq!(say("third", m.clone()).await, "Logged #3, Alice");
+        m.time += chrono::Duration::seconds(5);
+        assert!(say("undo", m.clone()).await.starts_with("Undone: #3 (third)"));
+        assert!(say("undo #1", m.clone()).await.starts_with("Undone: #1 (first)"));
+        assert_eq!(say("undo #1", m.clone()).await, "#1 is already hidden.");
+        // Only one's own entries in this channel, and `undo <words>` is an ordinary entry.
+        let mut r = m.clone();
+        r.sender.account = Some("root".into());
+        assert_eq!(say("undo #3", r.clone()).await, "You have no entry #3 in #sre.");
+        assert_eq!(say("undo the deploy", m.clone()).await, "Logged #4, Alice");
     }
 
     #[tokio::test]
@@ -407,6 +508,8 @@ relays = ["logbridge"]
             retry_min_seconds: 1,
             retry_max_seconds: 2,
             timeout_seconds: 1,
+            status_page: None,
+            report_prefix: "Tech:Incidents/".into(),
         });
         let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
         run("public work", &ctx(&c, &msg(Some("#sre"), Some("alice"))), &store).await;
@@ -421,6 +524,19 @@ relays = ["logbridge"]
             .await
             .unwrap();
         assert_eq!(rows, vec![(1, "publish".to_string()), (1, "remove".to_string())], "never the private entry");
+        // Restored, it is queued again: the publisher puts its current state back on the page.
+        let m = msg(Some("#sre"), Some("alice"));
+        let restored = crate::cmd::sal::run(crate::cmd::sal::parse("restore #1").unwrap(), &ctx(&c, &m), &store).await;
+        assert!(restored[0].text.starts_with("Restored #1"), "{restored:?}");
+        let last: (i64, String) = store
+            .call(|conn| {
+                conn.query_row("SELECT entry_id, action FROM sal_outbox ORDER BY id DESC", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(last, (1, "publish".to_string()));
     }
 
     #[tokio::test]

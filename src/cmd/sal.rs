@@ -45,6 +45,8 @@ pub enum Sub {
         id: i64,
         reason: String,
     },
+    /// `!sal restore #id`: a withdrawn entry back (author or admin, within the undo window).
+    Restore(i64),
     /// `!sal status`: the publishing outbox.
     Status,
     Help,
@@ -59,7 +61,8 @@ pub enum Since {
 }
 
 pub const USAGE: &str = "Usage: !sal [last [n]] | !sal #id | !sal T123456 | !sal search <words> | \
-!sal since <2h|3d|YYYY-MM-DD> | !sal amend #id <new text> | !sal redact #id <reason> | !sal status";
+!sal since <2h|3d|YYYY-MM-DD> | !sal amend #id <new text> | !sal redact #id <reason> | !sal restore #id | \
+!sal status";
 
 /// Entries shown by default.
 const DEFAULT_LAST: usize = 5;
@@ -93,6 +96,9 @@ fn parse_since(word: &str) -> Result<Since, String> {
     if let Ok(day) = NaiveDate::parse_from_str(word, "%Y-%m-%d") {
         return Ok(Since::Date(day));
     }
+    if looks_like_date(word) {
+        return Err(format!("{} is not a valid date (YYYY-MM-DD, UTC).", truncate_bytes(word, 20)));
+    }
     let split = word.find(|c: char| !c.is_ascii_digit()).ok_or(usage)?;
     let (n, unit) = word.split_at(split);
     let n: i64 = n.parse().map_err(|_| usage.to_string())?;
@@ -107,6 +113,12 @@ fn parse_since(word: &str) -> Result<Since, String> {
         return Err("!sal since looks back at most a year.".into());
     }
     Ok(Since::Ago(chrono::Duration::minutes(minutes)))
+}
+
+/// `2026-13-01`: shaped like a date, so the answer is about the date, not the usage.
+fn looks_like_date(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `since` as it can be typed again.
@@ -173,6 +185,10 @@ pub fn parse(args: &str) -> Result<Sub, String> {
                 return Err(usage.into());
             }
             Sub::Redact { id, reason: reason.trim().to_string() }
+        }
+        "restore" | "unhide" => {
+            let usage = "Usage: !sal restore #id (brings back an entry withdrawn with !log undo)";
+            Sub::Restore(parse_id(Some(rest).filter(|w| !w.is_empty()), usage)?)
         }
         "status" => Sub::Status,
         "help" => Sub::Help,
@@ -258,6 +274,7 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Result<Vec<Reply
         Sub::Show(id) => show(id, &place, ctx, store).await.map(|line| vec![ctx.reply(line)]),
         Sub::Redact { id, reason } => redact(id, &reason, &place, ctx, store).await.map(|l| vec![ctx.reply(l)]),
         Sub::Amend { id, text } => amend(id, &text, &place, ctx, store).await.map(|l| vec![ctx.reply(l)]),
+        Sub::Restore(id) => restore(id, &place, ctx, store).await.map(|l| vec![ctx.reply(l)]),
         Sub::Last(n) => {
             let q = Question {
                 scope: Scope { channel: place.channel.clone(), private_of: place.private_of() },
@@ -418,6 +435,50 @@ fn short_time(rfc3339: &str) -> String {
 
 fn actor(ctx: &Context<'_>) -> Actor {
     Actor { at: ctx.msg.time, nick: ctx.msg.sender.nick.clone(), account: ctx.msg.sender.account.clone() }
+}
+
+/// `!sal restore #id`: brings back an entry its author withdrew with `!log undo`, by the author
+/// or an admin, while an undo would still be allowed. A redaction is an admin's decision and is
+/// not undone here. Recorded in the audit trail; the publisher puts the entry back on the wiki.
+async fn restore(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+    let (who, targets, is_admin) = (actor(ctx), Targets::from_config(ctx.config), ctx.level >= Level::Admin);
+    let (place_channel, place_security) = (place.channel.clone(), place.security);
+    let minutes = ctx.config.sal.undo_minutes;
+    let window = chrono::Duration::minutes(i64::from(minutes));
+    let outcome = store
+        .call(move |conn| {
+            let place = Place { channel: place_channel, security: place_security };
+            let Some(e) = sal::get(conn, id)?.filter(|e| place.may_see(e)) else {
+                return Ok(Err(format!("No entry #{id}.")));
+            };
+            if !e.is_hidden() {
+                return Ok(Err(format!("#{id} is not withdrawn.")));
+            }
+            let last = sal::corrections(conn, id)?.into_iter().rev().find(|c| c.kind != Kind::Amend);
+            if last.is_some_and(|c| c.kind != Kind::Undo) {
+                return Ok(Err(format!("#{id} was redacted by an admin: !sal restore brings back only what !log undo took.")));
+            }
+            let author = e.relayed_by.is_none()
+                && e.account.as_deref().is_some_and(|a| who.account.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(a)));
+            if !author && !is_admin {
+                return Ok(Err(format!("Only the author of #{id} or an admin can restore it.")));
+            }
+            if e.time().is_none_or(|t| who.at - t > window) {
+                return Ok(Err(format!(
+                    "#{id} was logged more than {minutes} minutes ago: it stays withdrawn. Log it again if it still holds."
+                )));
+            }
+            sal::restore(conn, &e, &who)?;
+            let queued = targets.enqueue(conn, id, &e.channel, e.private, Action::Publish, who.at)?;
+            Ok(Ok((e, queued)))
+        })
+        .await
+        .map_err(|e| format!("NOT restored: {e}"))??;
+    let (e, queued) = outcome;
+    if queued {
+        publish::wake();
+    }
+    Ok(format!("Restored #{id} ({}): back in queries, the web and the wiki.", truncate_bytes(&e.message, 80)))
 }
 
 async fn redact(id: i64, reason: &str, place: &Place, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
@@ -765,6 +826,66 @@ base_url = "https://sal.example/"
     }
 
     #[tokio::test]
+    async fn restore_brings_back_a_withdrawn_entry_for_its_author_or_an_admin() {
+        let mut c = config();
+        c.sal.undo_minutes = 60;
+        let (_dir, store) = seeded().await;
+        let at = |t: &str| Actor { at: t.parse().unwrap(), nick: "x".into(), account: Some("x".into()) };
+        store
+            .call(move |conn| {
+                let bob = Actor { account: Some("bob".into()), ..at("2026-11-22T11:50:00Z") };
+                sal::hide(conn, &sal::get(conn, 16)?.unwrap(), Kind::Undo, &bob, "")?;
+                sal::hide(conn, &sal::get(conn, 14)?.unwrap(), Kind::Undo, &bob, "")?;
+                let root = Actor { account: Some("root".into()), ..at("2026-11-22T11:51:00Z") };
+                sal::hide(conn, &sal::get(conn, 15)?.unwrap(), Kind::Redact, &root, "a customer's address")
+            })
+            .await
+            .unwrap();
+        let said = |channel: Option<&'static str>, who: &'static str, args: &'static str| {
+            let (c, store) = (&c, &store);
+            async move { ask(c, store, channel, who, args).await.remove(0).text }
+        };
+        assert_eq!(
+            said(Some("#sre"), "alice", "restore #16").await,
+            "Only the author of #16 or an admin can restore it."
+        );
+        assert_eq!(
+            said(Some("#sre"), "bob", "restore #16").await,
+            "Restored #16 (deploy 13 from 203.0.113.7): back in queries, the web and the wiki."
+        );
+        assert!(!store.call(|conn| sal::get(conn, 16)).await.unwrap().unwrap().is_hidden());
+        let trail = store.call(|conn| sal::corrections(conn, 16)).await.unwrap();
+        let kinds: Vec<Kind> = trail.iter().map(|k| k.kind).collect();
+        assert_eq!(kinds, vec![Kind::Undo, Kind::Restore]);
+        assert_eq!(
+            (trail[1].actor_account.as_deref(), trail[1].at.as_str()),
+            (Some("bob"), "2026-11-22T12:00:00.000Z")
+        );
+        assert_eq!(said(Some("#sre"), "bob", "restore #16").await, "#16 is not withdrawn.");
+        assert_eq!(
+            said(Some("#sre"), "root", "restore 14").await.split(':').next(),
+            Some("Restored #14 (deploy 11 from 203.0.113.7)")
+        );
+        assert!(said(Some("#sre"), "root", "restore #15").await.contains("redacted by an admin"));
+        assert_eq!(said(Some("#sre"), "bob", "restore #2").await, "No entry #2.");
+        // Out of the undo window, it stays withdrawn.
+        c.sal.undo_minutes = 15;
+        store
+            .call(move |conn| {
+                let bob = Actor { account: Some("bob".into()), ..at("2026-11-22T11:55:00Z") };
+                sal::hide(conn, &sal::get(conn, 16)?.unwrap(), Kind::Undo, &bob, "")
+            })
+            .await
+            .unwrap();
+        let late = ask(&c, &store, Some("#sre"), "bob", "restore #16").await.remove(0).text;
+        assert!(late.starts_with("#16 was logged more than 15 minutes ago: it stays withdrawn."), "{late}");
+        assert_eq!(
+            parse("restore"),
+            Err("Usage: !sal restore #id (brings back an entry withdrawn with !log undo)".into())
+        );
+    }
+
+    #[tokio::test]
     async fn status_without_a_wiki_says_so() {
         let c = config();
         let (_dir, store) = seeded().await;
@@ -801,7 +922,8 @@ base_url = "https://sal.example/"
         assert!(parse("since 2 h").is_err());
         assert!(parse("since 5y").is_err());
         assert!(parse("since 400d").unwrap_err().contains("a year"));
-        assert!(parse("since 2026-13-01").is_err());
+        assert_eq!(parse("since 2026-13-01"), Err("2026-13-01 is not a valid date (YYYY-MM-DD, UTC).".into()));
+        assert_eq!(parse("since 2026-02-30"), Err("2026-02-30 is not a valid date (YYYY-MM-DD, UTC).".into()));
         assert_eq!(parse("status"), Ok(Sub::Status));
         assert_eq!(parse("help"), Ok(Sub::Help));
         assert!(parse("frobnicate").unwrap_err().starts_with("Unknown !sal query"));

@@ -7,7 +7,7 @@ pub mod model;
 pub mod report;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use model::State;
+use model::{Event, EventKind, Incident, State};
 
 /// The numbering scope of an incident opened in `channel`: every public channel shares one
 /// sequence ("public"), and each security channel has its own (its name, lowercased), so that
@@ -34,6 +34,46 @@ pub fn current_nick<'a>(stored: &'a str, account: &str, present: &'a [(String, S
         return stored;
     }
     first.unwrap_or(stored)
+}
+
+/// The event impact started with, when the team recorded one after the fact: the earliest
+/// `!incident at` event before the opening whose text says so (`first alert`, `impact started`,
+/// `outage began`, `paged`, `first user reports`, `wikis down`). Durations count from it rather than from the `open` command.
+pub fn impact_start<'a>(inc: &Incident, timeline: &'a [Event]) -> Option<&'a Event> {
+    let says_so = |text: &str| {
+        text.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            let w = w.to_lowercase();
+            ["impact", "alert", "outage", "page", "first", "report", "down"].iter().any(|k| w.starts_with(k))
+        })
+    };
+    timeline
+        .iter()
+        .filter(|e| e.kind == EventKind::Backdated && e.at < inc.opened_at && says_so(&e.text))
+        .min_by_key(|e| (e.at, e.id))
+}
+
+/// Where an incident's durations start: its impact start, else its opening.
+pub fn started_at(inc: &Incident, timeline: &[Event]) -> DateTime<Utc> {
+    impact_start(inc, timeline).map_or(inc.opened_at, |e| e.at)
+}
+
+/// Says where durations start when it is not the opening: ` (from 08:02, first alert)`.
+pub fn start_note(inc: &Incident, timeline: &[Event]) -> String {
+    match impact_start(inc, timeline) {
+        Some(e) => format!(" (from {}, {})", e.at.format("%H:%M"), crate::text::truncate_bytes(e.text.trim(), 40)),
+        None => String::new(),
+    }
+}
+
+/// How long the incident has run, as `!incident show` and the list say it: `open 17 min` while it
+/// is not closed; `closed after 2 min` once it is (a closed incident's clock has stopped).
+pub fn age(inc: &Incident, timeline: &[Event], now: DateTime<Utc>) -> String {
+    let start = started_at(inc, timeline);
+    let note = start_note(inc, timeline);
+    match inc.closed() {
+        Some(end) => format!("closed after {}{note}", report::human_duration(end - start)),
+        None => format!("open {}{note}", report::human_duration(now - start)),
+    }
 }
 
 /// Whether `!incident status <to>` is allowed from `current`. A resolved incident goes back to
@@ -135,6 +175,32 @@ mod tests {
         let impostor = present(&[("alice", "mallory")]);
         assert_eq!(current_nick("alice", "alice", &impostor), "alice", "someone else on the nick changes nothing");
         assert_eq!(current_nick("alice", "alice", &[]), "alice");
+    }
+
+    #[test]
+    fn durations_start_at_a_backdated_impact_start_and_stop_at_the_close() {
+        use model::{Event, EventKind, Incident};
+        let t = |hm: &str| -> DateTime<Utc> { format!("2026-11-22T{hm}:00Z").parse().unwrap() };
+        let mut inc = Incident::sample(1, "s", t("08:16"));
+        let at = |id, hm: &str, text: &str| Event {
+            id,
+            at: t(hm),
+            recorded_at: t("08:20"),
+            kind: EventKind::Backdated,
+            actor: "alice".into(),
+            text: text.into(),
+        };
+        // A cause recorded after the fact is not when impact began; nor is an alert after opening.
+        let timeline = vec![at(1, "07:30", "deployed change 1234"), at(2, "08:18", "second alert")];
+        assert_eq!(impact_start(&inc, &timeline), None);
+        assert_eq!(age(&inc, &timeline, t("08:33")), "open 17 min");
+        let timeline = vec![at(1, "07:30", "deployed change 1234"), at(3, "08:02", "First alert: 5xx")];
+        assert_eq!(impact_start(&inc, &timeline).map(|e| e.id), Some(3));
+        assert_eq!(age(&inc, &timeline, t("08:33")), "open 31 min (from 08:02, First alert: 5xx)");
+        inc.state = State::Closed;
+        inc.closed_at = Some(t("08:18"));
+        assert_eq!(age(&inc, &[], t("09:00")), "closed after 2 min", "a closed incident stops counting");
+        assert_eq!(age(&inc, &timeline, t("09:00")), "closed after 16 min (from 08:02, First alert: 5xx)");
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub struct Incident {
     pub user_facing: bool,
     pub data_loss: bool,
     pub report_url: Option<String>,
-    /// Time of the last state change or note (for reminders).
+    /// Time of the last public update, or of the opening or reopening (for the reminder).
     pub last_update_at: DateTime<Utc>,
 }
 
@@ -127,6 +127,37 @@ impl Incident {
             r.push("security incident");
         }
         r
+    }
+
+    /// When it was closed, if it is closed now: a reopened incident may keep a stale
+    /// `closed_at`, and a closed one missing it falls back to its last update (closing is one).
+    /// A closed incident's clocks stop here.
+    pub fn closed(&self) -> Option<DateTime<Utc>> {
+        (self.state == State::Closed).then(|| self.closed_at.unwrap_or(self.last_update_at))
+    }
+}
+
+#[cfg(test)]
+impl Incident {
+    /// A public incident opened at `opened_at` by alice in #miraheze-sre, not yet resolved.
+    pub(crate) fn sample(number: i64, summary: &str, opened_at: DateTime<Utc>) -> Incident {
+        Incident {
+            id: 7000 + number,
+            number,
+            channel: "#miraheze-sre".into(),
+            private: false,
+            summary: summary.into(),
+            state: State::Investigating,
+            opened_at,
+            opened_by: "alice".into(),
+            resolved_at: None,
+            closed_at: None,
+            close_summary: None,
+            user_facing: false,
+            data_loss: false,
+            report_url: None,
+            last_update_at: opened_at,
+        }
     }
 }
 
@@ -170,6 +201,28 @@ pub enum EventKind {
     Closed,
     Reopened,
     ReportFiled,
+    /// A public status update by the communicator (`!incident update`).
+    Update,
+}
+
+impl EventKind {
+    /// The kind's name where it is read by programs (`/api/v1/incidents/<n>`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::State { .. } => "status",
+            EventKind::Note => "note",
+            EventKind::Log { .. } => "log",
+            EventKind::Role { .. } => "role",
+            EventKind::Impact => "impact",
+            EventKind::Backdated => "at",
+            EventKind::Snooze => "snooze",
+            EventKind::Closed => "closed",
+            EventKind::Reopened => "reopened",
+            EventKind::ReportFiled => "report_filed",
+            EventKind::Update => "update",
+        }
+    }
 }
 
 /// One entry of an incident's timeline.

@@ -67,7 +67,7 @@ pub fn render(record: &Record, format: Format, now: DateTime<Utc>) -> String {
     status(&mut doc, record, &events, now);
     detection(&mut doc, record);
     impact(&mut doc, &record.incident);
-    responders(&mut doc, &record.tenures, clock);
+    responders(&mut doc, &record.tenures, record.incident.closed(), clock);
     timeline(&mut doc, &events, clock);
     for_the_team(&mut doc);
     doc.out
@@ -158,14 +158,23 @@ fn status(doc: &mut Doc, record: &Record, events: &[&Event], now: DateTime<Utc>)
         let s = doc.user(s);
         doc.item(1, &format!("Summary at close: {s}"));
     }
+    // Durations count from when impact began, when the team recorded that after the fact.
+    let (start, from) = match super::impact_start(inc, &record.timeline) {
+        Some(e) => {
+            let what = doc.user(e.text.trim());
+            doc.item(1, &format!("Impact started: {} (backdated: {what})", full_time(e.at)));
+            (e.at, " (from the impact start)")
+        }
+        None => (inc.opened_at, ""),
+    };
     let to_resolve = match inc.resolved_at {
-        Some(t) => human_duration(t - inc.opened_at),
+        Some(t) => format!("{}{from}", human_duration(t - start)),
         None => "not resolved yet".to_string(),
     };
     doc.item(1, &format!("Time to resolve: {to_resolve}"));
     let total = match closed {
-        Some(t) => human_duration(t - inc.opened_at),
-        None => format!("{} (still open)", human_duration(now - inc.opened_at)),
+        Some(t) => format!("{}{from}", human_duration(t - start)),
+        None => format!("{} (still open){from}", human_duration(now - start)),
     };
     doc.item(1, &format!("Total open time: {total}"));
     doc.blank();
@@ -204,7 +213,8 @@ fn impact(doc: &mut Doc, inc: &Incident) {
     doc.blank();
 }
 
-fn responders(doc: &mut Doc, tenures: &[Tenure], clock: Clock) {
+/// Who held each role; a tenure still running when the incident was closed ends at the close.
+fn responders(doc: &mut Doc, tenures: &[Tenure], closed: Option<DateTime<Utc>>, clock: Clock) {
     doc.heading(2, "Responders");
     let mut handoffs = Vec::new();
     for role in [Role::Comms, Role::Diagnosis] {
@@ -215,7 +225,7 @@ fn responders(doc: &mut Doc, tenures: &[Tenure], clock: Clock) {
             doc.item(2, "nobody took this role");
         }
         for (i, t) in held.iter().enumerate() {
-            let to = t.to.map_or("(current)".to_string(), |to| clock.fmt(to));
+            let to = t.to.or(closed).map_or("(current)".to_string(), |to| clock.fmt(to));
             let mut line = format!("{}: {} – {to}", who(doc, &t.nick, &t.account), clock.fmt(t.from));
             if let Some(by) = &t.handed_by {
                 line.push_str(&format!(" (handed over by {})", handed_by_name(doc, by, &held[..i])));
@@ -294,7 +304,7 @@ fn sorted_events(timeline: &[Event]) -> Vec<&Event> {
 /// When the incident was closed, if it still is: a reopened incident may keep a stale
 /// `closed_at`, and a closed one missing it falls back to its last update (closing is one).
 fn closed_at(inc: &Incident) -> Option<DateTime<Utc>> {
-    (inc.state == State::Closed).then(|| inc.closed_at.unwrap_or(inc.last_update_at))
+    inc.closed()
 }
 
 /// The state an event leaves the incident in, for the events that change it: a status change,
@@ -404,6 +414,7 @@ fn event_body(doc: &Doc, ev: &Event) -> String {
         EventKind::Closed => labelled("closed"),
         EventKind::Reopened => labelled("reopened"),
         EventKind::ReportFiled => labelled("report filed"),
+        EventKind::Update => labelled("public update"),
     }
 }
 
@@ -644,23 +655,7 @@ mod tests {
 
     /// An incident numbered `number`; its internal id differs, and must never show.
     fn incident(number: i64, summary: &str, opened_at: DateTime<Utc>) -> Incident {
-        Incident {
-            id: 7000 + number,
-            number,
-            channel: "#miraheze-sre".into(),
-            private: false,
-            summary: summary.into(),
-            state: State::Investigating,
-            opened_at,
-            opened_by: "alice".into(),
-            resolved_at: None,
-            closed_at: None,
-            close_summary: None,
-            user_facing: false,
-            data_loss: false,
-            report_url: None,
-            last_update_at: opened_at,
-        }
+        Incident::sample(number, summary, opened_at)
     }
 
     /// Open → claims → hand-off → logs → backdated impact start → resolved → closed.
@@ -780,8 +775,9 @@ mod tests {
 * Resolved: 2024-03-05 11:05 UTC
 * Closed: 2024-03-05 12:00 UTC
 * Summary at close: <nowiki>php-fpm workers exhausted</nowiki>
-* Time to resolve: 1 h 05 min
-* Total open time: 2 h
+* Impact started: 2024-03-05 09:50 UTC (backdated: <nowiki>first user reports of 503s</nowiki>)
+* Time to resolve: 1 h 15 min (from the impact start)
+* Total open time: 2 h 10 min (from the impact start)
 
 === Time in each state ===
 
@@ -809,9 +805,9 @@ mod tests {
 
 * Communicator:
 ** alice: 10:00 – 10:42
-** bob: 10:42 – (current) (handed over by alice)
+** bob: 10:42 – 12:00 (handed over by alice)
 * Primary diagnosis:
-** alice: 10:01 – (current)
+** alice: 10:01 – 12:00
 * Hand-offs: comms: alice → bob at 10:42
 
 == Timeline ==
@@ -881,8 +877,9 @@ mod tests {
                 "- Opened: 2024-03-05 10:00 UTC by alice",
                 "- Resolved: 2024-03-05 11:05 UTC",
                 "- Closed: 2024-03-05 12:00 UTC",
-                "- Time to resolve: 1 h 05 min",
-                "- Total open time: 2 h",
+                "- Impact started: 2024-03-05 09:50 UTC (backdated: first user reports of 503s)",
+                "- Time to resolve: 1 h 15 min (from the impact start)",
+                "- Total open time: 2 h 10 min (from the impact start)",
                 "### Time in each state",
                 "| State | Time |",
                 "| --- | --- |",
@@ -895,9 +892,9 @@ mod tests {
                 "- Report: <https://meta.miraheze.org/wiki/Tech:Incidents/2024-03-05>",
                 "- Communicator:",
                 "  - alice: 10:00 – 10:42",
-                "  - bob: 10:42 – (current) (handed over by alice)",
+                "  - bob: 10:42 – 12:00 (handed over by alice)",
                 "- Primary diagnosis:",
-                "  - alice: 10:01 – (current)",
+                "  - alice: 10:01 – 12:00",
                 "- Hand-offs: comms: alice → bob at 10:42",
                 "_All times UTC._",
                 "- 09:50 carol — first user reports of 503s **(backdated; recorded 10:55)**",

@@ -80,27 +80,31 @@ const MAX_BODY: u64 = 64 * 1024 * 1024;
 /// How many times [`apply`] re-reads and re-applies before giving up for this attempt.
 const MAX_ROUNDS: usize = 6;
 
+/// A blocking HTTP client whose every answer (4xx, 5xx too) is a response, not an error.
+pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    // The same trust as the IRC side: the system's roots (where an operator adds an internal
+    // CA); Mozilla's bundled roots only when the system has none.
+    let native = rustls_native_certs::load_native_certs();
+    if !native.certs.is_empty() {
+        let certs: Vec<_> =
+            native.certs.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .user_agent(format!("srebot/{} (IRC Server Admin Log bot)", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls.build())
+        .build()
+        .new_agent()
+}
+
 impl Wiki {
     pub fn new(config: &MediaWikiConfig, password: Secret) -> Wiki {
         let timeout = Duration::from_secs(config.timeout_seconds.max(1));
-        let mut tls = ureq::tls::TlsConfig::builder();
-        // The same trust as the IRC side: the system's roots (where an operator adds an internal
-        // CA); Mozilla's bundled roots only when the system has none.
-        let native = rustls_native_certs::load_native_certs();
-        if !native.certs.is_empty() {
-            let certs: Vec<_> =
-                native.certs.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .user_agent(format!("srebot/{} (IRC Server Admin Log bot)", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
         Wiki {
-            agent,
+            agent: http_agent(timeout),
             api: config.api_url.clone(),
             username: config.username.clone(),
             password,
@@ -322,7 +326,7 @@ fn str_at<'a>(json: &'a Value, path: &[&str]) -> Result<&'a str, WikiError> {
 }
 
 /// ureq's error text, without the URL (which could carry query parameters).
-fn short_transport_error(e: &ureq::Error) -> String {
+pub(crate) fn short_transport_error(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Io(io) => io.kind().to_string(),
         ureq::Error::Timeout(_) => "timed out".into(),

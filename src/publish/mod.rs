@@ -11,6 +11,9 @@
 //!   bounded, jittered backoff.
 
 pub mod mediawiki;
+pub mod phorge;
+pub mod report;
+pub mod status;
 pub mod wikitext;
 
 use crate::config::{Config, MediaWikiConfig, SalConfig};
@@ -73,6 +76,8 @@ pub fn publishable_text(config: &Config, e: &Entry) -> Option<String> {
 pub struct Targets {
     /// Channels whose entries go to the wiki; None: no wiki configured.
     mediawiki: Option<Vec<String>>,
+    /// Channels whose entries mention tasks on Phorge; None: not configured.
+    phorge: Option<Vec<String>>,
 }
 
 impl Targets {
@@ -80,7 +85,10 @@ impl Targets {
         let mediawiki = config.publish.mediawiki.as_ref().map(|mw| {
             config.channels.iter().filter(|ch| mw.publishes(config, &ch.name)).map(|ch| ch.name.clone()).collect()
         });
-        Targets { mediawiki }
+        let phorge = config.publish.phorge.as_ref().map(|ph| {
+            config.channels.iter().filter(|ch| ph.publishes(config, &ch.name)).map(|ch| ch.name.clone()).collect()
+        });
+        Targets { mediawiki, phorge }
     }
 
     /// Queues a change of entry `entry_id` for every sink that publishes `channel`. Call it
@@ -95,13 +103,26 @@ impl Targets {
         action: Action,
         at: DateTime<Utc>,
     ) -> rusqlite::Result<bool> {
-        match &self.mediawiki {
-            Some(channels) if !private && channels.iter().any(|c| crate::irc::casefold_eq(c, channel)) => {
-                sal::enqueue(conn, MEDIAWIKI, entry_id, action, at)?;
-                Ok(true)
-            }
-            _ => Ok(false),
+        if private {
+            return Ok(false);
         }
+        let has = |sink: &Option<Vec<String>>| {
+            sink.as_ref().is_some_and(|chs| chs.iter().any(|c| crate::irc::casefold_eq(c, channel)))
+        };
+        let wiki = has(&self.mediawiki);
+        // A task is told about an entry once, when the entry is first published.
+        let tasks = has(&self.phorge) && action == Action::Publish && phorge::mentions_tasks(conn, entry_id)?;
+        // History imported from the wiki is there already; its corrections stay here.
+        if !(wiki || tasks) || crate::store::ingest::is_imported(conn, entry_id)? {
+            return Ok(false);
+        }
+        if wiki {
+            sal::enqueue(conn, MEDIAWIKI, entry_id, action, at)?;
+        }
+        if tasks {
+            sal::enqueue(conn, phorge::PHORGE, entry_id, action, at)?;
+        }
+        Ok(true)
     }
 }
 
@@ -110,41 +131,55 @@ static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 /// Tells the publisher there is new work. Cheap; a wake with nobody waiting is remembered.
 pub fn wake() {
     WAKE.notify_one();
+    phorge::wake();
 }
 
-/// The running publisher. [`Publisher::stop`] ends it (and so releases its store handle).
+/// A running publisher task and the way to stop it.
+type Running = (oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
+/// The running publishers. [`Publisher::stop`] ends them (and so releases their store handles).
 pub struct Publisher {
-    running: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    running: Vec<Running>,
 }
 
 impl Publisher {
-    /// Stops the publisher: an edit in flight gets a few seconds to finish and be recorded.
+    /// Stops the publishers: an edit in flight gets a few seconds to finish and be recorded.
     pub async fn stop(self) {
-        let Some((stop, mut task)) = self.running else { return };
-        let _ = stop.send(());
-        if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
-            task.abort();
-            let _ = task.await;
+        let mut tasks = Vec::new();
+        for (stop, task) in self.running {
+            let _ = stop.send(());
+            tasks.push(task);
+        }
+        for mut task in tasks {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
     }
 }
 
-/// Starts the publisher when `[publish.mediawiki]` is configured; otherwise does nothing.
+/// Starts a publisher for each configured sink (`[publish.mediawiki]`, `[publish.phorge]`).
 /// Must be called inside the tokio runtime.
 pub fn spawn(config: &Config, store: Store) -> Publisher {
-    let Some(mw) = config.publish.mediawiki.clone() else { return Publisher { running: None } };
+    let running =
+        [spawn_mediawiki(config, store.clone()), phorge::spawn(config, store)].into_iter().flatten().collect();
+    Publisher { running }
+}
+
+fn spawn_mediawiki(config: &Config, store: Store) -> Option<Running> {
+    let mw = config.publish.mediawiki.clone()?;
     let password = match mw.resolve_password() {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "publish.mediawiki.password_file: not publishing to the wiki");
-            return Publisher { running: None };
+            return None;
         }
     };
     let wiki = mediawiki::Wiki::new(&mw, password);
     let sink = Sink { config: config.clone(), mw, privacy: Privacy::from_config(&config.sal) };
     let (stop_tx, stop_rx) = oneshot::channel();
-    let task = tokio::spawn(run(sink, wiki, store, stop_rx));
-    Publisher { running: Some((stop_tx, task)) }
+    Some((stop_tx, tokio::spawn(run(sink, wiki, store, stop_rx))))
 }
 
 struct Sink {
@@ -167,7 +202,7 @@ impl Sink {
 /// The delay after failed attempt number `attempts` (1, 2, …): doubling from `min_secs` up to
 /// `max_secs`, then between half and all of that at random (never below `min_secs`), so that
 /// several bots, or a bot after a restart, do not hammer a recovering wiki in step.
-fn backoff(min_secs: u64, max_secs: u64, attempts: u32) -> chrono::Duration {
+pub(crate) fn backoff(min_secs: u64, max_secs: u64, attempts: u32) -> chrono::Duration {
     let min = min_secs.max(1) as f64;
     let max = (max_secs as f64).max(min);
     let full = (min * 2f64.powi(attempts.saturating_sub(1).min(30) as i32)).min(max);
@@ -187,7 +222,8 @@ async fn run(sink: Sink, wiki: mediawiki::Wiki, store: Store, mut stop: oneshot:
         let now = Utc::now();
         let work = store
             .call(move |conn| {
-                let rows = sal::due(conn, MEDIAWIKI, now, BATCH)?;
+                // One page: everything waiting for it goes in the same edit.
+                let rows = sal::due_together(conn, MEDIAWIKI, now, BATCH)?;
                 let mut entries = Vec::new();
                 for id in rows.iter().map(|r| r.entry_id) {
                     if !entries.iter().any(|e: &Entry| e.id == id) {
@@ -241,19 +277,38 @@ async fn run(sink: Sink, wiki: mediawiki::Wiki, store: Store, mut stop: oneshot:
                 }
             }
         }
+        if let Some(title) = &sink.mw.status_page {
+            let (min, max) = (sink.mw.retry_min_seconds, sink.mw.retry_max_seconds);
+            status::step(&store, &mut wiki, title, &sink.privacy, move |n| backoff(min, max, n)).await;
+        }
         if more {
             continue;
         }
-        let wait = match store.call(|conn| sal::next_due(conn, MEDIAWIKI)).await {
-            Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_POLL),
-            Ok(None) => IDLE_POLL,
-            Err(_) => Duration::from_secs(5),
-        };
-        tokio::select! {
-            _ = WAKE.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = &mut stop => break,
+        if !idle(&store, &[MEDIAWIKI, crate::store::incident::STATUS_SINK], &WAKE, &mut stop).await {
+            break;
         }
+    }
+}
+
+/// Waits until `sink`'s next row is due, a [`wake`], or at most [`IDLE_POLL`]; false when told
+/// to stop instead.
+async fn idle(store: &Store, sinks: &'static [&'static str], wake: &Notify, stop: &mut oneshot::Receiver<()>) -> bool {
+    let next_due = move |conn: &Connection| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        let mut next = None;
+        for sink in sinks {
+            next = next.into_iter().chain(sal::next_due(conn, sink)?).min();
+        }
+        Ok(next)
+    };
+    let wait = match store.call(next_due).await {
+        Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_POLL),
+        Ok(None) => IDLE_POLL,
+        Err(_) => Duration::from_secs(5),
+    };
+    tokio::select! {
+        _ = wake.notified() => true,
+        _ = tokio::time::sleep(wait) => true,
+        _ = stop => false,
     }
 }
 
@@ -385,6 +440,8 @@ retry_max_seconds = 60
         assert!(!t.enqueue(&conn, 1, "#ops", false, Action::Publish, at).unwrap());
         assert!(!t.enqueue(&conn, 1, "#sre-security", false, Action::Publish, at).unwrap());
         assert_eq!(sal::outbox_status(&conn, MEDIAWIKI).unwrap().pending, 1);
+        conn.execute("UPDATE sal_entry SET import_key = 'k' WHERE id = 1", []).unwrap();
+        assert!(!t.enqueue(&conn, 1, "#sre", false, Action::Update, at).unwrap(), "imported: never published");
         let mut off = c.clone();
         off.publish.mediawiki = None;
         assert!(!Targets::from_config(&off).enqueue(&conn, 1, "#sre", false, Action::Publish, at).unwrap());

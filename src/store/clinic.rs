@@ -157,10 +157,55 @@ pub fn version(conn: &Connection) -> rusqlite::Result<String> {
     conn.query_row(
         "SELECT (SELECT count(*) || '/' || coalesce(max(changed_at), '') FROM clinic_week) || '|' ||
                 (SELECT coalesce(max(id), 0) FROM clinic_override) || '|' ||
-                (SELECT count(*) || '/' || coalesce(max(changed_at), '') FROM clinic_person)",
+                (SELECT count(*) || '/' || coalesce(max(changed_at), '') FROM clinic_person) || '|' ||
+                (SELECT coalesce(max(id), 0) FROM clinic_removal)",
         [],
         |r| r.get(0),
     )
+}
+
+/// Takes `week` out of the base rotation (`srebot clinic remove`), keeping what it said, who
+/// removed it and when in `clinic_removal`. Returns the removed duty; `None`, changing nothing,
+/// when the base rotation has no such week. Changes made on IRC for the week stay.
+pub fn remove_base(conn: &Connection, week: NaiveDate, by: &str, at: DateTime<Utc>) -> rusqlite::Result<Option<Duty>> {
+    let Some(before) = base(conn, week)? else { return Ok(None) };
+    conn.prepare_cached("DELETE FROM clinic_week WHERE week_start = ?1")?.execute([day(week)])?;
+    record_removal(conn, week, "base", &before, by, at)?;
+    Ok(Some(before))
+}
+
+/// Drops the changes made on IRC for `week` (`!clinic unset`), so the base rotation applies
+/// again; what they made of the week, who and when go to `clinic_removal`. Returns that duty;
+/// `None`, changing nothing, when the week has no changes.
+pub fn unset_changes(
+    conn: &Connection,
+    week: NaiveDate,
+    by: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<Option<Duty>> {
+    if changes(conn, week)?.is_empty() {
+        return Ok(None);
+    }
+    let made = duty(conn, week)?.unwrap_or_default();
+    conn.prepare_cached("DELETE FROM clinic_override WHERE week_start = ?1")?.execute([day(week)])?;
+    record_removal(conn, week, "changes", &made, by, at)?;
+    Ok(Some(made))
+}
+
+fn record_removal(
+    conn: &Connection,
+    week: NaiveDate,
+    what: &str,
+    d: &Duty,
+    by: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO clinic_removal (week_start, what, clinician, backup, team, removed_by, removed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![day(week), what, d.clinician, d.backup, d.team, by, time_text(&at)])?;
+    Ok(())
 }
 
 /// Records who display name `name` is on IRC (replacing what was known).
@@ -229,6 +274,39 @@ mod tests {
         assert_ne!(version(&conn).unwrap(), v1);
         assert_eq!(weeks_from(&conn, w2, 10).unwrap().len(), 1);
         assert_eq!(duty(&conn, "2027-01-04".parse().unwrap()).unwrap(), None);
+    }
+
+    #[test]
+    fn removing_a_week_or_its_changes_is_recorded() {
+        let (_dir, conn) = open();
+        let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let (w1, w2): (NaiveDate, NaiveDate) = ("2026-11-23".parse().unwrap(), "2026-11-30".parse().unwrap());
+        import(&conn, &[row("2026-11-23", Some("Alice"), None, Some("SRE-Traffic"))], "cli:root", at).unwrap();
+        change(&conn, w1, &Change::Clinician("Dan".into()), "alice", at).unwrap();
+        change(&conn, w2, &Change::NoDuty, "alice", at).unwrap();
+        let v = version(&conn).unwrap();
+        // The IRC change goes, the base applies again.
+        let dan = Duty { clinician: Some("Dan".into()), backup: None, team: Some("SRE-Traffic".into()) };
+        assert_eq!(unset_changes(&conn, w1, "root", at).unwrap(), Some(dan));
+        let alice = Duty { clinician: Some("Alice".into()), backup: None, team: Some("SRE-Traffic".into()) };
+        assert_eq!(duty(&conn, w1).unwrap(), Some(alice.clone()));
+        assert_eq!(unset_changes(&conn, w1, "root", at).unwrap(), None, "nothing left to unset");
+        assert_ne!(version(&conn).unwrap(), v, "the topic keeper sees the change");
+        // The base week goes; a week only changed on IRC has no base row to remove.
+        assert_eq!(remove_base(&conn, w1, "cli:root", at).unwrap(), Some(alice));
+        assert_eq!(duty(&conn, w1).unwrap(), None);
+        assert_eq!(remove_base(&conn, w2, "cli:root", at).unwrap(), None);
+        let trail: Vec<(String, String, Option<String>, String)> = conn
+            .prepare("SELECT week_start, what, clinician, removed_by FROM clinic_removal ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let t = |w: &str, what: &str, c: &str, by: &str| {
+            (w.to_string(), what.to_string(), Some(c.to_string()), by.to_string())
+        };
+        assert_eq!(trail, [t("2026-11-23", "changes", "Dan", "root"), t("2026-11-23", "base", "Alice", "cli:root")]);
     }
 
     #[test]

@@ -240,7 +240,6 @@ pub fn set_state(
     } else {
         conn.prepare_cached("UPDATE incident SET state = ?2 WHERE id = ?1")?.execute(params![id, to.as_str()])?;
     }
-    touch(conn, id, &who.at)?;
     add_event(
         conn,
         id,
@@ -259,7 +258,6 @@ pub fn close(conn: &Connection, id: i64, from: State, summary: Option<&str>, who
          WHERE id = ?1",
     )?
     .execute(params![id, at, summary])?;
-    touch(conn, id, &who.at)?;
     add_event(
         conn,
         id,
@@ -298,9 +296,73 @@ pub fn reopen(conn: &Connection, id: i64, from: State, who: &Actor<'_>) -> rusql
 }
 
 pub fn note(conn: &Connection, id: i64, text: &str, who: &Actor<'_>) -> rusqlite::Result<()> {
-    touch(conn, id, &who.at)?;
     add_event(conn, id, who, &NewEvent { kind: "note", text, ..NewEvent::default() })?;
     Ok(())
+}
+
+/// A public status update: on the timeline, and the clock of the communicator's reminder starts
+/// again (notes and status changes are for the team; only this reaches users).
+pub fn update(conn: &Connection, id: i64, text: &str, who: &Actor<'_>) -> rusqlite::Result<()> {
+    touch(conn, id, &who.at)?;
+    add_event(conn, id, who, &NewEvent { kind: "update", text, ..NewEvent::default() })?;
+    Ok(())
+}
+
+/// The outbox's name for the wiki's status notice.
+pub const STATUS_SINK: &str = "mediawiki-status";
+
+/// Asks the publisher to bring the wiki's status notice up to date after a change of incident
+/// `id`. Call it in the transaction that makes the change, then `publish::wake` after it.
+pub fn queue_status(conn: &Connection, id: i64, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    let now = time_text(&at);
+    conn.prepare_cached(
+        "INSERT INTO sal_outbox (sink, incident_id, action, created_at, next_attempt_at) VALUES (?1, ?2, 'status', ?3, ?3)",
+    )?
+    .execute(params![STATUS_SINK, id, now])?;
+    Ok(())
+}
+
+/// The report's wiki page as srebot last saved it: `(title, revision)`.
+pub fn report_page(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, u64)>> {
+    conn.prepare_cached("SELECT report_page, report_revid FROM incident WHERE id = ?1 AND report_page IS NOT NULL")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0) as u64)))
+        .optional()
+}
+
+/// Records the report's wiki page as the filed report, with the revision srebot saved.
+pub fn report_published(
+    conn: &Connection,
+    id: i64,
+    title: &str,
+    revid: u64,
+    url: &str,
+    who: &Actor<'_>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE incident SET report_page = ?2, report_revid = ?3 WHERE id = ?1")?.execute(params![
+        id,
+        title,
+        revid as i64
+    ])?;
+    report_filed(conn, id, url, who)
+}
+
+/// Public incidents for the status page: those not resolved or closed, and those resolved or
+/// closed since `since`, newest first, each with its latest public update.
+pub fn status(conn: &Connection, since: DateTime<Utc>) -> rusqlite::Result<Vec<(Incident, Option<Event>)>> {
+    let found: Vec<Incident> = conn
+        .prepare_cached(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incident
+             WHERE private = 0 AND (state NOT IN ('resolved', 'closed') OR coalesce(resolved_at, closed_at) >= ?1)
+             ORDER BY opened_at DESC, id DESC LIMIT 200"
+        ))?
+        .query_map([time_text(&since)], incident)?
+        .collect::<rusqlite::Result<_>>()?;
+    found.into_iter().map(|i| Ok((latest_update(conn, i.id)?, i))).map(|r| r.map(|(u, i)| (i, u))).collect()
+}
+
+/// The latest public update of incident `id`.
+pub fn latest_update(conn: &Connection, id: i64) -> rusqlite::Result<Option<Event>> {
+    Ok(timeline(conn, id)?.into_iter().filter(|e| e.kind == EventKind::Update).max_by_key(|e| (e.recorded_at, e.id)))
 }
 
 pub fn backdate(
@@ -412,6 +474,7 @@ pub fn timeline(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Event>> {
             "closed" => EventKind::Closed,
             "reopened" => EventKind::Reopened,
             "report_filed" => EventKind::ReportFiled,
+            "update" => EventKind::Update,
             _ => return Err(bad_value("event kind")),
         };
         Ok(Event {
@@ -548,6 +611,37 @@ mod tests {
     }
 
     #[test]
+    fn migration_0013_keeps_timelines_and_the_outbox() {
+        use crate::store::sal::{self, Action};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            let all = crate::store::migrations::MIGRATIONS;
+            let upto = all.iter().position(|(name, _)| name.starts_with("0013")).unwrap();
+            for (_, sql) in &all[..upto] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", upto as i64).unwrap();
+            let i = open(&c, "#sre", false, "db down", &by(0)).unwrap();
+            note(&c, i.id, "digging", &by(1)).unwrap();
+            c.execute("INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#sre', 'n', 'u@h', 'm')", [])
+                .unwrap();
+            sal::enqueue(&c, "mediawiki", 1, Action::Publish, t(2)).unwrap();
+        }
+        let c = crate::store::open_database(&path).unwrap();
+        assert_eq!(timeline(&c, 1).unwrap().len(), 2, "opened, note");
+        assert_eq!(sal::due(&c, "mediawiki", t(3), 10).unwrap()[0].entry_id, 1, "the pending row is kept");
+        update(&c, 1, "we know, we are on it", &by(4)).unwrap();
+        assert_eq!(latest_update(&c, 1).unwrap().unwrap().text, "we know, we are on it");
+        queue_status(&c, 1, t(4)).unwrap();
+        assert_eq!(sal::due(&c, STATUS_SINK, t(5), 10).unwrap()[0].entry_id, 1, "the status row names the incident");
+        let neither =
+            "INSERT INTO sal_outbox (sink, action, created_at, next_attempt_at) VALUES ('x', 'status', 't', 't')";
+        assert!(c.execute(neither, []).is_err(), "a row names an entry or an incident");
+    }
+
+    #[test]
     fn numbers_count_per_scope() {
         let (_d, c) = db();
         let open_in = |chan: &str, private: bool| open(&c, chan, private, "x", &by(0)).unwrap();
@@ -607,14 +701,17 @@ mod tests {
         assert_eq!(remind(&c, 30), [1]);
         assert!(remind(&c, 31).is_empty() && remind(&c, 59).is_empty(), "once per interval");
         assert_eq!(remind(&c, 60), [1], "and again after another interval");
-        // A note resets the clock (and the reminder's).
-        note(&c, 1, "still digging", &by(70)).unwrap();
+        // A public update resets the clock (and the reminder's).
+        update(&c, 1, "we are looking into it", &by(70)).unwrap();
         assert!(remind(&c, 99).is_empty());
         assert_eq!(remind(&c, 100), [1]);
-        // So does a status change.
-        set_state(&c, 1, State::Investigating, State::Identified, "", &by(110)).unwrap();
-        assert!(remind(&c, 139).is_empty());
-        assert_eq!(remind(&c, 140), [1]);
+        // A note or a status change is for the team: users have still heard nothing.
+        note(&c, 1, "still digging", &by(110)).unwrap();
+        set_state(&c, 1, State::Investigating, State::Identified, "", &by(115)).unwrap();
+        assert_eq!(remind(&c, 130), [1]);
+        update(&c, 1, "cause found, fix underway", &by(131)).unwrap();
+        assert!(remind(&c, 160).is_empty());
+        assert_eq!(remind(&c, 161), [1]);
         // A role change or a `!log` is not the update the communicator owes.
         change_holder(&c, 1, Role::Comms, "bob", "bob", &by(150), true).unwrap();
         let entry = crate::store::sal::NewEntry {
@@ -631,7 +728,7 @@ mod tests {
         };
         let sal_id = crate::store::sal::insert(&c, &entry).unwrap();
         assert_eq!(attach_log(&c, "#sre", sal_id, "restarted", &by(151)).unwrap().len(), 1);
-        let (i, comms) = due_reminders(&c, t(170), QUIET).unwrap().remove(0);
+        let (i, comms) = due_reminders(&c, t(200), QUIET).unwrap().remove(0);
         assert_eq!((i.number, comms.map(|t| t.account)), (1, Some("bob".to_string())), "the communicator now");
     }
 

@@ -18,6 +18,7 @@ pub mod alert;
 pub mod clinic;
 mod health;
 pub mod incident;
+pub mod ingest;
 pub mod sal;
 
 use health::{note_io_error, WriteHealth};
@@ -185,21 +186,50 @@ pub fn schema_version() -> usize {
     migrations::MIGRATIONS.len()
 }
 
-/// Copies the database consistently with SQLite's online backup API, while the bot may run.
-pub fn backup(database: &Path, dest: &Path) -> Result<(), StoreError> {
-    let src = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| StoreError::Unavailable(reason(&e)))?;
-    src.busy_timeout(std::time::Duration::from_secs(5))?;
-    let mut dst = Connection::open(dest).map_err(|e| StoreError::Unavailable(reason(&e)))?;
-    {
-        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        backup.run_to_completion(1024, std::time::Duration::from_millis(5), None)?;
+/// Copies the database consistently with SQLite's online backup API, while the bot may run,
+/// into `dest`, which must not exist unless `replace`. The copy is made beside `dest` and renamed
+/// into place, so a failed backup leaves neither a half copy nor a damaged old one. Each error
+/// names the file at fault: the database or `dest`.
+pub fn backup(database: &Path, dest: &Path, replace: bool) -> Result<(), String> {
+    let at_dest = |why: String| format!("{}: {why}", dest.display());
+    match std::fs::metadata(dest) {
+        Ok(m) if m.is_dir() => return Err(at_dest("is a directory; name the file to write".into())),
+        Ok(_) if !replace => return Err(at_dest("already exists; --force replaces it".into())),
+        _ => {}
     }
-    let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    let name = dest.file_name().ok_or_else(|| at_dest("not a file name".into()))?;
+    let partial = dest.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+    let result = backup_to(database, dest, &partial).and_then(|()| {
+        // A journal left beside a replaced database would be replayed into the new copy.
+        for side in ["-wal", "-shm", "-journal"] {
+            let mut path = dest.as_os_str().to_owned();
+            path.push(side);
+            let _ = std::fs::remove_file(path);
+        }
+        std::fs::rename(&partial, dest).map_err(|e| at_dest(format!("cannot write it ({e})")))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// The backup proper, into `partial`; errors name `dest`, the file the operator asked for.
+fn backup_to(database: &Path, dest: &Path, partial: &Path) -> Result<(), String> {
+    let at_source = |e: rusqlite::Error| format!("{}: cannot read the database ({})", database.display(), reason(&e));
+    let src = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(at_source)?;
+    src.busy_timeout(std::time::Duration::from_secs(5)).map_err(at_source)?;
+    let at_dest = |e: rusqlite::Error| format!("{}: cannot write it ({})", dest.display(), reason(&e));
+    let _ = std::fs::remove_file(partial);
+    let mut dst = Connection::open(partial).map_err(at_dest)?;
+    rusqlite::backup::Backup::new(&src, &mut dst)
+        .and_then(|b| b.run_to_completion(1024, std::time::Duration::from_millis(5), None))
+        .map_err(|e| format!("backup of {} failed ({})", database.display(), reason(&e)))?;
+    let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(at_dest)?;
     if check != "ok" {
-        return Err(StoreError::Failed(format!("the copy failed its check: {check}")));
+        return Err(format!("the copy failed its check: {check}"));
     }
-    Ok(())
+    dst.close().map_err(|(_, e)| at_dest(e))
 }
 
 trait Job: Send {
@@ -686,7 +716,7 @@ mod tests {
         )
         .unwrap();
         let copy = dir.path().join("copy.sqlite3");
-        backup(&path, &copy).unwrap();
+        backup(&path, &copy, false).unwrap();
         let c2 = Connection::open(&copy).unwrap();
         let n: i64 = c2.query_row("SELECT count(*) FROM sal_entry", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);

@@ -267,6 +267,8 @@ pub enum Kind {
     Undo,
     Redact,
     Amend,
+    /// `!sal restore`: a withdrawn entry is visible again (migration 0009).
+    Restore,
 }
 
 impl Kind {
@@ -275,6 +277,7 @@ impl Kind {
             Kind::Undo => "undo",
             Kind::Redact => "redact",
             Kind::Amend => "amend",
+            Kind::Restore => "restore",
         }
     }
 
@@ -282,6 +285,7 @@ impl Kind {
         match s {
             "undo" => Kind::Undo,
             "redact" => Kind::Redact,
+            "restore" => Kind::Restore,
             _ => Kind::Amend,
         }
     }
@@ -320,6 +324,20 @@ pub fn latest_own(conn: &Connection, account: &str, channel: &str) -> rusqlite::
     .optional()
 }
 
+/// The author's latest undo in `channel` that still holds (not restored since): when it was
+/// made and the entry it took back. A plain `!log undo` reaches only entries logged after it.
+pub fn latest_undo(conn: &Connection, account: &str, channel: &str) -> rusqlite::Result<Option<(String, i64)>> {
+    conn.prepare_cached(
+        "SELECT c.at, c.entry_id FROM sal_correction c JOIN sal_entry e ON e.id = c.entry_id
+         WHERE c.kind = 'undo' AND c.actor_account = ?1 COLLATE NOCASE AND e.channel = ?2
+           AND NOT EXISTS (SELECT 1 FROM sal_correction r
+                           WHERE r.entry_id = c.entry_id AND r.kind = 'restore' AND r.id > c.id)
+         ORDER BY c.id DESC LIMIT 1",
+    )?
+    .query_row(params![account, channel], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
 fn record(
     conn: &Connection,
     entry: &Entry,
@@ -355,6 +373,19 @@ pub fn hide(conn: &Connection, entry: &Entry, kind: Kind, who: &Actor, reason: &
         return Ok(false);
     }
     record(conn, entry, kind, who, reason, None)?;
+    Ok(true)
+}
+
+/// Makes a hidden entry visible again and records who did it. Returns false, changing nothing,
+/// when the entry is not hidden.
+pub fn restore(conn: &Connection, entry: &Entry, who: &Actor) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE sal_entry SET hidden_at = NULL WHERE id = ?1 AND hidden_at IS NOT NULL")?
+        .execute([entry.id])?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    record(conn, entry, Kind::Restore, who, "", None)?;
     Ok(true)
 }
 
@@ -444,17 +475,38 @@ pub fn enqueue(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Work {
     pub id: i64,
+    /// The SAL entry; in the status notice's rows (`store::incident::STATUS_SINK`), the incident.
     pub entry_id: i64,
     pub attempts: u32,
 }
 
 /// Rows of `sink` due at `now`, oldest first, at most `limit`.
 pub fn due(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
+    work(conn, "next_attempt_at <= ?2", sink, now, limit)
+}
+
+/// Work for a sink that writes one page, at `now`, oldest first, at most `limit`: once any of
+/// its rows is due, every row still waiting, since they all go into the same edit. (Each failed
+/// row has its own jittered retry time; taking only the due ones made a backlog from an outage
+/// one edit per entry when the wiki came back.)
+pub fn due_together(conn: &Connection, sink: &str, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Work>> {
+    let any_due = "EXISTS (SELECT 1 FROM sal_outbox WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2)";
+    work(conn, any_due, sink, now, limit)
+}
+
+/// Pending rows of `sink` that also meet `condition` (on `?2`, the time), oldest first.
+fn work(
+    conn: &Connection,
+    condition: &str,
+    sink: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Work>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, entry_id, attempts FROM sal_outbox
-         WHERE sink = ?1 AND done_at IS NULL AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, coalesce(entry_id, incident_id), attempts FROM sal_outbox
+         WHERE sink = ?1 AND done_at IS NULL AND {condition} ORDER BY id LIMIT ?3"
+    ))?;
     let rows = stmt.query_map(params![sink, time_text(&now), limit], |r| {
         Ok(Work { id: r.get(0)?, entry_id: r.get(1)?, attempts: r.get(2)? })
     })?;
@@ -741,5 +793,35 @@ mod tests {
         assert_eq!((s.pending, s.last_error.clone()), (0, None));
         assert!(s.last_done_at.is_some());
         assert_eq!(outbox_status(&conn, "other").unwrap().pending, 1, "sinks are separate");
+    }
+
+    #[test]
+    fn rows_waiting_on_the_page_go_together_when_the_first_is_due() {
+        let (_dir, conn) = db();
+        let t0: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        let mut rows = Vec::new();
+        for i in 0..5 {
+            let id =
+                insert(&conn, &new("#sre", "alice", &format!("outage {i}"), false, "2026-11-22T10:00:00Z")).unwrap();
+            enqueue(&conn, "mediawiki", id, Action::Publish, t0).unwrap();
+            rows.push(conn.last_insert_rowid());
+        }
+        // Failed at different times while the wiki was down: each has its own (jittered) retry.
+        for (i, row) in rows.iter().enumerate() {
+            mark_failed(&conn, &[*row], t0, "wiki unreachable", |_| chrono::Duration::seconds(10 + i as i64)).unwrap();
+        }
+        assert!(due_together(&conn, "mediawiki", t0 + chrono::Duration::seconds(9), 10).unwrap().is_empty());
+        let first_due = due_together(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 10).unwrap();
+        assert_eq!(first_due.iter().map(|w| w.id).collect::<Vec<_>>(), rows, "all five, in one edit");
+        assert_eq!(
+            due_together(&conn, "mediawiki", t0 + chrono::Duration::seconds(10), 3).unwrap().len(),
+            3,
+            "within the limit"
+        );
+        enqueue(&conn, "other", 1, Action::Publish, t0 + chrono::Duration::hours(1)).unwrap();
+        assert!(
+            due_together(&conn, "other", t0, 10).unwrap().is_empty(),
+            "another sink's rows wait for their own time"
+        );
     }
 }

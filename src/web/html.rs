@@ -120,10 +120,12 @@ input, select, button {{ font: inherit; padding: .25rem .4rem; }}
 table {{ border-collapse: collapse; }}
 td, th {{ border: 1px solid #c8ccd1; padding: .3rem .5rem; text-align: left; vertical-align: top; }}
 .muted {{ color: #54595d; }}
+.incident {{ border: 1px solid #c8ccd1; border-radius: 4px; padding: .2rem .8rem; margin: .8rem 0; overflow-wrap: anywhere; }}
+.incident h3 {{ font-size: 1rem; margin: .4rem 0; }}
 </style>
 </head>
 <body>
-<nav aria-label="Main"><a href="/sal">Server Admin Log</a><a href="/incidents">Incidents</a><a href="/clinic">Clinic duty</a><a href="/atom/sal">Atom</a></nav>
+<nav aria-label="Main"><a href="/sal">Server Admin Log</a><a href="/incidents">Incidents</a><a href="/clinic">Clinic duty</a><a href="/status">Status</a><a href="/atom/sal">Atom</a></nav>
 <main>
 <h1>{title}</h1>
 {body}

@@ -9,6 +9,9 @@
 mod alerts;
 pub mod db;
 pub mod html;
+mod ingest;
+mod status;
+mod timeline;
 
 use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Record, Role};
@@ -39,6 +42,7 @@ pub struct Web {
     pub client: Client,
     links: Links,
     privacy: Privacy,
+    ingest: ingest::Ingest,
     /// Taking alerts (`[alerts]`); `None`: the alert endpoints refuse.
     alerts: Option<crate::alerts::receive::Receiver>,
 }
@@ -48,8 +52,9 @@ impl Web {
         let links = Links { task_url: config.web.task_url.clone(), commit_url: config.web.commit_url.clone() };
         let privacy = Privacy::from_config(&config.sal);
         let pool = Pool::new(config.storage.database.clone());
+        let ingest = ingest::Ingest::new(&config)?;
         let alerts = crate::alerts::receive::Receiver::new(&config, client.clone())?;
-        Ok(Arc::new(Web { config, pool, store, client, links, privacy, alerts }))
+        Ok(Arc::new(Web { config, pool, store, client, links, privacy, ingest, alerts }))
     }
 
     /// Text fit for publishing: IP addresses masked unless in `[sal] internal_networks`.
@@ -77,7 +82,7 @@ impl Web {
 
 /// Serves until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) -> std::io::Result<()> {
-    // The peer address, for `[alerts] loopback_only`.
+    // The peer address is for `[[ingest.clients]] sources` and `[alerts] loopback_only`.
     axum::serve(listener, router(web).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
@@ -93,9 +98,12 @@ pub const ROUTES: &[(&str, Handler)] = &[
     ("/incidents/{id}/report.md", || get(report_markdown)),
     ("/incidents/{id}/report.wiki", || get(report_wikitext)),
     ("/clinic", || get(clinic_page)),
+    ("/status", || get(status::status_page)),
+    ("/atom/status", || get(status::atom_status)),
+    ("/api/v1/status", || get(status::api_status)),
     ("/atom/sal", || get(atom_all)),
     ("/atom/sal/{channel}", || get(atom_channel)),
-    ("/api/v1/sal", || get(api_sal)),
+    ("/api/v1/sal", || get(api_sal).post(ingest::post).fallback(ingest::wrong_method)),
     ("/api/v1/sal/{id}", || get(api_sal_entry)),
     ("/api/v1/incidents", || get(api_incidents)),
     ("/api/v1/incidents/{id}", || get(api_incident)),
@@ -333,12 +341,13 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
     };
     let i = &r.incident;
     let now = web.config.clock.now();
+    let start = crate::incident::started_at(i, &r.timeline);
     let mut body = format!(
-        "<p><strong>{}</strong> — opened {} UTC ({} ago){}</p>",
+        "<p><strong>{}</strong> — opened {} UTC, {}{}</p>",
         i.state,
         i.opened_at.format("%Y-%m-%d %H:%M"),
-        human_duration(now - i.opened_at),
-        i.resolved_at.map(|t| format!(", resolved after {}", human_duration(t - i.opened_at))).unwrap_or_default()
+        escape(&crate::incident::age(i, &r.timeline, now)),
+        i.resolved_at.map(|t| format!(", resolved after {}", human_duration(t - start))).unwrap_or_default()
     );
     body.push_str("<h2>Roles</h2><ul>");
     for role in [Role::Comms, Role::Diagnosis] {
@@ -346,14 +355,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
             .tenures
             .iter()
             .filter(|t| t.role == role)
-            .map(|t| {
-                format!(
-                    "{} ({}–{})",
-                    escape(&t.nick),
-                    t.from.format("%H:%M"),
-                    t.to.map(|x| x.format("%H:%M").to_string()).unwrap_or_else(|| "now".into())
-                )
-            })
+            .map(|t| format!("{} ({})", escape(&t.nick), timeline::tenure_span(t, i)))
             .collect();
         let _ = write!(body, "<li>{}: {}</li>", role.title(), tenures.join(" → "));
     }
@@ -374,6 +376,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
             EventKind::Closed => "closed ".into(),
             EventKind::Reopened => "reopened ".into(),
             EventKind::ReportFiled => "report filed: ".into(),
+            EventKind::Update => "public update: ".into(),
         };
         let _ = write!(
             body,
@@ -587,16 +590,8 @@ async fn api_incident(State(web): Shared, Path(raw): Path<String>) -> Response {
     match public_record(&web, id).await {
         Ok(Some(r)) => {
             let mut v = incident_json(&web, &r.incident);
-            v["tenures"] = json!(r
-                .tenures
-                .iter()
-                .map(|t| json!({ "role": t.role.as_str(), "nick": t.nick, "from": t.from.to_rfc3339(), "to": t.to.map(|x| x.to_rfc3339()) }))
-                .collect::<Vec<_>>());
-            v["timeline"] = json!(r
-                .timeline
-                .iter()
-                .map(|e| json!({ "at": e.at.to_rfc3339(), "recorded_at": e.recorded_at.to_rfc3339(), "actor": e.actor, "text": e.text, "backdated": e.is_backdated() }))
-                .collect::<Vec<_>>());
+            v["tenures"] = json!(r.tenures.iter().map(|t| timeline::tenure_json(t, &r.incident)).collect::<Vec<_>>());
+            v["timeline"] = json!(r.timeline.iter().map(timeline::event_json).collect::<Vec<_>>());
             Json(v).into_response()
         }
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such incident"),

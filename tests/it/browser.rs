@@ -173,3 +173,28 @@ async fn a_person_searches_follows_a_permalink_and_reads_an_incident() {
     let shot = d.screenshot("incident").await;
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a real rendering, not a blank page");
 }
+
+/// The status page on a phone: 390 CSS pixels wide, no horizontal scrolling, and the hostile
+/// update shown as text (its script and `onerror` never run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_reads_on_a_phone() {
+    let w = web_bot().await;
+    let base = format!("http://127.0.0.1:{}", w.port);
+    let d = Driver::start().await;
+    d.session("POST", "/window/rect", json!({"width": 390, "height": 844})).await;
+    d.go(&format!("{base}/status")).await;
+    let run = async |script: &str| d.session("POST", "/execute/sync", json!({"script": script, "args": []})).await;
+    let width = run("return window.innerWidth").await.as_i64().unwrap();
+    assert!(width <= 400, "the viewport is a phone's: {width} px");
+    let scroll = run("return document.documentElement.scrollWidth").await.as_i64().unwrap();
+    assert!(scroll <= width, "no horizontal scrolling: the page is {scroll} px wide in a {width} px viewport");
+    let update = run("return document.querySelector('.incident .update').textContent").await;
+    let update = update.as_str().unwrap_or_default().to_string();
+    assert!(update.contains("<script>document.title='pwned'</script><img src=x"), "shown as text: {update}");
+    assert!(update.contains("users behind [IP hidden] see errors"), "{update}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(run("return document.title").await, "Status — srebot", "no script of the update ran");
+    assert!(d.source().await.contains("Wikis down for logged-in users"));
+    let shot = d.screenshot("status-phone").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 5_000, "a real rendering, not a blank page");
+}

@@ -169,7 +169,7 @@ async fn the_topic_section_follows_the_schedule_without_fighting_people() {
     );
     assert_eq!(
         ask(&mut a, &chan, &botnick, "!clinic none 2021-09-28").await,
-        "2021-09-28 is a Tue; duty weeks start on Mon."
+        "2021-09-28 is a Tuesday, but duty weeks start on Monday."
     );
     assert_eq!(
         ask(&mut a, &chan, &botnick, "!clinic next").await,

@@ -9,14 +9,20 @@ pub struct Response {
 }
 
 pub async fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> Response {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect to the web server");
     let body = body.unwrap_or("");
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.unwrap();
+    exchange(port, req.as_bytes()).await
+}
+
+/// Sends `raw` (a whole request, head and body) and reads the response.
+pub async fn exchange(port: u16, raw_request: &[u8]) -> Response {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect to the web server");
+    // A server may answer (413) and close before reading all of a large body.
+    let _ = s.write_all(raw_request).await;
     // Read until the body is complete by Content-Length (some servers keep the connection
     // open despite `Connection: close`), or until EOF when there is none.
     let mut raw = Vec::new();

@@ -153,7 +153,14 @@ async fn a_whole_incident_with_roles_timeline_reminder_and_report() {
     }
     let status = section(&draft, "## Status");
     let to_resolve = status.iter().find_map(|l| l.strip_prefix("- Time to resolve: ")).expect("time to resolve");
-    assert!(to_resolve.ends_with(" s") || to_resolve.ends_with(" min"), "{to_resolve}");
+    // From the backdated impact start (00:00), not from the open command, and saying so.
+    assert!(to_resolve.ends_with(" (from the impact start)"), "{to_resolve}");
+    assert!(
+        status.iter().any(|l| l.starts_with("- Impact started: ") && l.contains(" 00:00 UTC (backdated: ")),
+        "{status:?}"
+    );
+    let held = section(&draft, "## Responders").into_iter().any(|l| l.contains("(current)"));
+    assert!(!held, "a closed incident's roles end at its close:\n{draft}");
     let states = section(&draft, "### Time in each state");
     for state in ["investigating", "identified", "resolved"] {
         assert!(states.iter().any(|l| l.starts_with(&format!("| {state} | "))), "no {state} row: {states:?}");

@@ -190,6 +190,18 @@ impl TestWiki {
         self.maintenance("edit.php", &["-u", "Human", "-s", "by hand", title], Some(text));
     }
 
+    /// How many revisions the page has.
+    fn revisions(&self, title: &str) -> usize {
+        let url = format!(
+            "{}?action=query&prop=revisions&rvprop=ids&rvlimit=max&format=json&formatversion=2&titles={}",
+            self.api(),
+            title.replace(' ', "_")
+        );
+        let body = ureq::Agent::new_with_defaults().get(&url).call().unwrap().body_mut().read_to_string().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["query"]["pages"][0]["revisions"].as_array().map_or(0, Vec::len)
+    }
+
     /// The page's current text, read anonymously.
     fn text(&self, title: &str) -> String {
         self.client().read(title).expect("read the page").content
@@ -205,6 +217,8 @@ impl TestWiki {
             retry_min_seconds: 1,
             retry_max_seconds: 2,
             timeout_seconds: 5,
+            status_page: None,
+            report_prefix: "Tech:Incidents/".into(),
         }
     }
 
@@ -221,15 +235,61 @@ impl Drop for TestWiki {
 
 /// Waits (polling the wiki) until `pred` holds for the page text; returns that text.
 async fn wait_page(wiki: &TestWiki, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    wait_text(wiki, PAGE, what, timeout, pred).await
+}
+
+/// Waits (polling the wiki) until `pred` holds for the text of page `title`; returns that text.
+async fn wait_text(wiki: &TestWiki, title: &str, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + timeout;
     loop {
-        let text = wiki.text(PAGE);
+        let text = wiki.text(title);
         if pred(&text) {
             return text;
         }
         assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}; the page:\n{text}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A bot publishing to a test wiki, joined with alice (on the access list, an admin) to a public
+/// and a security channel.
+struct WikiBot {
+    bot: BotProcess,
+    alice: TestClient,
+    botnick: String,
+    chan: String,
+    sec: String,
+    _secrets: tempfile::TempDir,
+}
+
+/// Starts a bot publishing to `wiki`; `extra` follows the `[publish.mediawiki]` keys (more keys
+/// of it, or other sections).
+async fn wiki_bot(wiki: &TestWiki, extra: &str) -> WikiBot {
+    let net = shared_network().await;
+    let (botnick, alice) = (unique("sb"), unique("al"));
+    net.register_account(&botnick, "botpass1").await;
+    net.register_account(&alice, "alicepw1").await;
+    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    a.join(&sec).await;
+    let secrets = tempfile::tempdir().unwrap();
+    let pw = secrets.path().join("bot-password");
+    std::fs::write(&pw, format!("{BOT_PASSWORD}\n")).unwrap();
+    let mut opts = BotOpts::new(net, &botnick);
+    opts.sasl = Some((botnick.clone(), "botpass1".into()));
+    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
+    opts.accounts = vec![alice.clone()];
+    opts.admins = vec![alice.clone()];
+    opts.extra = format!(
+        "[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\nusername = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\n\
+         retry_min_seconds = 1\nretry_max_seconds = 2\ntimeout_seconds = 5\n{extra}",
+        wiki.api()
+    );
+    let bot = BotProcess::start(opts);
+    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    wait_join(&mut a, &botnick, &sec, WAIT).await;
+    WikiBot { bot, alice: a, botnick, chan, sec, _secrets: secrets }
 }
 
 fn lines_with(text: &str, needle: &str) -> usize {
@@ -248,30 +308,9 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     wiki.human_edit(PAGE, "{{Navigation}}\nThe team's Server Admin Log. Newest on top.");
     eprintln!("mediawiki: installed and serving in {:?}", started.elapsed());
 
-    let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    let secrets = tempfile::tempdir().unwrap();
-    let pw = secrets.path().join("bot-password");
-    std::fs::write(&pw, format!("{BOT_PASSWORD}\n")).unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
-    opts.admins = vec![alice.clone()];
-    opts.extra = format!(
-        "[sal]\ninternal_networks = [\"10.0.0.0/8\"]\n[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\n\
-         username = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\nretry_min_seconds = 1\nretry_max_seconds = 2\ntimeout_seconds = 5\n",
-        wiki.api()
-    );
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
-    wait_join(&mut a, &botnick, &sec, WAIT).await;
+    let WikiBot { bot, alice: mut a, botnick, chan, sec, _secrets } =
+        wiki_bot(&wiki, "[sal]\ninternal_networks = [\"10.0.0.0/8\"]\n").await;
+    let alice = a.nick().to_string();
     let mut say = async |target: &str, text: &str| -> String {
         a.privmsg(target, text).await;
         a.expect_privmsg_from(&botnick, target, WAIT).await
@@ -321,6 +360,7 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     }
 
     // 2. The wiki goes down: 5 entries wait in the outbox and !sal status says why.
+    let revisions = wiki.revisions(PAGE);
     wiki.stop();
     for i in 1..=5 {
         assert!(say(&chan, &format!("!log outage entry {i} of 5")).await.starts_with("Logged #"));
@@ -336,7 +376,7 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     assert!(status.contains("5 changes waiting (5 entries)") && status.contains("wiki unreachable"), "{status}");
     assert!(!status.contains(BOT_PASSWORD));
 
-    // 3. Back up: all five are published, each exactly once.
+    // 3. Back up: all five are published, each exactly once, in one edit.
     let t1 = Instant::now();
     wiki.start();
     let text = wait_page(&wiki, "the 5 entries logged while the wiki was down", Duration::from_secs(20), |t| {
@@ -355,6 +395,7 @@ async fn entries_reach_the_wiki_once_survive_an_outage_and_redactions_edit_them_
     tokio::time::sleep(Duration::from_secs(3)).await; // retries that might still be due: none may repost
     let settled = wiki.text(PAGE);
     assert_eq!(settled, text, "nothing was posted twice");
+    assert_eq!(wiki.revisions(PAGE), revisions + 1, "the backlog of 5 was published in one edit");
     let pending: i64 =
         bot.db().query_row("SELECT count(*) FROM sal_outbox WHERE done_at IS NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(pending, 0);
@@ -445,4 +486,172 @@ async fn concurrent_edits_are_reapplied_not_overwritten() {
     })
     .await
     .unwrap();
+}
+
+/// The communicator's tools against the real wiki: public updates appear in the status notice
+/// at the top of its page (people's text below kept), an update made while the wiki is down is
+/// published once when it is back, the notice goes at resolution; the report is published as
+/// its own page, updated in place by a second publish, and left alone once a person edited it.
+/// Nothing of the security channel's incident reaches the wiki.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_notice_and_report_pages_on_the_wiki() {
+    if let Err(why) = ensure_mediawiki() {
+        skip_or_fail("MediaWiki status and report test", &why, all_required());
+        return;
+    }
+    const STATUS: &str = "Tech:Status";
+    const PEOPLE: &str = "Our services' status, kept by the SRE team.\n\n== Earlier incidents ==\nNone worth telling.";
+    const START: &str = "<!-- srebot:status -->";
+    let mut wiki = TestWiki::install();
+    wiki.start();
+    wiki.human_edit(STATUS, PEOPLE);
+
+    let extra = format!("status_page = \"{STATUS}\"\nreport_prefix = \"Tech:Incidents/\"\n");
+    let WikiBot { bot, alice: mut a, botnick, chan, sec, _secrets } = wiki_bot(&wiki, &extra).await;
+    let mut say = async |target: &str, text: &str| -> String {
+        a.privmsg(target, text).await;
+        a.expect_privmsg_from(&botnick, target, WAIT).await
+    };
+    let long = Duration::from_secs(20);
+
+    // 1. An update appears at the top of the status page; people's text stays below it.
+    assert!(say(&chan, "!incident open Wiki farm returns 503").await.starts_with("Incident #1 opened"));
+    assert!(say(&chan, "!incident impact user-facing").await.contains("Report required"));
+    assert!(say(&sec, "!incident open okapi-private-marker leaked key").await.starts_with("Incident #1 opened"));
+    let r = say(&sec, "!incident update okapi-private-marker rotating").await;
+    assert!(r.contains("never published"), "{r}");
+    let r = say(&chan, "!incident update We are looking into it; reports from 203.0.113.5 welcome").await;
+    assert!(r.starts_with("#1: public update posted at"), "{r}");
+    let text = wait_text(&wiki, STATUS, "the first update", long, |t| t.contains("We are looking into it")).await;
+    assert!(text.starts_with(START) && text.ends_with(PEOPLE), "on top, people's text kept:\n{text}");
+    assert!(text.contains("'''Incident #1: Wiki farm returns 503''' (investigating)"), "{text}");
+    assert!(text.contains("reports from [IP hidden] welcome") && !text.contains("203.0.113.5"), "{text}");
+
+    // 2. The wiki is down during the next update: published once when it is back, in place.
+    wiki.stop();
+    let r = say(&chan, "!incident update Fix deployed, watching the error rate").await;
+    assert!(r.starts_with("#1: public update posted at"), "{r}");
+    tokio::time::sleep(Duration::from_secs(3)).await; // at least one failed attempt
+    let failed: i64 = bot
+        .db()
+        .query_row("SELECT count(*) FROM sal_outbox WHERE sink = 'mediawiki-status' AND attempts > 0", [], |r| r.get(0))
+        .unwrap();
+    assert!(failed >= 1, "the publisher tried while the wiki was down");
+    wiki.start();
+    let text =
+        wait_text(&wiki, STATUS, "the update made during the outage", long, |t| t.contains("Fix deployed")).await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // retries that might still be due: none may repost
+    let settled = wiki.text(STATUS);
+    assert_eq!(settled, text, "nothing posted twice");
+    assert_eq!(settled.matches(START).count(), 1, "{settled}");
+    assert_eq!(settled.matches("Fix deployed").count(), 1, "{settled}");
+    assert!(!settled.contains("looking into it"), "the latest update replaces the one before:\n{settled}");
+    assert!(!settled.contains("okapi") && !settled.contains("leaked key"), "{settled}");
+
+    // 3. Resolved: the notice goes, people's text is as it was.
+    assert!(say(&chan, "!incident status resolved").await.starts_with("#1 resolved after"));
+    let text = wait_text(&wiki, STATUS, "the notice to go", long, |t| !t.contains(START)).await;
+    assert_eq!(text, PEOPLE);
+    tokio::time::sleep(Duration::from_millis(500)).await; // the rows are marked done after the edit
+    let pending: i64 =
+        bot.db().query_row("SELECT count(*) FROM sal_outbox WHERE done_at IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(pending, 0);
+
+    // 4. The report: its own page, created once and recorded as the filed report.
+    let title = format!("Tech:Incidents/{} Wiki farm returns 503", chrono::Utc::now().format("%Y-%m-%d"));
+    let url = format!("{}index.php?title={}", wiki.api().trim_end_matches("api.php"), title_param(&title));
+    let r = say(&chan, "!incident report publish").await;
+    assert_eq!(r, format!("#1: report draft published at {url} and recorded as the filed report; finish it there."));
+    let page = wiki.text(&title);
+    for needle in ["Draft generated by srebot", "Wiki farm returns 503", "Fix deployed", "user-facing outage"] {
+        assert!(page.contains(needle), "the report page lacks {needle:?}:\n{page}");
+    }
+    assert!(!page.contains("203.0.113.5") && !page.contains("okapi"), "{page}");
+    assert!(say(&chan, "!incident show 1").await.contains(&format!("report: {url}")));
+    // A second publish updates the same page.
+    assert!(say(&chan, "!incident note root cause: a full disk on db151").await.starts_with("Noted on #1"));
+    let r = say(&chan, "!incident report publish 1").await;
+    assert_eq!(r, format!("#1: report draft updated at {url} and recorded as the filed report; finish it there."));
+    assert!(wiki.text(&title).contains("root cause: a full disk on db151"));
+    let filed: i64 = bot
+        .db()
+        .query_row("SELECT count(DISTINCT report_page) FROM incident WHERE report_page IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(filed, 1, "one page");
+    // A person edits the page: the bot leaves it alone, and says so.
+    wiki.human_edit(&title, "A report written by people.");
+    assert!(say(&chan, "!incident note one more thing").await.starts_with("Noted on #1"));
+    let r = say(&chan, "!incident report publish 1").await;
+    assert_eq!(r, format!("#1: {url} has been edited by people since srebot wrote it: left as it is."));
+    assert_eq!(wiki.text(&title), "A report written by people.");
+    // A security incident's report is never published.
+    assert!(say(&sec, "!incident status resolved").await.contains("resolved"));
+    let r = say(&sec, "!incident report publish").await;
+    assert!(r.starts_with("A security incident's report is never published"), "{r}");
+    assert!(!bot.log_text().contains(BOT_PASSWORD));
+}
+
+/// `title` as `index.php?title=` carries it.
+fn title_param(title: &str) -> String {
+    title
+        .replace(' ', "_")
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `srebot sal import-wiki --page` reads a real wiki's page through the Action API, and its
+/// monthly archive subpages with `--archives`; a second run adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_wiki_reads_a_page_and_its_archives_through_the_api() {
+    if let Err(why) = ensure_mediawiki() {
+        skip_or_fail("MediaWiki import test", &why, all_required());
+        return;
+    }
+    let mut wiki = TestWiki::install();
+    wiki.start();
+    let title = "Tech:SAL history";
+    wiki.human_edit(title, "The log.\n== 2026-02-02 ==\n* 10:00 alice: current page line (T1)\n");
+    wiki.human_edit(
+        &format!("{title}/Archive 2025"),
+        "=== 2025-12-31 ===\n* 23:00 {{SAL entry|1=bob: archived line}}\n",
+    );
+    wiki.human_edit(
+        &format!("{title}/Archive 2024"),
+        "== 2024-06-01 ==\n* 08:00 LSBot: [deploy@mw1] older line\n* 8 o'clock: not a line\n",
+    );
+    let net = shared_network().await;
+    let chan = format!("#{}", unique("sre"));
+    let mut opts = BotOpts::new(net, &unique("sb"));
+    opts.channels = vec![(chan.clone(), "public")];
+    let bot = BotProcess::create(opts);
+    let api = wiki.api();
+    let import = |archives: bool| {
+        let mut args = vec!["sal", "import-wiki", "--page", title, "--api", &api, "--channel", &chan];
+        if archives {
+            args.push("--archives");
+        }
+        bot.cli(&args)
+    };
+    let (ok, out, err) = import(false);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out, format!("{title}: 2026-02-02: 1 added, 0 already present\n{title}: 1 added, 0 already present, 0 unparsable, over 1 day(s)\n"));
+    let (ok, out, err) = import(true);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("{title}/Archive 2024: 2024-06-01: 1 added, 0 already present, 1 unparsable: line 3 (")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{title}/Archive 2025: 2025-12-31: 1 added")), "{out}");
+    assert!(out.contains(&format!("{title}: 0 added, 1 already present")), "{out}");
+    assert_eq!(bot.count("import_key IS NOT NULL"), 3);
+    assert_eq!(bot.count("nick = 'deploy' AND relayed_by = 'LSBot' AND message = 'older line'"), 1);
+    let (ok, out, _) = import(true);
+    assert!(ok && !out.contains(" 1 added"), "{out}");
+    assert_eq!(bot.count("1"), 3);
+    let (ok, _, err) = bot.cli(&["sal", "import-wiki", "--page", "No such page", "--api", &api, "--channel", &chan]);
+    assert!(!ok && err.contains("no page"), "{err}");
 }

@@ -178,4 +178,19 @@ async fn queries_and_corrections_from_irc() {
     assert_eq!(bot.count("1"), 13);
     assert!(ask(&mut b, &botnick, &chan, "!sal status", &chan, 1).await[0].starts_with("Publishing is off"));
     assert!(ask(&mut b, &botnick, &chan, "!sal 5", &chan, 1).await[0].contains("!sal #5"));
+    assert_eq!(
+        ask(&mut b, &botnick, &chan, "!sal since 2026-13-01", &chan, 1).await,
+        vec!["2026-13-01 is not a valid date (YYYY-MM-DD, UTC)."]
+    );
+
+    // A second undo does not reach back to #12; the withdrawn #13 can be restored, on the record.
+    let again = ask(&mut b, &botnick, &chan, "!log undo", &chan, 1).await;
+    assert!(again[0].starts_with("NOT undone: your last undo took back #13; #12 (deploy step 10)"), "{again:?}");
+    assert_eq!(bot.count("hidden_at IS NOT NULL"), 2, "the refused undo hid nothing");
+    let back = ask(&mut b, &botnick, &chan, "!sal restore #13", &chan, 1).await;
+    assert_eq!(back, vec!["Restored #13 (deploy step 11): back in queries, the web and the wiki."]);
+    assert!(ask(&mut b, &botnick, &chan, "!sal last 1", &chan, 2).await[0].starts_with("#13 "));
+    let (ok, out, _) = bot.cli(&["sal", "show", "13"]);
+    assert!(ok && out.contains(&format!(" restore by {bob} ({bob})\n  old text: deploy step 11\n")), "{out}");
+    assert!(!out.contains("hidden since"), "{out}");
 }

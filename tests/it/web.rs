@@ -8,6 +8,10 @@ use crate::support::{shared_network, unique, TestClient, WAIT};
 use std::time::Duration;
 
 const SECRET_MARKER: &str = "okapi-private-marker-5521";
+/// A public status update that tries to run script on the status page, with a public address
+/// to mask and a word too long for a phone's width.
+const HOSTILE_UPDATE: &str = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\"> \
+     We are on it; users behind 198.51.100.7 see errors: https://phabricator.example.org/T123456/a-very-long-path-without-any-break-in-it-at-all-so-a-phone-must-wrap-it";
 
 pub struct WebBot {
     pub bot: BotProcess,
@@ -36,7 +40,9 @@ pub async fn web_bot() -> WebBot {
     opts.admins = vec![alice.clone()];
     opts.extra = format!(
         "[web]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}\"\n\
-         task_url = \"https://phabricator.example.org/{{}}\"\n[sal]\ninternal_networks = [\"10.64.0.0/12\"]\n"
+         task_url = \"https://phabricator.example.org/{{}}\"\n[sal]\ninternal_networks = [\"10.64.0.0/12\"]\n\
+         [[ingest.clients]]\nname = \"puppet\"\ntoken_sha256 = \"{}\"\nchannels = [\"{chan}\", \"{sec}\"]\n",
+        crate::ingest::PUPPET_TOKEN_SHA256
     );
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;
@@ -52,6 +58,9 @@ pub async fn web_bot() -> WebBot {
     say(&chan, "!incident open Wikis down for logged-in users").await;
     say(&chan, "!log depooled cp3050 (T654321)").await;
     say(&chan, "!incident impact user-facing").await;
+    say(&sec, &format!("!incident update {SECRET_MARKER} keys rotated")).await;
+    let posted = say(&chan, &format!("!incident update {HOSTILE_UPDATE}")).await;
+    assert!(posted.starts_with("#1: public update posted at "), "{posted}");
     WebBot { bot, port, chan, sec, botnick, alice: a }
 }
 
@@ -146,6 +155,25 @@ async fn every_route_answers_and_nothing_private_leaks() {
     assert_eq!(health.status, 200, "{}", health.body);
     assert_eq!(get(p, "/no/such/page").await.status, 404);
 
+    // The status page, its feed and JSON: the public incident with its latest update, escaped
+    // and masked; nothing of the security channel's incident, not even that there is one.
+    let status = get(p, "/status").await;
+    assert_eq!(status.status, 200);
+    let body = &status.body;
+    assert!(body.contains("Open incidents") && body.contains("Wikis down for logged-in users"), "{body}");
+    assert!(body.contains("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&lt;img"), "{body}");
+    assert!(!body.contains("<script>document") && !body.contains("<img src=x"), "{body}");
+    assert!(body.contains("users behind [IP hidden] see errors") && !body.contains("198.51.100.7"), "{body}");
+    assert_eq!(body.matches("class=\"incident\"").count(), 1, "one public incident: {body}");
+    let atom = get(p, "/atom/status").await;
+    assert!(atom.headers.contains("application/atom+xml") && atom.body.matches("<entry>").count() == 1);
+    assert!(atom.body.contains("users behind [IP hidden] see errors") && !atom.body.contains("<script>"));
+    let api: serde_json::Value = serde_json::from_str(&get(p, "/api/v1/status").await.body).unwrap();
+    assert_eq!(api["incidents"].as_array().unwrap().len(), 1, "{api}");
+    assert_eq!(api["incidents"][0]["state"], "investigating");
+    let text = api["incidents"][0]["latest_update"]["text"].as_str().unwrap();
+    assert!(text.starts_with("<script>") && text.contains("[IP hidden]"), "JSON carries the text, masked: {text}");
+
     // The privacy scan: no route says anything that was said in the security channel.
     for path in [
         "/".to_string(),
@@ -159,6 +187,9 @@ async fn every_route_answers_and_nothing_private_leaks() {
         "/incidents/1/report.md".into(),
         "/incidents/2".into(),
         "/clinic".into(),
+        "/status".into(),
+        "/atom/status".into(),
+        "/api/v1/status".into(),
         "/atom/sal".into(),
         format!("/atom/sal/{}", w.sec.trim_start_matches('#')),
         "/api/v1/sal".into(),
@@ -179,6 +210,31 @@ async fn every_route_answers_and_nothing_private_leaks() {
     a.privmsg(&w.chan, "!incident report 1").await;
     let reply = a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
     assert!(reply.starts_with(&format!("Report draft for #1: http://127.0.0.1:{p}/incidents/1 ")), "{reply}");
+    // Closed, the incident's clocks stop: roles end at the close, and the API names every event.
+    a.privmsg(&w.chan, "!incident status identified bad config").await;
+    a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
+    a.privmsg(&w.chan, "!incident close").await;
+    let closed = a.expect_privmsg_from(&w.botnick, &w.chan, WAIT).await;
+    assert!(closed.contains("the draft is written; once it is filed, !incident report-filed 1 <url>"), "{closed}");
+    let page = get(p, "/incidents/1").await.body;
+    let roles = page.split("<h2>Roles</h2>").nth(1).unwrap().split("</ul>").next().unwrap();
+    assert!(!roles.contains("–now") && roles.contains("communicator: "), "{roles}");
+    assert!(page.contains("closed after "), "{page}");
+    let draft = page.split("<h2>Report draft").nth(1).unwrap();
+    assert!(!draft.contains("(current)"), "{draft}");
+    let inc: serde_json::Value = serde_json::from_str(&get(p, "/api/v1/incidents/1").await.body).unwrap();
+    let events = inc["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for kind in ["opened", "log", "impact", "status", "closed"] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    assert!(events.iter().all(|e| e.get("text") != Some(&serde_json::json!(""))), "{events:?}");
+    let status = events.iter().find(|e| e["kind"] == "status").unwrap();
+    assert_eq!(
+        (&status["from_state"], &status["to_state"]),
+        (&serde_json::json!("investigating"), &serde_json::json!("identified"))
+    );
+    assert!(inc["tenures"].as_array().unwrap().iter().all(|t| t["to"].is_string()), "{inc}");
     // Admins read everything from the CLI, the security channel's entries included.
     let (ok, out, _) = w.bot.cli(&["sal", "show", "2"]);
     assert!(ok && out.contains(SECRET_MARKER) && out.contains("private: made in a security channel"), "{out}");
@@ -192,6 +248,8 @@ const UNDONE: &str = "gnu-withdrawn-6631";
 const REDACTED: &str = "zebra-redacted-7742";
 const REDACTED_IP: &str = "203.0.113.99";
 const NOTE_IP: &str = "192.0.2.44";
+/// An entry a machine logged in the security channel through the ingest API.
+const INGESTED: &str = "ibex-ingested-9913";
 
 /// The entry id in an ack with a link (`Logged the message at …/sal/ID, nick`).
 fn acked_id(ack: &str) -> i64 {
@@ -235,6 +293,15 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
     assert!(shown.starts_with(&format!("#{redacted} was redacted by {} on ", alice)), "{shown}");
     assert!(!shown.contains("named a customer"), "{shown}");
 
+    // Through the ingest API, into the security channel.
+    let ingested = crate::ingest::ingest(
+        p,
+        crate::ingest::PUPPET_TOKEN,
+        &serde_json::json!({"message": format!("{INGESTED} rotated keys"), "channel": sec}),
+    )
+    .await;
+    assert_eq!(ingested.status, 201, "{}", ingested.body);
+
     let db = w.bot.db();
     let last_entry: i64 = db.query_row("SELECT max(id) FROM sal_entry", [], |r| r.get(0)).unwrap();
     let incidents: i64 = db.query_row("SELECT count(*) FROM incident", [], |r| r.get(0)).unwrap();
@@ -254,11 +321,12 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
         "?q=okapi".into(),
         "?q=zebra".into(),
         "?q=gnu".into(),
+        "?q=ibex".into(),
         "?q=rotated+deploy+key".into(),
         format!("?before={}", last_entry + 1),
         "?until=2100-01-01".into(),
     ];
-    let forbidden = [SECRET_MARKER, "198.51.100.7", REDACTED_IP, NOTE_IP, REDACTED, UNDONE, &sec];
+    let forbidden = [SECRET_MARKER, "198.51.100.7", REDACTED_IP, NOTE_IP, REDACTED, UNDONE, INGESTED, &sec];
     let mut scanned = 0;
     for (route, _) in srebot::web::ROUTES {
         for path in expand(route, &values) {
@@ -301,7 +369,7 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
     assert_eq!(timeline.matches("(entry retracted)").count(), 2, "{page}");
     assert!(page.contains("users behind [IP hidden] see errors"), "{page}");
     let api: serde_json::Value = serde_json::from_str(&get(p, &format!("/api/v1{path}")).await.body).unwrap();
-    let texts: Vec<&str> = api["timeline"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = api["timeline"].as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
     assert_eq!(texts.iter().filter(|t| **t == "(entry retracted)").count(), 2, "{texts:?}");
 }
 
