@@ -10,6 +10,7 @@ use super::Alert;
 use crate::config::{Config, Secret};
 use crate::store::alert::{Change, Received};
 use crate::store::Store;
+use crate::web::json_error;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -37,10 +38,6 @@ impl Receiver {
             relay: Relay::spawn(client, a.fold_after, budget),
         }))
     }
-}
-
-pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
 }
 
 /// Whether this request may send alerts; `Err` is the answer when not.

@@ -22,7 +22,7 @@ async fn body_of(req: Request) -> Result<Parts, Box<Response>> {
     // Alertmanager's payloads stay far below this; a bigger body is refused with 413.
     match axum::body::to_bytes(req.into_body(), 8 << 20).await {
         Ok(b) => Ok((headers, peer, b)),
-        Err(_) => Err(Box::new(crate::alerts::receive::json_error(
+        Err(_) => Err(Box::new(super::json_error(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "the body is too large or was cut off",
         ))),

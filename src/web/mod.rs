@@ -527,7 +527,7 @@ fn entry_json(web: &Web, r: &SalRow) -> serde_json::Value {
     })
 }
 
-fn json_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
