@@ -35,6 +35,9 @@ pub struct Config {
     /// `[[ingest.clients]]`: machines that may write the log over HTTP (`ingest`).
     #[serde(default)]
     pub ingest: crate::ingest::IngestConfig,
+    /// `[alerts]`: receiving alerts; unset, the alert endpoints refuse everything.
+    #[serde(default)]
+    pub alerts: Option<crate::alerts::config::AlertsConfig>,
     /// Not configured in the file: the system clock, or a test's (see `clock`).
     #[serde(skip)]
     pub clock: crate::clock::Clock,
@@ -616,6 +619,7 @@ const SECTIONS: &[&str] = &[
     "ratelimit",
     "publish",
     "ingest",
+    "alerts",
 ];
 
 /// Parses and validates config text. `Err` holds every problem found.
@@ -647,6 +651,8 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
     let clinic: Option<ClinicConfig> = optional(raw, root, read("clinic"), &mut problems);
     let ratelimit: Option<crate::ratelimit::RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
     let ingest: Option<crate::ingest::IngestConfig> = optional(raw, root, read("ingest"), &mut problems);
+    let alerts: Option<Option<crate::alerts::config::AlertsConfig>> =
+        optional(raw, root, read("alerts"), &mut problems);
     let mut channels = Vec::new();
     let mut channels_ok = true;
     if let Some(value) = root.get("channels") {
@@ -684,6 +690,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             clinic: clinic.unwrap_or_default(),
             ratelimit: ratelimit.unwrap_or_default(),
             ingest: ingest.unwrap_or_default(),
+            alerts: alerts.flatten(),
             clock: crate::clock::Clock::System,
         };
         for (segments, message) in validate(&config) {
@@ -891,7 +898,7 @@ pub fn warnings(c: &Config) -> Vec<String> {
 
 /// Semantic checks: each problem as (key path, message).
 fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
-    let mut p = Vec::new();
+    let mut p = crate::alerts::config::validate(c);
     let irc = &c.irc;
     if irc.server.trim().is_empty() {
         p.push((key(&["irc", "server"]), "must not be empty".into()));

@@ -11,6 +11,7 @@
 //! ARCHITECTURE.md draws the same map.
 
 pub mod access;
+pub mod alerts;
 pub mod bot;
 pub mod clinic;
 pub mod clinic_cli;

@@ -69,12 +69,32 @@ enum Sub {
         #[command(subcommand)]
         command: AccessCommand,
     },
+    /// Alerts: the "pages for awareness" of a duty week.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
 }
 
 #[derive(Subcommand)]
 enum AccessCommand {
     /// The config file's lists, the grants made on IRC (who, when, why) and the latest changes.
     List,
+}
+
+#[derive(Subcommand)]
+enum AlertsCommand {
+    /// Print the alerts that fired in the duty week containing --week, grouped by name (public
+    /// alerts; with --channel, that security channel's).
+    Pages {
+        #[arg(long)]
+        week: String,
+        #[arg(long)]
+        channel: Option<String>,
+        /// wikitext (MediaWiki) or markdown
+        #[arg(long, default_value = "wikitext")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +252,22 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("srebot reload: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Sub::Alerts { command: AlertsCommand::Pages { week, channel, format } } => {
+            let Some(c) = load_or_report(cli.config.as_deref(), "srebot --config FILE alerts pages --week YYYY-MM-DD")
+            else {
+                return ExitCode::FAILURE;
+            };
+            match srebot::alerts::pages::cli(&c, &week, channel.as_deref(), &format) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
                     ExitCode::FAILURE
                 }
             }

@@ -78,19 +78,26 @@ proptest! {
                 prop_assert!(!t.contains(char::is_whitespace) && t == t.to_ascii_lowercase(), "{t:?}");
             }
             Some(Command::Help { topic: None }) => {}
-            Some(Command::Incident(Err(e)) | Command::Clinic(Err(e)) | Command::Sal(Err(e)) | Command::Access(Err(e))) => {
+            Some(
+                Command::Incident(Err(e))
+                | Command::Clinic(Err(e))
+                | Command::Sal(Err(e))
+                | Command::Access(Err(e))
+                | Command::Alerts(Err(e))
+                | Command::Silence(Err(e)),
+            ) => {
                 prop_assert!(is_short_line(&e), "{} bytes for {}: {}", e.len(), shown(&text), shown(&e));
             }
             Some(Command::Incident(Ok(sub))) => incident_sub_is_sound(&sub)?,
             Some(Command::Sal(Ok(sub))) => sal_sub_is_sound(&sub)?,
             Some(Command::Clinic(Ok(sub))) => clinic_sub_is_sound(&sub)?,
-            Some(Command::Access(Ok(_))) => {}
+            Some(Command::Access(Ok(_)) | Command::Alerts(Ok(_)) | Command::Silence(Ok(_))) => {}
         }
     }
 }
 
 /// The words `cmd::parse` answers with the default `[commands]` (`inc` is the default alias).
-const OUR_WORDS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access"];
+const OUR_WORDS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access", "alerts", "silence"];
 
 /// What a user may be told in one go: non-empty, one line, and short enough to go out as one
 /// IRC line (with room for the longest prefix a server relays). A NUL the user typed may come
@@ -138,7 +145,7 @@ fn incident_sub_is_sound(sub: &cmd::incident::Sub) -> Result<(), TestCaseError> 
         | Sub::ReportPublish { id }
         | Sub::Snooze { id, .. } => *id,
         Sub::Reopen { id } | Sub::ReportFiled { id, .. } => Some(*id),
-        Sub::Open { summary } => {
+        Sub::Open { summary, .. } => {
             prop_assert!(!summary.trim().is_empty());
             None
         }
@@ -181,7 +188,13 @@ fn clinic_sub_is_sound(sub: &cmd::clinic::Sub) -> Result<(), TestCaseError> {
             prop_assert!(nick.as_ref().is_none_or(|n| !n.is_empty()) && !name.trim().is_empty())
         }
         Sub::Set { people, .. } => prop_assert!(!people.trim().is_empty()),
-        Sub::Now | Sub::Next | Sub::NoDuty { .. } | Sub::Unset { .. } | Sub::Swap { .. } | Sub::Help => {}
+        Sub::Now
+        | Sub::Next
+        | Sub::NoDuty { .. }
+        | Sub::Unset { .. }
+        | Sub::Swap { .. }
+        | Sub::Help
+        | Sub::Pages { .. } => {}
     }
     Ok(())
 }

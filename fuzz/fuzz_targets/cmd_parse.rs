@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use srebot::cmd::{self, Command};
 use srebot::config::CommandsConfig;
 
-const OURS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access"];
+const OURS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access", "alerts", "silence"];
 
 fuzz_target!(|data: &[u8]| {
     let text = commands::text(data);
@@ -21,7 +21,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(parsed.is_some(), ours, "{text:?}");
     match parsed {
         Some(Command::Log { message }) => assert_eq!(message.trim(), message),
-        Some(Command::Incident(Err(e)) | Command::Clinic(Err(e)) | Command::Sal(Err(e)) | Command::Access(Err(e))) => {
+        Some(
+            Command::Incident(Err(e))
+            | Command::Clinic(Err(e))
+            | Command::Sal(Err(e))
+            | Command::Access(Err(e))
+            | Command::Alerts(Err(e))
+            | Command::Silence(Err(e)),
+        ) => {
             assert!(!e.trim().is_empty() && !e.contains(['\r', '\n']) && e.len() <= 400, "{} bytes: {e:?}", e.len());
         }
         _ => {}

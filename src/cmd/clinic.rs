@@ -55,11 +55,15 @@ pub enum Sub {
         nick: Option<String>,
     },
     Help,
+    /// `!clinic pages [date]`: the alerts of a duty week (see `cmd::pages`).
+    Pages {
+        week: Option<NaiveDate>,
+    },
 }
 
 pub const USAGE: &str =
     "!clinic (who is on duty) | next | schedule [weeks] | who <name|nick> — admins: set <YYYY-MM-DD> \
-<clinician>[/<backup>] [team] | none <date> | unset <date> | swap <date> <date> | override <date> <clinician> | nick <name> <nick|->";
+<clinician>[/<backup>] [team] | none <date> | unset <date> | swap <date> <date> | override <date> <clinician> | nick <name> <nick|-> — pages [YYYY-MM-DD]: alerts of a duty week";
 
 /// The most weeks `!clinic schedule` lists; more than [`IN_CHANNEL`] go by private message.
 const MAX_WEEKS: usize = 52;
@@ -146,6 +150,7 @@ pub fn parse(args: &str) -> Result<Sub, String> {
         "now" => Sub::Now,
         "next" => Sub::Next,
         "help" => Sub::Help,
+        "pages" => Sub::Pages { week: rest.first().map(|w| date(Some(w))).transpose()? },
         "schedule" => {
             let weeks = match rest.first() {
                 None => IN_CHANNEL,
@@ -267,6 +272,9 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
         Ok(r) => r,
         Err(e) => return vec![ctx.reply(format!("The clinic schedule is not configured right: {e}"))],
     };
+    if let Sub::Pages { week } = sub {
+        return super::pages::run(week, ctx, store, &rule).await;
+    }
     if let Some(no) = refusal(&sub, ctx, &rule) {
         return vec![ctx.reply(no)];
     }
@@ -321,6 +329,7 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
     };
     match sub {
         Sub::Help => line(USAGE.into()),
+        Sub::Pages { .. } => Ok(Vec::new()), // answered by `cmd::pages`, which knows the channel
         Sub::Now => match db::duty(conn, this_week)? {
             None => line(not_scheduled(this_week)),
             Some(d) if d.clinician.is_none() => {

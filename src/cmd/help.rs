@@ -19,6 +19,7 @@ pub fn run(topic: Option<&str>, ctx: &Context<'_>) -> Vec<Reply> {
         Some("incident") => super::incident::USAGE.to_string(),
         Some("clinic") => super::clinic::USAGE.to_string(),
         Some("access") => super::access::USAGE.to_string(),
+        Some("alerts" | "silence") => super::alerts::USAGE.to_string(),
         Some("help") => format!("{p}help [command]: this help. Commands: {}.", super::NAMES.join(", ")),
         Some(other) => {
             format!("No help for {:?}. Commands: {}.", crate::text::truncate_bytes(other, 30), super::NAMES.join(", "))

@@ -41,7 +41,7 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sub {
     List,
-    Open { summary: String },
+    Open { summary: String, from_alert: Option<i64> },
     Claim { role: Role, id: Option<i64> },
     Handoff { role: Role, nick: String, id: Option<i64> },
     Status { state: State, note: String, target: Target },
@@ -129,11 +129,23 @@ pub fn parse(args: &str) -> Result<Sub, String> {
         }
         "help" => Sub::Help,
         "open" | "new" => {
+            // `--from-alert N` (or `#N` of `!alerts`) links the alert that made us open it.
+            let from_alert = match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
+                Some("--from-alert" | "--alert") => {
+                    let id =
+                        words.get(1).and_then(|w| w.trim_start_matches('#').parse::<i64>().ok()).filter(|n| *n > 0);
+                    words.drain(..2.min(words.len()));
+                    Some(id.ok_or("Usage: !incident open --from-alert <alert id> <summary>")?)
+                }
+                _ => None,
+            };
             let summary = rest(&words);
             if summary.is_empty() {
-                return Err("Usage: !incident open <summary> (what is broken, for whom).".into());
+                return Err(
+                    "Usage: !incident open [--from-alert <alert id>] <summary> (what is broken, for whom).".into()
+                );
             }
-            Sub::Open { summary }
+            Sub::Open { summary, from_alert }
         }
         "claim" | "take" => {
             let id = take_id(&mut words)?;
@@ -532,9 +544,20 @@ fn apply(
             }
             Ok(Outcome::Lines(out))
         }
-        Sub::Open { summary } => {
+        Sub::Open { summary, from_alert } => {
             let summary = strip_formatting(&summary).trim().to_string();
+            let alert = match from_alert.map(|id| crate::store::alert::alert_in(conn, id, &here.channel)).transpose()? {
+                Some(None) => {
+                    return Err(
+                        format!("No alert #{} in {}: see !alerts.", from_alert.unwrap_or(0), here.channel).into()
+                    )
+                }
+                found => found.flatten(),
+            };
             let i = db::open(conn, &here.channel, here.private, &summary, &who)?;
+            if let Some(a) = &alert {
+                crate::store::alert::on_timeline(conn, a, i.id, true, who.at)?;
+            }
             lines(format!(
                 "Incident #{} opened: {}. {} holds communicator and primary diagnosis; hand one off with \
                  !incident handoff comms|diagnosis <nick>, or a colleague takes one with !incident claim comms|diagnosis.",
@@ -955,7 +978,11 @@ mod tests {
         assert_eq!(parse(""), Ok(Sub::List));
         assert_eq!(
             parse("open Wikis down for logged-in users"),
-            Ok(Sub::Open { summary: "Wikis down for logged-in users".into() })
+            Ok(Sub::Open { summary: "Wikis down for logged-in users".into(), from_alert: None })
+        );
+        assert_eq!(
+            parse("open --from-alert #12 Wikis down"),
+            Ok(Sub::Open { summary: "Wikis down".into(), from_alert: Some(12) })
         );
         assert!(parse("open").unwrap_err().contains("Usage"));
         assert_eq!(parse("claim diagnosis"), Ok(Sub::Claim { role: Role::Diagnosis, id: None }));

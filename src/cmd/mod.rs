@@ -2,18 +2,21 @@
 //! (who, where, when, with what rights) and the store, and returns the replies.
 
 pub mod access;
+pub mod alerts;
 pub mod clinic;
 pub mod help;
 pub mod incident;
 pub mod log;
+pub mod pages;
 pub mod sal;
+pub mod silence;
 
 use crate::access::Level;
 use crate::config::{CommandsConfig, Config};
 use crate::irc::Incoming;
 
 /// The command words (aliases in `[commands] aliases` map onto these).
-pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal", "access"];
+pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal", "access", "alerts", "silence"];
 
 /// A command recognised in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,10 @@ pub enum Command {
     Sal(Result<sal::Sub, String>),
     /// `!access …` (grants on IRC), likewise.
     Access(Result<access::Sub, String>),
+    /// `!alerts …`, likewise.
+    Alerts(Result<alerts::Sub, String>),
+    /// `!silence …`, likewise.
+    Silence(Result<silence::Sub, String>),
 }
 
 impl Command {
@@ -42,6 +49,8 @@ impl Command {
             Command::Clinic(_) => "clinic",
             Command::Sal(_) => "sal",
             Command::Access(_) => "access",
+            Command::Alerts(_) => "alerts",
+            Command::Silence(_) => "silence",
             #[allow(unreachable_patterns)]
             _ => "other",
         }
@@ -66,6 +75,8 @@ pub fn parse(commands: &CommandsConfig, text: &str) -> Option<Command> {
         "clinic" => Some(Command::Clinic(clinic::parse(args))),
         "sal" => Some(Command::Sal(sal::parse(args))),
         "access" => Some(Command::Access(access::parse(args))),
+        "alerts" => Some(Command::Alerts(alerts::parse(args))),
+        "silence" => Some(Command::Silence(silence::parse(args))),
         _ => None,
     }
 }
@@ -140,6 +151,9 @@ pub async fn run(cmd: Command, ctx: &Context<'_>, store: &crate::store::Store) -
         Command::Sal(Err(usage)) => vec![ctx.reply(usage)],
         Command::Access(Ok(sub)) => access::run(sub, ctx, store).await,
         Command::Access(Err(usage)) => vec![ctx.reply(usage)],
+        Command::Alerts(Ok(sub)) => alerts::run(sub, ctx, store).await,
+        Command::Silence(Ok(sub)) => silence::run(sub, ctx, store).await,
+        Command::Alerts(Err(usage)) | Command::Silence(Err(usage)) => vec![ctx.reply(usage)],
     }
 }
 

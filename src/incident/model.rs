@@ -253,4 +253,16 @@ pub struct Record {
     pub tenures: Vec<Tenure>,
     /// Ordered by `at`, then `id`.
     pub timeline: Vec<Event>,
+    /// Monitoring alerts linked to the incident, by start.
+    pub alerts: Vec<LinkedAlert>,
+}
+
+/// An alert that joined the incident (routed to its channel while open, or named at opening).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedAlert {
+    pub id: i64,
+    /// `MediaWikiDown mw151: returns 503`.
+    pub text: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
 }

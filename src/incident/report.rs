@@ -65,11 +65,37 @@ pub fn render(record: &Record, format: Format, now: DateTime<Utc>) -> String {
     let clock = Clock::for_record(record, &events);
     title(&mut doc, &record.incident);
     status(&mut doc, record, &events, now);
+    detection(&mut doc, record);
     impact(&mut doc, &record.incident);
     responders(&mut doc, &record.tenures, record.incident.closed(), clock);
     timeline(&mut doc, &events, clock);
     for_the_team(&mut doc);
     doc.out
+}
+
+/// When monitoring saw it (the first linked alert's start, or the open time if people saw it
+/// first); how long until the incident was opened and until impact ended, from there; and the
+/// linked alerts. Without linked alerts detection is the open time, which Status already shows.
+fn detection(doc: &mut Doc, record: &Record) {
+    let inc = &record.incident;
+    let Some(first) = record.alerts.iter().min_by_key(|a| (a.starts_at, a.id)) else { return };
+    let detected = first.starts_at.min(inc.opened_at);
+    doc.heading(2, "Detection");
+    let how = if detected < inc.opened_at { format!("by alert #{}", first.id) } else { "when opened".to_string() };
+    doc.item(1, &format!("Detected: {} {how}", full_time(detected)));
+    doc.item(
+        1,
+        &format!("Time to detect (detection to incident opened): {}", human_duration(inc.opened_at - detected)),
+    );
+    let to_resolve = inc.resolved_at.map_or("not resolved yet".to_string(), |t| human_duration(t - detected));
+    doc.item(1, &format!("Time to resolve (from detection): {to_resolve}"));
+    doc.item(1, "Linked alerts:");
+    for a in &record.alerts {
+        let text = doc.user(&a.text);
+        let end = a.ends_at.map_or(String::new(), |t| format!(", resolved {}", full_time(t)));
+        doc.item(2, &format!("#{} {text}: fired {}{end}", a.id, full_time(a.starts_at)));
+    }
+    doc.blank();
 }
 
 /// "1 h 05 min", "3 min", "2 d 4 h", "45 s" — compact human durations (also used by IRC replies).
@@ -648,6 +674,7 @@ mod tests {
         let role =
             |role, from: Option<&str>, to: &str| EventKind::Role { role, from: from.map(Into::into), to: to.into() };
         Record {
+            alerts: Vec::new(),
             incident: inc,
             tenures: vec![
                 tenure(Role::Comms, "alice", at(5, 10, 0), Some(at(5, 10, 42)), None),
@@ -913,6 +940,7 @@ mod tests {
         inc.state = State::Identified;
         inc.last_update_at = at(5, 23, 10);
         Record {
+            alerts: Vec::new(),
             incident: inc,
             tenures: vec![tenure(Role::Diagnosis, "dave", at(5, 22, 31), None, None)],
             timeline: vec![
@@ -1137,6 +1165,7 @@ mod tests {
         inc.resolved_at = None; // the store clears it on reopen
         inc.last_update_at = at(5, 10, 45);
         Record {
+            alerts: Vec::new(),
             incident: inc,
             tenures: vec![tenure(Role::Comms, "alice", at(5, 10, 0), None, None)],
             timeline: vec![
@@ -1201,5 +1230,26 @@ mod tests {
         record.timeline.truncate(4);
         let out = render(&record, Format::Markdown, at(5, 13, 0));
         assert_lines(&out, &["| investigating | 50 min (current) |", "| resolved | 10 min |"]);
+    }
+
+    #[test]
+    fn linked_alerts_give_detection_times() {
+        let mut r = whole_incident();
+        assert!(!render(&r, Format::Markdown, at(6, 9, 0)).contains("## Detection"), "only with linked alerts");
+        let opened = r.incident.opened_at;
+        r.alerts = vec![crate::incident::model::LinkedAlert {
+            id: 12,
+            text: "MediaWikiDown mw151: [[returns]] 503".into(),
+            starts_at: opened - Duration::minutes(7),
+            ends_at: None,
+        }];
+        let out = render(&r, Format::Markdown, at(6, 9, 0));
+        let section: Vec<&str> = out.lines().skip_while(|l| *l != "## Detection").take(6).collect();
+        assert!(section[2].starts_with("- Detected: ") && section[2].ends_with(" by alert #12"), "{out}");
+        assert_eq!(section[3], "- Time to detect (detection to incident opened): 7 min");
+        let resolve = r.incident.resolved_at.map(|t| human_duration(t - opened + Duration::minutes(7)));
+        assert!(section[4].ends_with(&resolve.unwrap_or("not resolved yet".into())), "{out}");
+        assert!(section[6 - 1].starts_with("- Linked alerts:") || out.contains("- Linked alerts:"), "{out}");
+        assert!(out.contains("#12 MediaWikiDown mw151: \\[\\[returns\\]\\] 503: fired "), "{out}");
     }
 }

@@ -500,7 +500,16 @@ pub fn record_by_number(conn: &Connection, scope: &str, number: i64) -> rusqlite
 }
 
 fn record_of(conn: &Connection, incident: Incident) -> rusqlite::Result<Record> {
-    Ok(Record { tenures: tenures(conn, incident.id)?, timeline: timeline(conn, incident.id)?, incident })
+    let alerts = super::alert::linked(conn, incident.id)?
+        .into_iter()
+        .map(|a| crate::incident::model::LinkedAlert {
+            id: a.id,
+            text: crate::alerts::line::describe(&a),
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+        })
+        .collect();
+    Ok(Record { tenures: tenures(conn, incident.id)?, timeline: timeline(conn, incident.id)?, alerts, incident })
 }
 
 /// The last timeline entry, for "last update" in `!incident show`.

@@ -15,6 +15,7 @@
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
 pub mod access;
+pub mod alert;
 pub mod clinic;
 mod health;
 pub mod incident;

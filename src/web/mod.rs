@@ -6,6 +6,7 @@
 //! of security channels and hidden (undone or redacted) entries are never read, and IP addresses
 //! are masked in every text that leaves (`privacy::mask_ips`).
 
+mod alerts;
 pub mod db;
 pub mod html;
 mod ingest;
@@ -21,7 +22,7 @@ use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use db::{Pool, SalFilter, SalRow};
@@ -42,6 +43,8 @@ pub struct Web {
     links: Links,
     privacy: Privacy,
     ingest: ingest::Ingest,
+    /// Taking alerts (`[alerts]`); `None`: the alert endpoints refuse.
+    alerts: Option<crate::alerts::receive::Receiver>,
 }
 
 impl Web {
@@ -50,7 +53,8 @@ impl Web {
         let privacy = Privacy::from_config(&config.sal);
         let pool = Pool::new(config.storage.database.clone());
         let ingest = ingest::Ingest::new(&config)?;
-        Ok(Arc::new(Web { config, pool, store, client, links, privacy, ingest }))
+        let alerts = crate::alerts::receive::Receiver::new(&config, client.clone())?;
+        Ok(Arc::new(Web { config, pool, store, client, links, privacy, ingest, alerts }))
     }
 
     /// Text fit for publishing: IP addresses masked unless in `[sal] internal_networks`.
@@ -78,7 +82,7 @@ impl Web {
 
 /// Serves until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, web: Arc<Web>) -> std::io::Result<()> {
-    // The peer address is for `[[ingest.clients]] sources`.
+    // The peer address is for `[[ingest.clients]] sources` and `[alerts] loopback_only`.
     axum::serve(listener, router(web).into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 }
 
@@ -104,6 +108,9 @@ pub const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/incidents", || get(api_incidents)),
     ("/api/v1/incidents/{id}", || get(api_incident)),
     ("/api/v1/clinic", || get(api_clinic)),
+    ("/api/v1/alerts/alertmanager", || post(alerts::alertmanager)),
+    ("/api/v1/alerts/generic", || post(alerts::generic)),
+    ("/pages", || get(alerts::pages_page)),
     ("/metrics", || get(metrics)),
     ("/healthz", || get(healthz)),
 ];
@@ -520,7 +527,7 @@ fn entry_json(web: &Web, r: &SalRow) -> serde_json::Value {
     })
 }
 
-fn json_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
@@ -620,6 +627,9 @@ async fn metrics(State(web): Shared) -> Response {
     if let Ok((open, backlog)) = counts {
         gauge(&mut out, "srebot_incidents_open", "Public incidents not resolved.", open as f64);
         gauge(&mut out, "srebot_outbox_backlog", "Publications waiting.", backlog as f64);
+    }
+    if let Ok(firing) = web.pool.read(crate::store::alert::public_firing).await {
+        gauge(&mut out, "srebot_alerts_firing", "Alerts firing now, of public channels.", firing as f64);
     }
     METRICS.render(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()

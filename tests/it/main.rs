@@ -1,6 +1,7 @@
 //! Integration tests against a real IRC network (InspIRCd + Atheme); see
 //! `support` for the fixture. Run with `cargo test --test it`.
 
+mod alerts;
 mod badinput;
 mod botproc;
 mod browser;
