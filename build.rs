@@ -5,9 +5,6 @@ use std::fmt::Write;
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
-    // Several checkouts (git worktrees) may share one target directory, and cargo would take
-    // the list made in another checkout as fresh: run again whenever cargo runs somewhere else.
-    println!("cargo:rerun-if-env-changed=PWD");
     let mut files: Vec<_> = std::fs::read_dir("migrations")
         .expect("migrations/ directory")
         .map(|e| e.expect("readable migrations/").path())
