@@ -13,8 +13,8 @@
 //! parameters, PHP-style `a[b][0]=…`), answering JSON `{"result": …, "error_code": …,
 //! "error_info": …}`.
 
-use super::Privacy;
 use crate::config::{Config, Secret};
+use crate::privacy::Privacy;
 use crate::store::sal::{self, time_text, Entry};
 use crate::store::Store;
 use chrono::Utc;

@@ -9,8 +9,8 @@
 
 use super::mediawiki::{Wiki, WikiError};
 use super::wikitext::escape_message;
-use super::Privacy;
 use crate::incident::model::State;
+use crate::privacy::Privacy;
 use crate::store::incident::{self as db, STATUS_SINK};
 use crate::store::{sal, Store};
 use chrono::{DateTime, Utc};

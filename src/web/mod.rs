@@ -17,7 +17,7 @@ use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Record, Role};
 use crate::incident::report::{self, human_duration, Format};
 use crate::irc::Client;
-use crate::publish::Privacy;
+use crate::privacy::Privacy;
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
