@@ -12,6 +12,8 @@
 
 pub mod access;
 pub mod alerts;
+#[cfg(test)]
+mod architecture_tests;
 pub mod bot;
 pub mod clinic;
 pub mod clinic_cli;

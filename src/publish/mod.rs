@@ -70,7 +70,8 @@ impl Targets {
         };
         let wiki = has(&self.mediawiki);
         // A task is told about an entry once, when the entry is first published.
-        let tasks = has(&self.phorge) && action == Action::Publish && phorge::mentions_tasks(conn, entry_id)?;
+        let tasks =
+            has(&self.phorge) && action == Action::Publish && crate::store::phorge::mentions_tasks(conn, entry_id)?;
         // History imported from the wiki is there already; its corrections stay here.
         if !(wiki || tasks) || crate::store::ingest::is_imported(conn, entry_id)? {
             return Ok(false);

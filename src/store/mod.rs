@@ -20,6 +20,7 @@ pub mod clinic;
 mod health;
 pub mod incident;
 pub mod ingest;
+pub mod phorge;
 pub mod sal;
 pub mod sts;
 

@@ -80,6 +80,12 @@ pub fn insert(conn: &Connection, e: &NewEntry) -> rusqlite::Result<i64> {
     Ok(id)
 }
 
+/// A real write that changes nothing (a row rewritten with its own value): after a failed write
+/// it tells whether the database takes writes again.
+pub(crate) fn rewrite_unchanged(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute("UPDATE sal_fts_state SET indexed_upto = indexed_upto", [])
+}
+
 /// Adds the entries written since the last call to the full-text index, with one statement;
 /// returns how many. The store runs it at the end of every group commit, in the same
 /// transaction as the entries (migration 0006 explains why not a trigger per entry).

@@ -660,7 +660,7 @@ async fn healthz(State(web): Shared) -> Response {
 /// database is back, so the check clears without waiting for the next `!log`.
 async fn write_failure(web: &Web) -> Option<String> {
     web.store.write_failure()?;
-    let _ = web.store.call(|c| c.execute("UPDATE sal_fts_state SET indexed_upto = indexed_upto", [])).await;
+    let _ = web.store.call(crate::store::sal::rewrite_unchanged).await;
     web.store.write_failure()
 }
 
