@@ -4,6 +4,10 @@
 //! refusals, KICK, PING, account tracking, CTCP) and nothing about sockets or clocks: the driver
 //! feeds it each parsed line and a periodic tick with the current time, and carries out the
 //! [`Action`]s it returns. So every protocol corner is unit-tested with plain strings.
+//!
+//! `on_line` and `on_numeric` here route each line; the handlers live by concern in
+//! `registration` (nick, CAP, SASL, STS), `channels` (joins, modes, NAMES, topic) and
+//! `accounts` (WHOX, messages, CTCP), each another `impl Session` block.
 
 mod accounts;
 mod channels;
