@@ -24,14 +24,14 @@
 //! - small and pure: [`text`] (formatting codes, task references, truncation), [`clock`] ("now",
 //!   settable in tests).
 
-pub mod access;
+pub(crate) mod access;
 pub mod alerts;
 #[cfg(test)]
 mod architecture_tests;
 pub mod bot;
 pub mod clinic;
 pub mod clinic_cli;
-pub mod clinic_task;
+pub(crate) mod clinic_task;
 pub mod clock;
 pub mod cmd;
 pub mod config;
@@ -40,10 +40,10 @@ pub mod ingest;
 pub mod irc;
 mod irc_checks;
 pub mod live;
-pub mod metrics;
-pub mod privacy;
+pub(crate) mod metrics;
+pub(crate) mod privacy;
 pub mod publish;
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 pub mod reload;
 pub mod store;
 pub mod sts_policies;

@@ -13,7 +13,7 @@
 pub mod ip;
 pub mod secrets;
 
-pub use ip::{mask_ips, Networks, IP_MASK};
+pub use ip::{mask_ips, Networks};
 pub use secrets::looks_like_secret;
 
 use crate::config::SalConfig;
