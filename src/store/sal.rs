@@ -143,7 +143,8 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
         .optional()
 }
 
-/// Every entry, oldest first, hidden ones included (tests and exports).
+/// Every entry, oldest first, hidden ones included.
+#[cfg(test)]
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Entry>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sal_entry ORDER BY id"))?;
     let rows = stmt.query_map([], |r| entry(conn, r))?;

@@ -308,12 +308,9 @@ impl Session {
         self.registered_at
     }
 
+    #[cfg(test)]
     pub fn sasl_state(&self) -> &SaslState {
         &self.sasl
-    }
-
-    pub fn caps(&self) -> &HashSet<String> {
-        &self.caps
     }
 
     pub fn joined_channels(&self) -> impl Iterator<Item = &str> {
