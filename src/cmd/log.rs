@@ -73,7 +73,8 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
             }
         }
     }
-    if message.is_empty() {
+    // Zero-width characters alone would store an entry nobody can see.
+    if text::is_blank(message) {
         return Err("Message missing. Nothing logged.".into());
     }
     Ok(sal::NewEntry {
@@ -263,6 +264,9 @@ relays = ["logbridge"]
         let m = msg(Some("#sre"), Some("alice"));
         assert_eq!(plan("   ", &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.");
         assert_eq!(plan("\x02\x03", &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.");
+        for invisible in ["\u{200B}", "\x02\u{200B}\u{200D}\x0F \u{FEFF}", "\u{2060}\x034,5\u{200C}"] {
+            assert_eq!(plan(invisible, &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.", "{invisible:?}");
+        }
         let m = msg(None, Some("alice"));
         let pm = plan("x", &ctx(&c, &m)).unwrap_err();
         assert!(pm.contains("#sre") && !pm.contains("security"), "{pm}");

@@ -145,6 +145,9 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             )?)),
         },
         "search" | "find" | "grep" => {
+            // Colour and bold codes are not part of the words, and must not be echoed back.
+            let rest = crate::text::strip_formatting(rest);
+            let rest = rest.trim();
             if sal::fts_query(rest).is_none() {
                 return Err("Usage: !sal search <words> (entries that contain all of them; word* for a prefix)".into());
             }
@@ -687,6 +690,13 @@ base_url = "https://sal.example/"
             texts(&ask(&c, &store, Some("#sre"), "eve", "search rotated").await),
             vec!["Nothing found for \"rotated\"."]
         );
+        // Colour codes are not echoed back, in the answer or in the footer.
+        assert_eq!(
+            texts(&ask(&c, &store, Some("#sre"), "eve", "search \x0304rotated\x03 \x02keys\x02").await),
+            vec!["Nothing found for \"rotated keys\"."]
+        );
+        let r = ask(&c, &store, Some("#sre"), "eve", "search \x0304deploy\x03 from").await;
+        assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal search deploy from for up to 50"), "{r:?}");
         let r = ask(&c, &store, Some("#sre"), "eve", "since 50m").await;
         assert_eq!(r.len(), 5, "11:10 to 11:13, and the footer: {r:?}");
         let r = ask(&c, &store, Some("#sre"), "eve", "since 2026-11-22").await;
@@ -788,6 +798,8 @@ base_url = "https://sal.example/"
         assert_eq!(parse("t99"), Ok(Sub::Task("T99".into())));
         assert!(parse("T0123").is_err());
         assert_eq!(parse("search db151  restart"), Ok(Sub::Search("db151  restart".into())));
+        assert_eq!(parse("search \x0304,12db151\x03 \x1Frestart"), Ok(Sub::Search("db151 restart".into())));
+        assert!(parse("search \x0304\x02").is_err());
         assert!(parse("search").is_err());
         assert!(parse("search - *").is_err());
         assert_eq!(parse("since 2h"), Ok(Sub::Since(Since::Ago(chrono::Duration::hours(2)))));
