@@ -1,13 +1,15 @@
 //! The bot: takes events from the connection, runs commands, sends their replies.
 //!
-//! Each command runs in its own task, so a slow database call never holds up the next message,
-//! and concurrent `!log`s reach the store together (where they share one commit).
+//! Each sender's commands run in their own task, in the order they arrived (`senders`), so a
+//! slow database call never holds up anyone else's message, and concurrent `!log`s reach the
+//! store together (where they share one commit).
 
 use crate::access;
 use crate::clinic_task::TopicEvent;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming, Outgoing};
+use crate::senders::{Job, Senders, Step};
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +19,10 @@ use tokio::task::JoinSet;
 /// How long a shutdown waits for commands in flight to finish and reply.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Commands running at once. Beyond this the bot stops taking events until some finish, so a
-/// burst waits in the driver's bounded buffer (which keeps reading the socket and answering
-/// PINGs meanwhile) instead of as thousands of tasks in memory; it is twice the store's batch,
-/// so group commit still gets full batches.
+/// Commands waiting or running at once. Beyond this the bot stops taking events until some
+/// finish, so a burst waits in the driver's bounded buffer (which keeps reading the socket and
+/// answering PINGs meanwhile) instead of in memory here; it is twice the store's batch, so
+/// group commit still gets full batches.
 const MAX_IN_FLIGHT: usize = 1024;
 
 pub struct Bot {
@@ -33,7 +35,9 @@ impl Bot {
     /// Handles events until `shutdown` resolves or the connection task ends, then lets commands
     /// in flight finish (their rows committed, their replies queued) and asks the session to QUIT.
     pub async fn run(self, mut events: mpsc::Receiver<Event>, shutdown: impl std::future::Future<Output = ()>) {
-        let mut tasks = JoinSet::new();
+        // A task answers with the sender whose commands it ran (`None`: a reminder).
+        let mut tasks: JoinSet<Option<String>> = JoinSet::new();
+        let mut senders = Senders::default();
         let mut limiter = crate::ratelimit::RateLimiter::new(&self.config.ratelimit);
         tokio::pin!(shutdown);
         let clinic = crate::clinic_task::spawn(self.config.clone(), self.store.clone(), self.client.clone());
@@ -43,15 +47,18 @@ impl Bot {
             tokio::select! {
                 _ = reminders.tick() => {
                     let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
-                    tasks.spawn(async move { remind(&config, &store, &client, config.clock.now()).await });
+                    tasks.spawn(async move {
+                        remind(&config, &store, &client, config.clock.now()).await;
+                        None
+                    });
                 }
                 _ = &mut shutdown => {
                     tracing::info!("shutting down");
                     break;
                 }
-                event = events.recv(), if tasks.len() < MAX_IN_FLIGHT => match event {
+                event = events.recv(), if senders.waiting() + tasks.len() < MAX_IN_FLIGHT => match event {
                     None => break,
-                    Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut limiter),
+                    Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut senders, &mut limiter),
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
                     Some(Event::Joined { channel, topic, opped }) => {
                         tracing::debug!(%channel, "in channel");
@@ -68,34 +75,109 @@ impl Bot {
                         tell(&clinic, TopicEvent::Disconnected);
                     }
                 },
-                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                    if let Err(e) = done {
-                        tracing::error!(error = %e, "a command task failed");
-                    }
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
+                    Ok(Some(sender)) => self.run_next(&sender, &mut tasks, &mut senders),
+                    Ok(None) => {}
+                    // The sender's queue is stuck without its task: nothing of it can run again.
+                    Err(e) => tracing::error!(error = %e, "a command task failed"),
                 }
             }
         }
-        let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(DRAIN, async {
+            while let Some(done) = tasks.join_next().await {
+                if let Ok(Some(sender)) = done {
+                    self.run_next(&sender, &mut tasks, &mut senders);
+                }
+            }
+        })
+        .await;
         self.client.quit("srebot shutting down");
     }
 
-    fn on_message(&self, msg: Incoming, tasks: &mut JoinSet<()>, limiter: &mut crate::ratelimit::RateLimiter) {
+    fn on_message(
+        &self,
+        msg: Incoming,
+        tasks: &mut JoinSet<Option<String>>,
+        senders: &mut Senders,
+        limiter: &mut crate::ratelimit::RateLimiter,
+    ) {
         let Some(command) = command_in(&self.config, &msg) else { return };
-        // One spammer must not get a thousand answers: see `ratelimit`.
+        let key = crate::ratelimit::key(&msg.sender);
         let relay = access::is_relay(&self.config.access, &msg.sender);
-        match limiter.check(&crate::ratelimit::key(&msg.sender), relay, std::time::Instant::now()) {
-            crate::ratelimit::Verdict::Allow => {}
-            crate::ratelimit::Verdict::Warn => {
-                return self.client.notice(&msg.sender.nick, crate::ratelimit::slow_down(&msg.sender.nick))
+        // One spammer must not get a thousand answers: see `ratelimit`. A member's (or a
+        // relay's) `!log` is never ignored: it waits its turn in the sender's queue.
+        let logs = matches!(command, cmd::Command::Log { .. })
+            && (relay || access::level(&self.config.access, &msg.sender) >= access::Level::Member);
+        if !logs {
+            match limiter.check(&key, relay, std::time::Instant::now()) {
+                crate::ratelimit::Verdict::Allow => {}
+                crate::ratelimit::Verdict::Warn => {
+                    return self.client.notice(&msg.sender.nick, crate::ratelimit::slow_down(&msg.sender.nick))
+                }
+                crate::ratelimit::Verdict::Drop => return,
             }
-            crate::ratelimit::Verdict::Drop => return,
         }
-        let (config, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
-        tasks.spawn(async move {
-            for reply in answer(command, &msg, &config, &store, &client).await {
-                client.send(reply);
+        if senders.push(&key, Job { command, msg }) {
+            self.run_next(&key, tasks, senders);
+        }
+    }
+
+    /// Starts the next step of `sender`'s queue (its previous one is done), or says what did
+    /// not fit in it once it is empty.
+    fn run_next(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+        let jobs = match senders.next(sender) {
+            Step::Run(jobs) => jobs,
+            Step::Done(said) => {
+                if let Some((target, text)) = said {
+                    self.client.privmsg(&target, text);
+                }
+                return;
             }
+        };
+        let (config, store, client, sender) =
+            (self.config.clone(), self.store.clone(), self.client.clone(), sender.to_string());
+        tasks.spawn(async move {
+            for replies in run_jobs(jobs, &config, &store, &client).await {
+                for reply in replies {
+                    client.send(reply);
+                }
+            }
+            Some(sender)
         });
+    }
+}
+
+/// Runs one sender's step: one command, or `!log`s whose store calls are all handed over first
+/// (in order: so they are stored in order, and share a commit) and then answered in order.
+async fn run_jobs(jobs: Vec<Job>, config: &Config, store: &Store, client: &Client) -> Vec<Vec<Outgoing>> {
+    let mut jobs = jobs.into_iter();
+    let Some(first) = jobs.next() else { return Vec::new() };
+    let cmd::Command::Log { message } = &first.command else {
+        return vec![answer(first.command, &first.msg, config, store, client).await];
+    };
+    let started = std::time::Instant::now();
+    let mut pending = vec![cmd::log::submit(message, &context(config, &first.msg, client), store)];
+    for job in jobs {
+        if let cmd::Command::Log { message } = &job.command {
+            pending.push(cmd::log::submit(message, &context(config, &job.msg, client), store));
+        }
+    }
+    let mut answers = Vec::with_capacity(pending.len());
+    for replies in pending {
+        let replies = replies.await;
+        crate::metrics::METRICS.command("log", started.elapsed());
+        answers.push(outgoing(replies, true, config));
+    }
+    answers
+}
+
+fn context<'a>(config: &'a Config, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {
+    Context {
+        level: access::level(&config.access, &msg.sender),
+        is_relay: access::is_relay(&config.access, &msg.sender),
+        config,
+        msg,
+        directory,
     }
 }
 
@@ -119,38 +201,49 @@ pub async fn answer(
     store: &Store,
     directory: &dyn Directory,
 ) -> Vec<Outgoing> {
-    let ctx = Context {
-        level: access::level(&config.access, &msg.sender),
-        is_relay: access::is_relay(&config.access, &msg.sender),
-        config,
-        msg,
-        directory,
-    };
-    let is_log = matches!(command, cmd::Command::Log { .. });
+    let ctx = context(config, msg, directory);
     let name = command.name();
     let started = std::time::Instant::now();
     let replies = cmd::run(command, &ctx, store).await;
     crate::metrics::METRICS.command(name, started.elapsed());
-    replies.into_iter().map(|reply| outgoing(reply, is_log, config.web.base_url.as_deref())).collect()
+    outgoing(replies, name == "log", config)
 }
 
-/// A `!log` acknowledgement (`cmd::log::ack`) as an [`Outgoing::Ack`], so the driver can merge
-/// acks that wait behind flood control; any other reply as a PRIVMSG. The ack is recognised by
-/// rebuilding its text, so a change of wording degrades to plain messages, never to a wrong id.
-fn outgoing(reply: cmd::Reply, is_log: bool, base_url: Option<&str>) -> Outgoing {
-    let ack = is_log.then(|| reply.text.rsplit_once(", ")).flatten().and_then(|(head, nick)| {
-        let id: i64 = head.rsplit(['#', '/']).next()?.parse().ok()?;
-        (cmd::log::ack(id, nick, base_url) == reply.text).then(|| (id, nick.to_string(), head.rsplit(' ').next()))
-    });
-    match ack {
-        Some((id, nick, link)) => Outgoing::Ack {
-            url: base_url.and(link).map(String::from),
-            target: reply.target,
-            id,
-            nick,
-            text: reply.text,
-        },
-        None => Outgoing::Privmsg { target: reply.target, text: reply.text },
+/// A command's replies as the driver takes them: an ack as an [`Outgoing::Ack`] (the driver
+/// merges acks that wait behind flood control) and the rest of a `!log`'s answers (refusals,
+/// errors) as PRIVMSGs, which go first; another command's line as an [`Outgoing::Answer`], and
+/// several lines to one target as one [`Outgoing::Bulk`], which take turns by target after
+/// those (bulk output capped per target).
+fn outgoing(replies: Vec<cmd::Reply>, is_log: bool, config: &Config) -> Vec<Outgoing> {
+    let mut out: Vec<Outgoing> = Vec::with_capacity(replies.len());
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    for reply in replies {
+        match reply.ack {
+            Some(ack) => out.push(Outgoing::Ack { target: reply.target, ack }),
+            None => match lines.iter_mut().find(|(t, _)| *t == reply.target) {
+                Some((_, said)) => said.push(reply.text),
+                None => lines.push((reply.target, vec![reply.text])),
+            },
+        }
+    }
+    for (target, mut said) in lines {
+        out.push(match said.len() {
+            _ if is_log => {
+                out.extend(said.into_iter().map(|text| Outgoing::Privmsg { target: target.clone(), text }));
+                continue;
+            }
+            1 => Outgoing::Answer { target, text: said.remove(0) },
+            _ => Outgoing::Bulk { target, lines: said, rest: where_the_rest_is(config) },
+        });
+    }
+    out
+}
+
+/// Where someone whose long answer was cut finds the rest.
+fn where_the_rest_is(config: &Config) -> String {
+    match &config.web.base_url {
+        Some(base) => format!("The log is at {}/", base.trim_end_matches('/')),
+        None => "Ask for less at a time (!sal last <n>, !sal since <time>), or use the srebot CLI.".into(),
     }
 }
 

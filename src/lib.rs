@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod privacy;
 pub mod publish;
 pub mod ratelimit;
+pub mod senders;
 pub mod store;
 pub mod text;
 pub mod web;
@@ -75,6 +76,7 @@ pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, i
         reconnect_min: secs(t.reconnect_min),
         reconnect_max: secs(t.reconnect_max),
         flood: i.flood.clone(),
+        ack_line: cmd::log::ack_line,
     };
     Ok((settings, connector))
 }

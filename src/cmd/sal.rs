@@ -345,7 +345,7 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
     let privacy = (!place.security).then_some(&privacy);
     let today = ctx.msg.time.date_naive();
     let mut out: Vec<Reply> =
-        found.entries.iter().map(|e| Reply { target: target.clone(), text: entry_line(e, today, privacy) }).collect();
+        found.entries.iter().map(|e| Reply::say(&target, entry_line(e, today, privacy))).collect();
     let more = found.total.saturating_sub(found.entries.len());
     let mut footer = Vec::new();
     if more > 0 {
@@ -365,7 +365,7 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
         footer.push(format!("web: {web}"));
     }
     if !footer.is_empty() {
-        out.push(Reply { target: target.clone(), text: footer.join(" — ") });
+        out.push(Reply::say(&target, footer.join(" — ")));
     }
     if place.channel.as_deref().is_some_and(|c| c != target) {
         out.insert(0, ctx.reply(format!("{asker}: sent you {} entries privately.", found.entries.len())));
@@ -652,7 +652,7 @@ base_url = "https://sal.example/"
         );
         // Long answers go privately, with a note in the channel.
         let r = ask(&c, &store, Some("#sre"), "eve", "last 20").await;
-        assert_eq!(r[0], Reply { target: "#sre".into(), text: "eve: sent you 15 entries privately.".into() });
+        assert_eq!(r[0], Reply::say("#sre", "eve: sent you 15 entries privately."));
         assert_eq!(r.len(), 17, "15 entries, the note, the web footer");
         assert!(r[1..].iter().all(|r| r.target == "eve"));
         assert_eq!(r[15].text, "#1 2026-11-21 09:00 alice: restarted db151 for T100", "other days carry their date");

@@ -9,6 +9,7 @@ mod clinic;
 mod fixture_smoke;
 mod http;
 mod incident;
+mod logqueue;
 mod mediawiki;
 mod resilience;
 mod sal;
