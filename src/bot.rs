@@ -152,11 +152,13 @@ impl Bot {
 async fn run_jobs(jobs: Vec<Job>, config: &Config, store: &Store, client: &Client) -> Vec<Vec<Outgoing>> {
     let mut jobs = jobs.into_iter();
     let Some(first) = jobs.next() else { return Vec::new() };
-    let cmd::Command::Log { message } = &first.command else {
-        return vec![answer(first.command, &first.msg, config, store, client).await];
+    let message = match &first.command {
+        cmd::Command::Log { message } if !cmd::log::is_undo(message) => message,
+        _ => return vec![answer(first.command, &first.msg, config, store, client).await],
     };
     let started = std::time::Instant::now();
     let mut pending = vec![cmd::log::submit(message, &context(config, &first.msg, client), store)];
+    // `senders` hands over several jobs only when all are `!log`s that store an entry.
     for job in jobs {
         if let cmd::Command::Log { message } = &job.command {
             pending.push(cmd::log::submit(message, &context(config, &job.msg, client), store));
