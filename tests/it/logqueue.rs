@@ -8,6 +8,33 @@ use crate::sal::{join_with, wait_join};
 use crate::support::{shared_network, unique, TestClient, WAIT};
 use std::time::{Duration, Instant};
 
+/// Who is there: alice (identified, on the access list) with the bot in a channel of their own.
+struct Scene {
+    a: TestClient,
+    alice: String,
+    botnick: String,
+    chan: String,
+    bot: BotProcess,
+}
+
+/// A bot with the default rate limit, changed by `tweak`, joined to a new channel with alice.
+async fn scene(tweak: impl FnOnce(&mut BotOpts)) -> Scene {
+    let net = shared_network().await;
+    let (botnick, alice) = (unique("sb"), unique("al"));
+    net.register_account(&alice, "alicepw1").await;
+    let chan = format!("#{}", unique("sre"));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
+    a.join(&chan).await;
+    let mut opts = BotOpts::new(net, &botnick);
+    opts.channels = vec![(chan.clone(), "public")];
+    opts.accounts = vec![alice.clone()];
+    opts.extra = "[ratelimit]\nburst = 10\ninterval_ms = 500\n".into(); // the defaults
+    tweak(&mut opts);
+    let bot = BotProcess::start(opts);
+    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    Scene { a, alice, botnick, chan, bot }
+}
+
 /// The messages of the stored entries, in id order.
 fn messages_by_id(bot: &BotProcess) -> Vec<String> {
     let db = bot.db();
@@ -17,68 +44,31 @@ fn messages_by_id(bot: &BotProcess) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paste_is_stored_and_acked_in_order_and_never_limited() {
-    let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.channels = vec![(chan.clone(), "public")];
-    opts.accounts = vec![alice.clone()];
-    opts.extra = "[ratelimit]\nburst = 10\ninterval_ms = 500\n".into(); // the defaults
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    let Scene { mut a, botnick, chan, bot, .. } = scene(|_| {}).await;
 
-    // Ten lines pasted at once: stored in the order they were said, acked in that order.
-    let paste: Vec<String> = (1..=10).map(|i| format!("paste line {i}")).collect();
-    let mut lines = String::new();
-    for m in &paste {
-        lines += &format!("PRIVMSG {chan} :!log {m}\r\n");
+    // Ten lines pasted at once, then thirty (past the rate limit's burst of 10): each stored in
+    // the order it was said, acked in that order, and no "slow down".
+    let mut stored = Vec::new();
+    for (n, first_id) in [(10, 1), (30, 11)] {
+        let paste: Vec<String> = (1..=n).map(|i| format!("paste of {n}, line {i}")).collect();
+        let lines: Vec<String> = paste.iter().map(|m| format!("PRIVMSG {chan} :!log {m}")).collect();
+        a.send(&lines.join("\r\n")).await;
+        let mut acked = Vec::new();
+        while acked.len() < paste.len() {
+            let ack = a.expect_privmsg_from(&botnick, &chan, WAIT).await;
+            assert!(ack.starts_with("Logged #"), "{ack}");
+            acked.extend(acked_ids(&ack));
+        }
+        assert_eq!(acked, (first_id..first_id + n).collect::<Vec<i64>>(), "acks in order");
+        stored.extend(paste);
+        assert_eq!(messages_by_id(&bot), stored, "ids in the order of the paste");
     }
-    a.send(lines.trim_end()).await;
-    let mut acked = Vec::new();
-    while acked.len() < 10 {
-        let ack = a.expect_privmsg_from(&botnick, &chan, WAIT).await;
-        assert!(ack.starts_with("Logged #"), "{ack}");
-        acked.extend(acked_ids(&ack));
-    }
-    assert_eq!(acked, (1..=10).collect::<Vec<i64>>(), "acks in order");
-    assert_eq!(messages_by_id(&bot), paste, "ids in the order of the paste");
-
-    // Thirty more at once, past the rate limit's burst of 10: every one stored and acked, in
-    // order, and no "slow down".
-    let paste: Vec<String> = (1..=30).map(|i| format!("long paste {i}")).collect();
-    let mut lines = String::new();
-    for m in &paste {
-        lines += &format!("PRIVMSG {chan} :!log {m}\r\n");
-    }
-    a.send(lines.trim_end()).await;
-    let mut acked = Vec::new();
-    while acked.len() < 30 {
-        let ack = a.expect_privmsg_from(&botnick, &chan, WAIT).await;
-        assert!(ack.starts_with("Logged #"), "{ack}");
-        acked.extend(acked_ids(&ack));
-    }
-    assert_eq!(acked, (11..=40).collect::<Vec<i64>>(), "acks in order");
-    assert_eq!(messages_by_id(&bot)[10..], paste[..], "ids in the order of the paste");
     a.assert_silent(Duration::from_secs(2), |l| l.contains(" NOTICE ") && l.contains(&format!(":{botnick}!"))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_members_flood_of_logs_is_counted_not_dropped() {
-    let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.channels = vec![(chan.clone(), "public")];
-    opts.accounts = vec![alice.clone()];
-    opts.extra = "[ratelimit]\nburst = 10\ninterval_ms = 500\n".into(); // the defaults
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    let Scene { mut a, alice, botnick, chan, bot } = scene(|_| {}).await;
 
     // 1,500 lines written at once: each one is stored and acked, or counted in the answer.
     const SENT: i64 = 1500;
@@ -116,22 +106,16 @@ async fn a_members_flood_of_logs_is_counted_not_dropped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_are_not_stuck_behind_query_output() {
     let net = shared_network().await;
-    let (botnick, alice, eve) = (unique("sb"), unique("al"), unique("ev"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    let mut e = TestClient::connect(net.port(), &eve).await;
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.port = net.strict_port();
-    opts.flood = (4, 1500); // the defaults
-    opts.channels = vec![(chan.clone(), "public")];
-    opts.accounts = vec![alice.clone()];
-    // The rate limit off: the worst case for the queue.
     let web = crate::http::free_port();
-    opts.extra = format!("[web]\nlisten = \"127.0.0.1:{web}\"\n");
-    let bot = BotProcess::start(opts);
-    wait_join(&mut a, &botnick, &chan, WAIT).await;
+    let Scene { mut a, alice, botnick, chan, bot } = scene(|opts| {
+        opts.port = net.strict_port();
+        opts.flood = (4, 1500); // the defaults
+                                // The rate limit off: the worst case for the queue.
+        opts.extra = format!("[web]\nlisten = \"127.0.0.1:{web}\"\n");
+    })
+    .await;
+    let eve = unique("ev");
+    let mut e = TestClient::connect(net.port(), &eve).await;
     join_with(&mut e, &chan, &botnick, WAIT).await;
     for i in 1..=12 {
         a.privmsg(&chan, &format!("!log earlier work {i}")).await;
