@@ -9,7 +9,7 @@ use crate::clinic_task::TopicEvent;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming, Outgoing};
-use crate::senders::{Job, Senders, Step};
+use crate::senders::{Job, Senders, Start};
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,7 @@ impl Bot {
                     tracing::info!("shutting down");
                     break;
                 }
-                event = events.recv(), if senders.waiting() + tasks.len() < MAX_IN_FLIGHT => match event {
+                event = events.recv(), if senders.jobs() + tasks.len() < MAX_IN_FLIGHT => match event {
                     None => break,
                     Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut senders, &mut limiter),
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
@@ -76,7 +76,7 @@ impl Bot {
                     }
                 },
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
-                    Ok(Some(sender)) => self.run_next(&sender, &mut tasks, &mut senders),
+                    Ok(Some(sender)) => self.finished(&sender, &mut tasks, &mut senders),
                     Ok(None) => {}
                     // The sender's queue is stuck without its task: nothing of it can run again.
                     Err(e) => tracing::error!(error = %e, "a command task failed"),
@@ -86,7 +86,7 @@ impl Bot {
         let _ = tokio::time::timeout(DRAIN, async {
             while let Some(done) = tasks.join_next().await {
                 if let Ok(Some(sender)) = done {
-                    self.run_next(&sender, &mut tasks, &mut senders);
+                    self.finished(&sender, &mut tasks, &mut senders);
                 }
             }
         })
@@ -117,60 +117,67 @@ impl Bot {
                 crate::ratelimit::Verdict::Drop => return,
             }
         }
-        if senders.push(&key, Job { command, msg }) {
-            self.run_next(&key, tasks, senders);
-        }
+        senders.push(&key, Job { command, msg });
+        self.start(&key, tasks, senders);
     }
 
-    /// Starts the next step of `sender`'s queue (its previous one is done), or says what did
-    /// not fit in it once it is empty.
-    fn run_next(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
-        let jobs = match senders.next(sender) {
-            Step::Run(jobs) => jobs,
-            Step::Done(said) => {
-                if let Some((target, text)) = said {
-                    self.client.privmsg(&target, text);
-                }
-                return;
-            }
-        };
-        let (config, store, client, sender) =
-            (self.config.clone(), self.store.clone(), self.client.clone(), sender.to_string());
-        tasks.spawn(async move {
-            for replies in run_jobs(jobs, &config, &store, &client).await {
-                for reply in replies {
-                    client.send(reply);
-                }
-            }
-            Some(sender)
-        });
+    /// A step of `sender`'s queue is done: says what did not fit once the queue is empty, or
+    /// starts what may start now.
+    fn finished(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+        if let Some((target, text)) = senders.finished(sender) {
+            self.client.privmsg(&target, text);
+        }
+        self.start(sender, tasks, senders);
     }
-}
 
-/// Runs one sender's step: one command, or `!log`s whose store calls are all handed over first
-/// (in order: so they are stored in order, and share a commit) and then answered in order.
-async fn run_jobs(jobs: Vec<Job>, config: &Config, store: &Store, client: &Client) -> Vec<Vec<Outgoing>> {
-    let mut jobs = jobs.into_iter();
-    let Some(first) = jobs.next() else { return Vec::new() };
-    let message = match &first.command {
-        cmd::Command::Log { message } if !cmd::log::is_undo(message) => message,
-        _ => return vec![answer(first.command, &first.msg, config, store, client).await],
-    };
-    let started = std::time::Instant::now();
-    let mut pending = vec![cmd::log::submit(message, &context(config, &first.msg, client), store)];
-    // `senders` hands over several jobs only when all are `!log`s that store an entry.
-    for job in jobs {
-        if let cmd::Command::Log { message } = &job.command {
-            pending.push(cmd::log::submit(message, &context(config, &job.msg, client), store));
+    /// Starts every step of `sender`'s queue that may start now, each as a task. A step of
+    /// `!log`s hands each entry to the store here, in order, before anything else can (so ids
+    /// follow the order of the lines); its task answers them once the step before has answered.
+    fn start(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+        while let Some(step) = senders.ready(sender) {
+            let (config, store, client, sender) =
+                (self.config.clone(), self.store.clone(), self.client.clone(), sender.to_string());
+            match step {
+                Start::Alone(job) => {
+                    tasks.spawn(async move {
+                        for reply in answer(job.command, &job.msg, &config, &store, &client).await {
+                            client.send(reply);
+                        }
+                        Some(sender)
+                    });
+                }
+                Start::Logs { jobs, after } => {
+                    let started = std::time::Instant::now();
+                    let stored: Vec<_> = jobs
+                        .iter()
+                        .filter_map(|job| match &job.command {
+                            cmd::Command::Log { message } => {
+                                Some(cmd::log::submit(message, &context(&config, &job.msg, &client), &store))
+                            }
+                            _ => None, // `senders` makes steps of `!log`s only of them
+                        })
+                        .collect();
+                    let (done, next) = tokio::sync::oneshot::channel();
+                    senders.started(&sender, next);
+                    tasks.spawn(async move {
+                        let mut answers = Vec::with_capacity(stored.len());
+                        for replies in stored {
+                            answers.push(outgoing(replies.await, true, &config));
+                            crate::metrics::METRICS.command("log", started.elapsed());
+                        }
+                        if let Some(after) = after {
+                            let _ = after.await; // an error: the step before ended without a word
+                        }
+                        for reply in answers.into_iter().flatten() {
+                            client.send(reply);
+                        }
+                        let _ = done.send(());
+                        Some(sender)
+                    });
+                }
+            }
         }
     }
-    let mut answers = Vec::with_capacity(pending.len());
-    for replies in pending {
-        let replies = replies.await;
-        crate::metrics::METRICS.command("log", started.elapsed());
-        answers.push(outgoing(replies, true, config));
-    }
-    answers
 }
 
 fn context<'a>(config: &'a Config, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {

@@ -1,15 +1,18 @@
 //! One queue of commands per sender: a sender's commands run in the order they arrived (store
 //! order = id order = ack order), while different senders' run concurrently, and their `!log`s
-//! share group commits. A run of `!log`s at the front of a queue (a paste) goes to the store
-//! together, in order, so it shares a commit too.
+//! share group commits. `!log`s are handed to the store as they come, in order (so a paste
+//! shares commits too), and answered in order; any other command waits for everything before
+//! it, and everything after it waits for it.
 //!
-//! A queue holds at most [`QUEUE_PER_SENDER`] commands; beyond that a command is not run, and
-//! when the queue has drained the sender hears how many (`NOT logged: 37 entries over alice's
-//! queue of 500`). Pure bookkeeping: the bot runs what [`Senders::next`] hands it.
+//! A sender has at most [`QUEUE_PER_SENDER`] commands waiting or running; beyond that a command
+//! is not run, and once the queue has drained the sender hears how many (`NOT logged: 37
+//! entries over alice's queue of 500`). Bookkeeping only: the bot starts what
+//! [`Senders::ready`] hands it and reports with [`Senders::finished`].
 
 use crate::cmd::Command;
 use crate::irc::Incoming;
 use std::collections::{HashMap, VecDeque};
+use tokio::sync::oneshot;
 
 /// Commands one sender may have waiting: more than any paste.
 pub const QUEUE_PER_SENDER: usize = 500;
@@ -31,23 +34,38 @@ impl Job {
     }
 }
 
-/// What to do next for one sender.
+/// A step that can start now for one sender.
 #[derive(Debug)]
-pub enum Step {
-    /// Run these, in order (several only when all are `!log`s).
-    Run(Vec<Job>),
-    /// The sender's queue is empty (and forgotten); `Some` is the answer about commands that did
-    /// not fit: (where, what).
-    Done(Option<(String, String)>),
+pub enum Start {
+    /// `!log`s to hand to the store now, in order. Steps of `!log`s overlap (a sender's paste is
+    /// stored as fast as it comes, in order): this one's answers go out once `after` (the step
+    /// before, if any) has answered; the caller gives this step's own signal to
+    /// [`Senders::started`].
+    Logs { jobs: Vec<Job>, after: Option<oneshot::Receiver<()>> },
+    /// Another command, alone: everything before it has answered, and nothing after it starts
+    /// until it has.
+    Alone(Job),
 }
 
 #[derive(Debug, Default)]
 struct Queue {
     waiting: VecDeque<Job>,
+    /// Jobs in each step started and not finished yet, oldest first.
+    running: VecDeque<usize>,
+    /// Every running step is `!log`s (so more of them may start).
+    only_logs: bool,
+    /// Fires when the latest running step of `!log`s has answered.
+    tail: Option<oneshot::Receiver<()>>,
     /// Commands that did not fit, `!log`s among them, and where to say so.
     over: usize,
     over_logs: usize,
     over_at: Option<(String, String)>,
+}
+
+impl Queue {
+    fn jobs(&self) -> usize {
+        self.waiting.len() + self.running.iter().sum::<usize>()
+    }
 }
 
 /// Every sender with commands waiting or running.
@@ -58,47 +76,68 @@ pub struct Senders {
 }
 
 impl Senders {
-    /// Commands waiting in all queues.
-    pub fn waiting(&self) -> usize {
+    /// Commands waiting or running, for all senders.
+    pub fn jobs(&self) -> usize {
         self.jobs
     }
 
-    /// Queues `job` for `key` (see [`crate::ratelimit::key`]). True when nothing runs for this
-    /// sender yet: the caller starts it with [`Senders::next`].
-    pub fn push(&mut self, key: &str, job: Job) -> bool {
-        if let Some(q) = self.queues.get_mut(key) {
-            if q.waiting.len() >= QUEUE_PER_SENDER {
-                q.over += 1;
-                if job.logs() {
-                    q.over_logs += 1;
-                }
-                let where_to = job.msg.channel.clone().unwrap_or_else(|| job.msg.sender.nick.clone());
-                q.over_at.get_or_insert((where_to, job.msg.sender.nick.clone()));
-            } else {
-                q.waiting.push_back(job);
-                self.jobs += 1;
+    /// Queues `job` for `key` (see [`crate::ratelimit::key`]), or counts it when the sender
+    /// already has [`QUEUE_PER_SENDER`] waiting or running. Then see [`Senders::ready`].
+    pub fn push(&mut self, key: &str, job: Job) {
+        let q = self.queues.entry(key.to_string()).or_default();
+        if q.jobs() >= QUEUE_PER_SENDER {
+            q.over += 1;
+            if job.logs() {
+                q.over_logs += 1;
             }
-            return false;
+            let where_to = job.msg.channel.clone().unwrap_or_else(|| job.msg.sender.nick.clone());
+            q.over_at.get_or_insert((where_to, job.msg.sender.nick.clone()));
+            return;
         }
-        let mut q = Queue::default();
         q.waiting.push_back(job);
         self.jobs += 1;
-        self.queues.insert(key.to_string(), q);
-        true
     }
 
-    /// What runs next for `key`, once its previous step is done: the `!log`s at the front of its
-    /// queue, or the one other command there; when the queue is empty, it is forgotten.
-    pub fn next(&mut self, key: &str) -> Step {
-        let Some(q) = self.queues.get_mut(key) else { return Step::Done(None) };
-        let logs = q.waiting.iter().take(LOGS_AT_ONCE).take_while(|j| j.logs()).count();
-        let jobs: Vec<Job> = q.waiting.drain(..logs.max(1).min(q.waiting.len())).collect();
-        if !jobs.is_empty() {
-            self.jobs -= jobs.len();
-            return Step::Run(jobs);
+    /// The next step that may start for `key` now, if any: when nothing runs, the `!log`s at the
+    /// front of the queue or the one other command there; while only `!log`s run, more `!log`s.
+    pub fn ready(&mut self, key: &str) -> Option<Start> {
+        let q = self.queues.get_mut(key)?;
+        let front_logs = q.waiting.front()?.logs();
+        let may_start = q.running.is_empty() || (q.only_logs && front_logs);
+        if !may_start {
+            return None;
+        }
+        if !front_logs {
+            q.running.push_back(1);
+            q.only_logs = false;
+            return q.waiting.pop_front().map(Start::Alone);
+        }
+        let n = q.waiting.iter().take(LOGS_AT_ONCE).take_while(|j| j.logs()).count();
+        q.running.push_back(n);
+        q.only_logs = true;
+        Some(Start::Logs { jobs: q.waiting.drain(..n).collect(), after: q.tail.take() })
+    }
+
+    /// The signal of the `!log` step just started for `key`: the next one waits for it.
+    pub fn started(&mut self, key: &str, done: oneshot::Receiver<()>) {
+        if let Some(q) = self.queues.get_mut(key) {
+            q.tail = Some(done);
+        }
+    }
+
+    /// The oldest running step of `key` has finished. When nothing is left for the sender it is
+    /// forgotten, and the answer about commands that did not fit comes back: (where, what).
+    pub fn finished(&mut self, key: &str) -> Option<(String, String)> {
+        let q = self.queues.get_mut(key)?;
+        self.jobs -= q.running.pop_front().unwrap_or(0);
+        if q.running.is_empty() {
+            q.tail = None; // answered: nothing to wait for
+        }
+        if !q.running.is_empty() || !q.waiting.is_empty() {
+            return None;
         }
         let q = self.queues.remove(key).expect("looked up above");
-        Step::Done(q.over_at.map(|(target, nick)| (target, over_answer(&nick, q.over, q.over_logs))))
+        q.over_at.map(|(target, nick)| (target, over_answer(&nick, q.over, q.over_logs)))
     }
 }
 
@@ -131,34 +170,57 @@ mod tests {
         Job { command, msg }
     }
 
-    fn texts(step: Step) -> Vec<String> {
-        match step {
-            Step::Run(jobs) => jobs.into_iter().map(|j| j.msg.text).collect(),
-            Step::Done(said) => panic!("done: {said:?}"),
+    /// The texts of the step that may start now ("-" for none), marking a `!log` step that
+    /// must wait for the one before with "after".
+    fn ready(s: &mut Senders, key: &str) -> String {
+        match s.ready(key) {
+            None => "-".into(),
+            Some(Start::Alone(job)) => job.msg.text,
+            Some(Start::Logs { jobs, after }) => {
+                let texts: Vec<String> = jobs.into_iter().map(|j| j.msg.text).collect();
+                let (tx, rx) = oneshot::channel();
+                s.started(key, rx);
+                drop(tx);
+                format!("{}{}", texts.join(" + "), if after.is_some() { " after" } else { "" })
+            }
         }
     }
 
     #[test]
-    fn one_senders_commands_come_in_order_logs_together() {
+    fn one_senders_commands_come_in_order_logs_overlapping() {
         let mut s = Senders::default();
-        assert!(s.push("alice", job("alice", "!log one")));
-        assert!(!s.push("alice", job("alice", "!log two")));
-        assert!(s.push("bob", job("bob", "!log bob's")), "another sender starts at once");
-        s.push("alice", job("alice", "!sal last"));
+        s.push("alice", job("alice", "!log one"));
+        s.push("alice", job("alice", "!log two"));
+        s.push("bob", job("bob", "!log bob's"));
+        assert_eq!(ready(&mut s, "alice"), "!log one + !log two");
+        assert_eq!(ready(&mut s, "alice"), "-");
+        // Another sender is not held up.
+        assert_eq!(ready(&mut s, "bob"), "!log bob's");
+        // More lines while the first are being stored: they start at once, answered after.
         s.push("alice", job("alice", "!log three"));
-        s.push("alice", job("alice", "!log undo"));
+        assert_eq!(ready(&mut s, "alice"), "!log three after");
+        // Anything else waits for everything before it, and everything after waits for it.
+        s.push("alice", job("alice", "!sal last"));
         s.push("alice", job("alice", "!log four"));
-        assert_eq!(s.waiting(), 7);
-        assert_eq!(texts(s.next("alice")), ["!log one", "!log two"]);
-        assert_eq!(texts(s.next("alice")), ["!sal last"]);
-        assert_eq!(texts(s.next("alice")), ["!log three"]);
-        assert_eq!(texts(s.next("alice")), ["!log undo"]);
-        assert_eq!(texts(s.next("alice")), ["!log four"]);
-        assert!(matches!(s.next("alice"), Step::Done(None)));
-        // Forgotten once empty: the next command starts a run again.
-        assert!(s.push("alice", job("alice", "!log five")));
-        assert_eq!(texts(s.next("bob")), ["!log bob's"]);
-        assert_eq!(s.waiting(), 1);
+        s.push("alice", job("alice", "!log undo"));
+        assert_eq!(s.jobs(), 7);
+        assert_eq!(ready(&mut s, "alice"), "-");
+        assert_eq!(s.finished("alice"), None);
+        assert_eq!(ready(&mut s, "alice"), "-", "!log three is still running");
+        assert_eq!(s.finished("alice"), None);
+        assert_eq!(ready(&mut s, "alice"), "!sal last");
+        assert_eq!(ready(&mut s, "alice"), "-");
+        assert_eq!(s.finished("alice"), None);
+        assert_eq!(ready(&mut s, "alice"), "!log four");
+        assert_eq!(ready(&mut s, "alice"), "-", "an undo is not a new entry: it waits");
+        assert_eq!(s.finished("alice"), None);
+        assert_eq!(ready(&mut s, "alice"), "!log undo");
+        assert_eq!(s.finished("alice"), None, "forgotten, nothing to say");
+        assert_eq!(s.finished("bob"), None);
+        assert_eq!(s.jobs(), 0);
+        // Forgotten once empty: the next command starts afresh.
+        s.push("alice", job("alice", "!log five"));
+        assert_eq!(ready(&mut s, "alice"), "!log five");
     }
 
     #[test]
@@ -168,7 +230,7 @@ mod tests {
             s.push("alice", job("alice", &format!("!log line {i}")));
         }
         let mut seen = Vec::new();
-        while let Step::Run(jobs) = s.next("alice") {
+        while let Some(Start::Logs { jobs, .. }) = s.ready("alice") {
             assert!(jobs.len() <= LOGS_AT_ONCE);
             seen.extend(jobs.into_iter().map(|j| j.msg.text));
         }
@@ -182,22 +244,26 @@ mod tests {
             s.push("alice", job("alice", &format!("!log line {i}")));
         }
         s.push("alice", job("alice", "!help"));
-        assert_eq!(s.waiting(), QUEUE_PER_SENDER);
+        assert_eq!(s.jobs(), QUEUE_PER_SENDER);
         let mut run = 0;
-        let said = loop {
-            match s.next("alice") {
-                Step::Run(jobs) => run += jobs.len(),
-                Step::Done(said) => break said,
-            }
-        };
+        while let Some(Start::Logs { jobs, .. }) = s.ready("alice") {
+            run += jobs.len();
+        }
         assert_eq!(run, QUEUE_PER_SENDER);
+        // Running jobs count too: nothing more fits until some finish.
+        s.push("alice", job("alice", "!log one more"));
+        let steps = QUEUE_PER_SENDER.div_ceil(LOGS_AT_ONCE);
+        for _ in 1..steps {
+            assert_eq!(s.finished("alice"), None);
+        }
         assert_eq!(
-            said,
+            s.finished("alice"),
             Some((
                 "#sre".into(),
-                "NOT logged: 37 entries over alice's queue of 500 (and 1 other commands ignored)".into()
+                "NOT logged: 38 entries over alice's queue of 500 (and 1 other commands ignored)".into()
             ))
         );
+        assert_eq!(s.jobs(), 0);
         assert_eq!(over_answer("bob", 1, 1), "NOT logged: 1 entry over bob's queue of 500");
         assert_eq!(over_answer("bob", 3, 0), "bob: 3 commands ignored over your queue of 500; say them again.");
     }
