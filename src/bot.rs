@@ -131,8 +131,8 @@ impl Bot {
     }
 
     /// Starts every step of `sender`'s queue that may start now, each as a task. A step of
-    /// `!log`s hands each entry to the store here, in order, before anything else can (so ids
-    /// follow the order of the lines); its task answers them once the step before has answered.
+    /// `!log`s plans its entries, hands them to the store once the step before has handed over
+    /// its own (so ids follow the order of the lines), and answers once that step has answered.
     fn start(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
         while let Some(step) = senders.ready(sender) {
             let (config, store, client, sender) =
@@ -147,31 +147,43 @@ impl Bot {
                     });
                 }
                 Start::Logs { jobs, after } => {
-                    let started = std::time::Instant::now();
-                    let stored: Vec<_> = jobs
-                        .iter()
-                        .filter_map(|job| match &job.command {
-                            cmd::Command::Log { message } => {
-                                Some(cmd::log::submit(message, &context(&config, &job.msg, &client), &store))
-                            }
-                            _ => None, // `senders` makes steps of `!log`s only of them
-                        })
-                        .collect();
-                    let (done, next) = tokio::sync::oneshot::channel();
-                    senders.started(&sender, next);
+                    let (submitted, next_submitted) = tokio::sync::oneshot::channel();
+                    let (answered, next_answered) = tokio::sync::oneshot::channel();
+                    senders
+                        .started(&sender, crate::senders::Chain { submitted: next_submitted, answered: next_answered });
                     tasks.spawn(async move {
+                        let started = std::time::Instant::now();
+                        // Planning in parallel with the step before; handing over after it.
+                        let prepared: Vec<_> = jobs
+                            .iter()
+                            .filter_map(|job| match &job.command {
+                                cmd::Command::Log { message } => {
+                                    Some(cmd::log::prepare(message, &context(&config, &job.msg, &client)))
+                                }
+                                _ => None, // `senders` makes steps of `!log`s only of them
+                            })
+                            .collect();
+                        let (after_submitted, after_answered) = match after {
+                            Some(chain) => (Some(chain.submitted), Some(chain.answered)),
+                            None => (None, None),
+                        };
+                        if let Some(after) = after_submitted {
+                            let _ = after.await; // an error: the step before ended without a word
+                        }
+                        let stored: Vec<_> = prepared.into_iter().map(|p| p.submit(&store)).collect();
+                        let _ = submitted.send(());
                         let mut answers = Vec::with_capacity(stored.len());
                         for replies in stored {
                             answers.push(outgoing(replies.await, true, &config));
                             crate::metrics::METRICS.command("log", started.elapsed());
                         }
-                        if let Some(after) = after {
-                            let _ = after.await; // an error: the step before ended without a word
+                        if let Some(after) = after_answered {
+                            let _ = after.await;
                         }
                         for reply in answers.into_iter().flatten() {
                             client.send(reply);
                         }
-                        let _ = done.send(());
+                        let _ = answered.send(());
                         Some(sender)
                     });
                 }

@@ -37,14 +37,23 @@ impl Job {
 /// A step that can start now for one sender.
 #[derive(Debug)]
 pub enum Start {
-    /// `!log`s to hand to the store now, in order. Steps of `!log`s overlap (a sender's paste is
-    /// stored as fast as it comes, in order): this one's answers go out once `after` (the step
-    /// before, if any) has answered; the caller gives this step's own signal to
-    /// [`Senders::started`].
-    Logs { jobs: Vec<Job>, after: Option<oneshot::Receiver<()>> },
+    /// `!log`s to hand to the store in order. Steps of `!log`s overlap (a sender's paste is
+    /// stored as fast as it comes, in order): this one hands its entries over once `after` (the
+    /// step before, if any) has handed over its own, and answers once that step has answered;
+    /// the caller gives this step's own signals to [`Senders::started`].
+    Logs { jobs: Vec<Job>, after: Option<Chain> },
     /// Another command, alone: everything before it has answered, and nothing after it starts
     /// until it has.
     Alone(Job),
+}
+
+/// Signals from a step of `!log`s to the next.
+#[derive(Debug)]
+pub struct Chain {
+    /// Its entries are in the store's queue.
+    pub submitted: oneshot::Receiver<()>,
+    /// Its answers are sent.
+    pub answered: oneshot::Receiver<()>,
 }
 
 #[derive(Debug, Default)]
@@ -54,8 +63,8 @@ struct Queue {
     running: VecDeque<usize>,
     /// Every running step is `!log`s (so more of them may start).
     only_logs: bool,
-    /// Fires when the latest running step of `!log`s has answered.
-    tail: Option<oneshot::Receiver<()>>,
+    /// The signals of the latest running step of `!log`s.
+    tail: Option<Chain>,
     /// Commands that did not fit, `!log`s among them, and where to say so.
     over: usize,
     over_logs: usize,
@@ -119,7 +128,7 @@ impl Senders {
     }
 
     /// The signal of the `!log` step just started for `key`: the next one waits for it.
-    pub fn started(&mut self, key: &str, done: oneshot::Receiver<()>) {
+    pub fn started(&mut self, key: &str, done: Chain) {
         if let Some(q) = self.queues.get_mut(key) {
             q.tail = Some(done);
         }
@@ -178,9 +187,8 @@ mod tests {
             Some(Start::Alone(job)) => job.msg.text,
             Some(Start::Logs { jobs, after }) => {
                 let texts: Vec<String> = jobs.into_iter().map(|j| j.msg.text).collect();
-                let (tx, rx) = oneshot::channel();
-                s.started(key, rx);
-                drop(tx);
+                let (submitted, answered) = (oneshot::channel::<()>().1, oneshot::channel::<()>().1);
+                s.started(key, Chain { submitted, answered });
                 format!("{}{}", texts.join(" + "), if after.is_some() { " after" } else { "" })
             }
         }

@@ -210,48 +210,71 @@ pub fn is_undo(message: &str) -> bool {
 /// pasted run of lines keeps its order and still shares one commit). The future answers with
 /// the ack or the refusal.
 pub fn submit(message: &str, ctx: &Context<'_>, store: &Store) -> impl Future<Output = Vec<Reply>> + Send + 'static {
-    let reply_to = ctx.reply_to().to_string();
-    let planned = plan(message, ctx);
-    let base_url = ctx.config.web.base_url.clone();
-    let targets = Targets::from_config(ctx.config);
-    let stored = planned.map(|entry| {
-        let nick = entry.nick.clone();
-        // Metrics name public channels only: a security channel is not even counted by name.
-        let counted = (!entry.private).then(|| entry.channel.clone());
-        let stored = store.submit(move |conn| {
-            let id = sal::insert(conn, &entry)?;
-            // "!log everything": what is logged during an incident is its timeline.
-            let who = incident::Actor {
-                at: entry.logged_at,
-                nick: &entry.nick,
-                account: entry.account.as_deref().unwrap_or(""),
-            };
-            incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
-            // In the same transaction: an acknowledged entry cannot miss its publication.
-            let queued =
-                targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
-            Ok((id, queued))
+    prepare(message, ctx).submit(store)
+}
+
+/// A planned `!log` (or its refusal), ready to hand to the store: planning takes the CPU
+/// (cleaning, secret detection), so it can run in parallel while submitting keeps the order.
+pub struct Prepared {
+    reply_to: String,
+    planned: Result<sal::NewEntry, String>,
+    base_url: Option<String>,
+    targets: Targets,
+}
+
+/// Plans `!log <message>` (not undo) without I/O.
+pub fn prepare(message: &str, ctx: &Context<'_>) -> Prepared {
+    Prepared {
+        reply_to: ctx.reply_to().to_string(),
+        planned: plan(message, ctx),
+        base_url: ctx.config.web.base_url.clone(),
+        targets: Targets::from_config(ctx.config),
+    }
+}
+
+impl Prepared {
+    /// Hands the entry to the store now (see [`Store::submit`]); the future answers.
+    pub fn submit(self, store: &Store) -> impl Future<Output = Vec<Reply>> + Send + 'static {
+        let Prepared { reply_to, planned, base_url, targets } = self;
+        let stored = planned.map(|entry| {
+            let nick = entry.nick.clone();
+            // Metrics name public channels only: a security channel is not even counted by name.
+            let counted = (!entry.private).then(|| entry.channel.clone());
+            let stored = store.submit(move |conn| {
+                let id = sal::insert(conn, &entry)?;
+                // "!log everything": what is logged during an incident is its timeline.
+                let who = incident::Actor {
+                    at: entry.logged_at,
+                    nick: &entry.nick,
+                    account: entry.account.as_deref().unwrap_or(""),
+                };
+                incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
+                // In the same transaction: an acknowledged entry cannot miss its publication.
+                let queued =
+                    targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
+                Ok((id, queued))
+            });
+            (stored, nick, counted)
         });
-        (stored, nick, counted)
-    });
-    async move {
-        let (stored, nick, counted) = match stored {
-            Ok(s) => s,
-            Err(refusal) => return vec![Reply::say(&reply_to, refusal)],
-        };
-        match stored.await {
-            Ok((id, queued)) => {
-                if queued {
-                    publish::wake();
+        async move {
+            let (stored, nick, counted) = match stored {
+                Ok(s) => s,
+                Err(refusal) => return vec![Reply::say(&reply_to, refusal)],
+            };
+            match stored.await {
+                Ok((id, queued)) => {
+                    if queued {
+                        publish::wake();
+                    }
+                    if let Some(channel) = &counted {
+                        crate::metrics::METRICS.log_entry(channel);
+                    }
+                    vec![Reply::ack(&reply_to, ack(id, &nick, base_url.as_deref()))]
                 }
-                if let Some(channel) = &counted {
-                    crate::metrics::METRICS.log_entry(channel);
+                Err(e) => {
+                    tracing::error!(error = %e, "a !log was NOT stored");
+                    vec![Reply::say(&reply_to, format!("NOT logged: {}", text::truncate_bytes(&e.to_string(), 200)))]
                 }
-                vec![Reply::ack(&reply_to, ack(id, &nick, base_url.as_deref()))]
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "a !log was NOT stored");
-                vec![Reply::say(&reply_to, format!("NOT logged: {}", text::truncate_bytes(&e.to_string(), 200)))]
             }
         }
     }
