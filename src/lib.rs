@@ -5,7 +5,8 @@
 //! nothing about logs or incidents; it hands the rest of the bot [`irc::Event`]s and takes
 //! replies through an [`irc::Client`]. [`bot`] turns each message into a [`cmd`] — one file per
 //! command, each a function from (command, context, store) to replies — deciding rights with
-//! [`access`] and pacing senders with [`ratelimit`]. [`store`] is SQLite behind one writer
+//! [`access`], pacing senders with [`ratelimit`] and keeping each sender's commands in order
+//! with [`senders`]. [`store`] is SQLite behind one writer
 //! thread and knows SQL and nothing about IRC; a reply that acknowledges a write is only sent
 //! after that write committed. ARCHITECTURE.md draws the same map and lists the invariants
 //! that `architecture_tests` keeps true.
@@ -45,7 +46,7 @@ pub(crate) mod privacy;
 pub mod publish;
 pub(crate) mod ratelimit;
 pub mod reload;
-pub mod senders;
+pub(crate) mod senders;
 pub mod store;
 pub mod sts_policies;
 pub mod text;

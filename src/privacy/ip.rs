@@ -9,11 +9,11 @@ use regex::Regex;
 /// What a masked address becomes. The whole address goes: keeping a /16 or /24 would still tell
 /// a reader the visitor's provider and often their city, and one-way hashes of IPv4 addresses
 /// are reversed by trying all 2^32. Privacy wins over telling two addresses apart.
-pub const IP_MASK: &str = "[IP hidden]";
+pub(crate) const IP_MASK: &str = "[IP hidden]";
 
 /// An allow-list of internal networks whose addresses need no masking, from CIDR strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Networks {
+pub(crate) struct Networks {
     nets: Vec<Net>,
 }
 
@@ -27,14 +27,14 @@ impl Networks {
     /// Parses `"10.0.0.0/8"`, `"2620:0:860::/46"` and single addresses (`"198.51.100.7"`, a /32
     /// or /128). Host bits must be zero: `10.64.0.0/1` is far more likely a typo for `/16` than a
     /// wish to stop masking half of the Internet, and a typo here would publish addresses.
-    pub fn parse(cidrs: &[String]) -> Result<Networks, String> {
+    pub(crate) fn parse(cidrs: &[String]) -> Result<Networks, String> {
         let nets = cidrs.iter().map(|s| parse_net(s.trim())).collect::<Result<_, _>>()?;
         Ok(Networks { nets })
     }
 
     /// Whether `ip` is in one of the networks. An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`) is
     /// the IPv4 address it carries.
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
@@ -119,7 +119,7 @@ static IP_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
 /// cannot be told apart, and privacy wins. Leading zeros (`010.001.002.003`) are read as decimal
 /// and masked, as a reader would. Loopback and unspecified addresses are masked too unless
 /// allow-listed: the allow-list is the single place that decides.
-pub fn mask_ips<'a>(text: &'a str, allowed: &Networks) -> Cow<'a, str> {
+pub(crate) fn mask_ips<'a>(text: &'a str, allowed: &Networks) -> Cow<'a, str> {
     let mut out: Option<String> = None;
     let mut copied = 0; // `text[..copied]` is already in `out` (or is unchanged)
     let mut at = 0;

@@ -10,11 +10,11 @@
 //! addresses; these functions catch the common slips, they do not make a log line safe to publish
 //! by themselves.
 
-pub mod ip;
-pub mod secrets;
+pub(crate) mod ip;
+pub(crate) mod secrets;
 
-pub use ip::{mask_ips, Networks};
-pub use secrets::looks_like_secret;
+pub(crate) use ip::{mask_ips, Networks};
+pub(crate) use secrets::looks_like_secret;
 
 use crate::config::SalConfig;
 use crate::store::sal::Entry;
@@ -22,13 +22,13 @@ use std::borrow::Cow;
 
 /// What of an entry may be published.
 #[derive(Debug, Clone)]
-pub struct Privacy {
+pub(crate) struct Privacy {
     mask_ips: bool,
     internal: Networks,
 }
 
 impl Privacy {
-    pub fn from_config(sal: &SalConfig) -> Privacy {
+    pub(crate) fn from_config(sal: &SalConfig) -> Privacy {
         // The config check refuses bad networks; should one slip through, masking everything is
         // the safe side of the mistake.
         let internal = Networks::parse(&sal.internal_networks).unwrap_or_default();
@@ -36,7 +36,7 @@ impl Privacy {
     }
 
     /// Text made publishable: IP addresses outside the internal networks masked.
-    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.mask_ips {
             mask_ips(text, &self.internal)
         } else {
@@ -45,7 +45,7 @@ impl Privacy {
     }
 
     /// The entry's text as it may be published, or None when it may not be published at all.
-    pub fn publishable(&self, e: &Entry) -> Option<String> {
+    pub(crate) fn publishable(&self, e: &Entry) -> Option<String> {
         if e.is_hidden() || e.private {
             return None;
         }

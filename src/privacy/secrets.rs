@@ -155,7 +155,7 @@ static COMPILED_RULES: LazyLock<Vec<(Regex, &'static Rule)>> = LazyLock::new(|| 
 
 /// Why `message` looks like a secret, or None. The reason names the kind only ("private key block",
 /// "password assignment", "API token (GitHub)", "high-entropy string"), NEVER any part of the secret.
-pub fn looks_like_secret(message: &str) -> Option<&'static str> {
+pub(crate) fn looks_like_secret(message: &str) -> Option<&'static str> {
     // One pass over the message for all the rules; most lines match none, and only the rules
     // that match anywhere pay for finding their captures.
     for i in ANY_RULE.matches(message).iter() {

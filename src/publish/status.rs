@@ -31,7 +31,7 @@ pub struct Notice {
 }
 
 /// The notices due now: open public incidents that have had a public update.
-pub fn notices(conn: &Connection, privacy: &Privacy, now: DateTime<Utc>) -> rusqlite::Result<Vec<Notice>> {
+pub(crate) fn notices(conn: &Connection, privacy: &Privacy, now: DateTime<Utc>) -> rusqlite::Result<Vec<Notice>> {
     Ok(db::status(conn, now)?
         .into_iter()
         .filter(|(i, _)| !i.private && i.state.is_open())
