@@ -5,8 +5,8 @@
 //! nothing about logs or incidents; it hands the rest of the bot [`irc::Event`]s and takes
 //! replies through an [`irc::Client`]. [`bot`] turns each message into a [`cmd`] — one file per
 //! command, each a function from (command, context, store) to replies — deciding rights with
-//! [`access`], pacing senders with [`ratelimit`] and keeping each sender's commands in order
-//! with [`senders`]. [`store`] is SQLite behind one writer
+//! `access`, pacing senders with `ratelimit` and keeping each sender's commands in order
+//! with `senders`. [`store`] is SQLite behind one writer
 //! thread and knows SQL and nothing about IRC; a reply that acknowledges a write is only sent
 //! after that write committed. ARCHITECTURE.md draws the same map and lists the invariants
 //! that `architecture_tests` keeps true.
@@ -14,12 +14,12 @@
 //! The other modules:
 //! - domain rules, pure: [`incident`] (state machine, report draft), [`clinic`] (duty weeks,
 //!   schedule, topic section), [`alerts`] (reading and routing monitoring alerts, storm folding),
-//!   [`ingest`] (the rules of the HTTP ingest API, `srebot log`, wiki import), [`privacy`] (what
+//!   [`ingest`] (the rules of the HTTP ingest API, `srebot log`, wiki import), `privacy` (what
 //!   may be published: secrets refused, IPs masked);
 //! - outputs: [`publish`] (the outbox and the publishers: MediaWiki, Phorge, the status notice),
-//!   [`web`] (the read-only HTTP view and the HTTP receivers), [`metrics`] (counters, latency);
+//!   [`web`] (the read-only HTTP view and the HTTP receivers), `metrics` (counters, latency);
 //! - running: [`config`] (the TOML file, every problem with key and line), [`live`] (the config
-//!   in effect), [`reload`] (SIGHUP), [`clinic_task`] (the topic keeper), [`clinic_cli`]
+//!   in effect), [`reload`] (SIGHUP), `clinic_task` (the topic keeper), [`clinic_cli`]
 //!   (`srebot clinic import/remove`), [`sts_policies`] (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: [`text`] (formatting codes, task references, truncation), [`clock`] ("now",

@@ -1,6 +1,6 @@
 //! Publishing the Server Admin Log outside IRC, and what may be published at all.
 //!
-//! - What of an entry may leave the team is decided by [`Privacy`] (in `privacy`), for the wiki
+//! - What of an entry may leave the team is decided by `Privacy` (in `privacy`), for the wiki
 //!   as for the web view and the feeds.
 //! - The outbox: commands write a `sal_outbox` row in the same transaction as the entry or the
 //!   correction ([`enqueue`]), then [`wake`] the publisher. Only the publisher edits the wiki.
@@ -10,9 +10,9 @@
 //!   bounded, jittered backoff.
 
 pub mod mediawiki;
-pub mod phorge;
-pub mod report;
-pub mod status;
+pub(crate) mod phorge;
+pub(crate) mod report;
+pub(crate) mod status;
 pub mod wikitext;
 
 use crate::config::{Config, MediaWikiConfig};

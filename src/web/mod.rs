@@ -7,8 +7,8 @@
 //! are masked in every text that leaves (`privacy::mask_ips`).
 
 mod alerts;
-pub mod db;
-pub mod html;
+pub(crate) mod db;
+pub(crate) mod html;
 mod ingest;
 mod status;
 mod timeline;
