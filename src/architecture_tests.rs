@@ -225,3 +225,13 @@ fn sql_is_written_only_in_store_and_web_db() {
     }
     assert_none("SQL is written only in `store` and in `web::db`", found);
 }
+
+#[test]
+fn the_crate_doc_names_every_module() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let doc: String = lib.lines().filter_map(|l| l.strip_prefix("//!")).collect::<Vec<_>>().join("\n");
+    let declared = Regex::new(r"(?m)^(?:pub(?:\(crate\))? )?mod (\w+);").unwrap();
+    let missing: Vec<String> =
+        declared.captures_iter(&lib).map(|c| c[1].to_string()).filter(|m| !doc.contains(&format!("`{m}`"))).collect();
+    assert!(missing.is_empty(), "lib.rs declares modules its doc does not name: {missing:?}");
+}
