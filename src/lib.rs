@@ -31,6 +31,8 @@ pub mod ratelimit;
 pub mod reload;
 pub mod store;
 pub mod sts_policies;
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod web;
 
