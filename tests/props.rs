@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use srebot::clinic::topic::{self, Duty};
 use srebot::cmd::{self, Command};
-use srebot::config::{self, CommandsConfig};
+use srebot::config::CommandsConfig;
 use srebot::irc::driver::wire_safe;
 use srebot::irc::session::{Action, Session};
 use srebot::irc::split::{assumed_prefix, split_text, text_budget, MAX_LINE};
@@ -16,7 +16,7 @@ use srebot::irc::{casefold_eq, line, roster::Roster, Incoming, Outgoing};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "it/handler.rs"]
+#[path = "it/support/handler.rs"]
 mod handler;
 
 fn config() -> ProptestConfig {
@@ -725,27 +725,9 @@ proptest! {
 // Incoming lines: the parser and the session state machine
 
 fn session() -> Session {
-    let c = config::parse(
-        r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-alt_nicks = ["srebot_"]
-[irc.sasl]
-mechanism = "PLAIN"
-account = "srebot"
-password = "pw-for-props"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "unused.sqlite3"
-"##,
-    )
-    .expect("test config");
+    let mut c =
+        srebot::testing::config("[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-props\"");
+    c.irc.alt_nicks = vec!["srebot_".into()];
     let (settings, _) = srebot::session_settings(&c).expect("settings");
     Session::new(Arc::new(settings), Arc::new(Mutex::new(Roster::default())), Instant::now())
 }

@@ -2,11 +2,9 @@
 //! briefly or ignored as documented, nothing unintended stored, no panic; and a spammer
 //! rate-limited with one notice while the bot stays connected on a strict server.
 
-#[path = "handler.rs"]
-pub mod handler;
-
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::{join_with, wait_join};
+use crate::support::handler;
 use crate::support::{irc_eq, shared_network, unique, Message, TestClient, WAIT};
 use base64::Engine as _;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 //! * [`Network`] (net.rs) starts the servers on 127.0.0.1 with free ports and a
 //!   private temp dir, and kills them again on drop.
 //! * [`TestClient`] (client.rs) speaks raw IRC and lets a test wait for lines.
+//! * [`handler::Handler`] (handler.rs) is the bot's message handler without a network.
 //! * [`shared_network`] hands out one lazily started network per test binary, for
 //!   tests that do not restart or pause the server. Use unique nicks, accounts
 //!   and channels there ([`unique`]), since other tests run on it concurrently.
@@ -12,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod handler;
 pub mod net;
 
 #[allow(unused_imports)]
