@@ -2,7 +2,7 @@
 //! collisions, an unavailable database, and a clean SIGTERM.
 
 use crate::botproc::{BotOpts, BotProcess};
-use crate::support::{irc_eq, shared_network, unique, TestClient, WAIT};
+use crate::support::{irc_eq, shared_network, unique, Scene, TestClient, WAIT};
 use std::time::Duration;
 
 /// Waits until `nick` is seen joining `chan`.
@@ -32,18 +32,10 @@ fn message_of(bot: &BotProcess, id: i64) -> (String, String, Option<String>, boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identified_log_is_committed_before_its_ack_and_others_are_refused() {
     let net = shared_network().await;
-    let (botnick, alice, eve) = (unique("sb"), unique("al"), unique("ev"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
+    let eve = unique("ev");
     opts.admins = vec![alice.clone()];
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
@@ -104,17 +96,10 @@ async fn identified_log_is_committed_before_its_ack_and_others_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_failure_keeps_the_bot_out_of_security_channels() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "rightpass").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    let mut opts = BotOpts::new(net, &botnick);
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec: _, mut a } = scene;
     opts.sasl = Some((botnick.clone(), "wrongpass".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     a.assert_silent(Duration::from_secs(3), |l| l.contains(" JOIN ") && l.contains(&format!(":{botnick}!"))).await;
