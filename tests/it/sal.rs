@@ -2,6 +2,7 @@
 //! collisions, an unavailable database, and a clean SIGTERM.
 
 use crate::botproc::{BotOpts, BotProcess};
+use crate::support::scene::alice_in_a_channel;
 use crate::support::{irc_eq, shared_network, unique, Scene, TestClient, WAIT};
 use std::time::Duration;
 
@@ -114,12 +115,9 @@ async fn sasl_failure_keeps_the_bot_out_of_security_channels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nick_collision_uses_the_alt_nick_keeps_working_and_regains() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let squatter = TestClient::connect(net.port(), &botnick).await;
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
     let mut opts = BotOpts::new(net, &botnick);
     opts.channels = vec![(chan.clone(), "public")];
     opts.accounts = vec![alice.clone()];
@@ -140,11 +138,8 @@ async fn nick_collision_uses_the_alt_nick_keeps_working_and_regains() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unavailable_database_says_not_logged_and_the_bot_stays() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let holder = tempfile::tempdir().unwrap();
     let missing_dir = holder.path().join("not-yet");
     let mut opts = BotOpts::new(net, &botnick);
@@ -185,11 +180,8 @@ async fn unavailable_database_says_not_logged_and_the_bot_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_quits_cleanly_with_exit_status_zero() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let mut opts = BotOpts::new(net, &botnick);
     opts.channels = vec![(chan.clone(), "public")];
     opts.accounts = vec![alice.clone()];

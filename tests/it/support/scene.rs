@@ -31,3 +31,13 @@ impl Scene {
         Scene { botnick, alice, chan, sec, a }
     }
 }
+
+/// Alice alone, registered and identified by SASL, in a new public channel: `(alice, chan, a)`.
+pub async fn alice_in_a_channel(net: &Network) -> (String, String, TestClient) {
+    let alice = unique("al");
+    net.register_account(&alice, ALICE_PASSWORD).await;
+    let chan = format!("#{}", unique("sre"));
+    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, ALICE_PASSWORD).await;
+    a.join(&chan).await;
+    (alice, chan, a)
+}
