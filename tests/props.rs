@@ -977,7 +977,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
             if let Some(Command::Log { message }) = &command {
                 let stored = h.number(ENTRIES) - entries;
                 let acked = matches!(replies.as_slice(), [Outgoing::Ack { .. }]);
-                if message.trim().eq_ignore_ascii_case("undo") {
+                if srebot::cmd::log::is_undo(message) {
                     prop_assert_eq!(stored, 0, "{}", what);
                 } else if acked {
                     prop_assert_eq!(stored, 1, "an ack, one entry: {}", what);
