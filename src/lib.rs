@@ -32,6 +32,8 @@ pub mod reload;
 pub mod senders;
 pub mod store;
 pub mod sts_policies;
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod web;
 
