@@ -23,7 +23,9 @@
 //!   (`srebot clinic import/remove`), [`sts_policies`] (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: [`text`] (formatting codes, task references, truncation), [`clock`] ("now",
-//!   settable in tests).
+//!   settable in tests);
+//! - for tests only: `testing` (fixtures for unit tests, tests/, fuzz/ and examples/; hidden from
+//!   the docs), `architecture_tests` (ARCHITECTURE.md's invariants, checked on the sources).
 
 pub(crate) mod access;
 pub mod alerts;
@@ -49,6 +51,8 @@ pub mod reload;
 pub(crate) mod senders;
 pub mod store;
 pub mod sts_policies;
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod web;
 

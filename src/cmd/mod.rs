@@ -4,6 +4,7 @@
 pub(crate) mod access;
 pub(crate) mod alerts;
 pub mod clinic;
+pub mod grammar;
 pub(crate) mod help;
 pub mod incident;
 pub mod log;
