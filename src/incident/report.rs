@@ -73,15 +73,23 @@ pub fn render(record: &Record, format: Format, now: DateTime<Utc>) -> String {
     doc.out
 }
 
-/// When monitoring saw it (the first linked alert's start, or the open time if people saw it
-/// first); how long until the incident was opened and until impact ended, from there; and the
-/// linked alerts. Without linked alerts detection is the open time, which Status already shows.
+/// When the incident was detected: the first linked alert's start; with no alert linked, a
+/// backdated impact start (`!incident at 08:02 first user reports`), else the open time; how
+/// long until the incident was opened and until impact ended, from there; and the linked alerts.
 fn detection(doc: &mut Doc, record: &Record) {
     let inc = &record.incident;
-    let Some(first) = record.alerts.iter().min_by_key(|a| (a.starts_at, a.id)) else { return };
-    let detected = first.starts_at.min(inc.opened_at);
+    let first = record.alerts.iter().min_by_key(|a| (a.starts_at, a.id));
+    let reported = crate::incident::impact_start(inc, &record.timeline);
+    let (detected, how) = match (first, reported) {
+        (Some(a), _) if a.starts_at < inc.opened_at => (a.starts_at, format!("by alert #{}", a.id)),
+        (Some(_), _) => (inc.opened_at, "when opened".to_string()),
+        (None, Some(e)) => {
+            let said = doc.user(&crate::text::truncate_bytes(e.text.trim(), 60));
+            (e.at, format!("({said}; no alert linked)"))
+        }
+        (None, None) => (inc.opened_at, "when opened (no alert linked)".to_string()),
+    };
     doc.heading(2, "Detection");
-    let how = if detected < inc.opened_at { format!("by alert #{}", first.id) } else { "when opened".to_string() };
     doc.item(1, &format!("Detected: {} {how}", full_time(detected)));
     doc.item(
         1,
@@ -89,7 +97,11 @@ fn detection(doc: &mut Doc, record: &Record) {
     );
     let to_resolve = inc.resolved_at.map_or("not resolved yet".to_string(), |t| human_duration(t - detected));
     doc.item(1, &format!("Time to resolve (from detection): {to_resolve}"));
-    doc.item(1, "Linked alerts:");
+    if record.alerts.is_empty() {
+        doc.item(1, "Linked alerts: none");
+    } else {
+        doc.item(1, "Linked alerts:");
+    }
     for a in &record.alerts {
         let text = doc.user(&a.text);
         let end = a.ends_at.map_or(String::new(), |t| format!(", resolved {}", full_time(t)));
@@ -793,6 +805,13 @@ mod tests {
 | resolved || 55 min
 |}
 
+== Detection ==
+
+* Detected: 2024-03-05 09:50 UTC (<nowiki>first user reports of 503s</nowiki>; no alert linked)
+* Time to detect (detection to incident opened): 10 min
+* Time to resolve (from detection): 1 h 15 min
+* Linked alerts: none
+
 == Impact ==
 
 * User-facing: yes
@@ -1077,7 +1096,8 @@ mod tests {
         assert!(out.contains("\\[bob\\]\\| (b\\<ob\\>)"), "{out}");
         // Every heading line is one the renderer wrote; no user text starts a line.
         let headings: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).skip(1).collect();
-        let mut expected = vec!["## Status", "### Time in each state", "## Impact", "## Responders", "## Timeline"];
+        let mut expected =
+            vec!["## Status", "### Time in each state", "## Detection", "## Impact", "## Responders", "## Timeline"];
         let team: Vec<String> = SECTION_HEADINGS.iter().map(|h| format!("## {h}")).collect();
         expected.extend(team.iter().map(String::as_str));
         assert_eq!(headings, expected);
@@ -1235,7 +1255,13 @@ mod tests {
     #[test]
     fn linked_alerts_give_detection_times() {
         let mut r = whole_incident();
-        assert!(!render(&r, Format::Markdown, at(6, 9, 0)).contains("## Detection"), "only with linked alerts");
+        let alone = render(&r, Format::Markdown, at(6, 9, 0));
+        // No alert linked: detection is the backdated impact start (here, the first user reports).
+        assert!(
+            alone.contains("- Detected: 2024-03-05 09:50 UTC (first user reports of 503s; no alert linked)"),
+            "{alone}"
+        );
+        assert!(alone.contains("- Linked alerts: none"), "{alone}");
         let opened = r.incident.opened_at;
         r.alerts = vec![crate::incident::model::LinkedAlert {
             id: 12,
