@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod app;
 pub mod bot;
 pub mod clinic;
 pub mod clinic_cli;

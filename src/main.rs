@@ -329,7 +329,7 @@ fn access_list(c: &config::Config) -> ExitCode {
 }
 
 fn check_config(file: &std::path::Path) -> ExitCode {
-    match config::load(file) {
+    match srebot::app::load_config(file) {
         Ok(c) => {
             for w in config::warnings(&c) {
                 println!("{}: warning: {w}", file.display());
@@ -468,7 +468,7 @@ fn load_or_report(path: Option<&std::path::Path>, usage: &str) -> Option<config:
         );
         return None;
     };
-    match config::load(path) {
+    match srebot::app::load_config(path) {
         Ok(c) => {
             for w in config::warnings(&c) {
                 eprintln!("{}: warning: {w}", path.display());

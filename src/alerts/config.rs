@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn routes_add_channels_and_a_security_route_keeps_the_alert_private() {
-        let c = crate::config::parse(&format!(
+        let c = crate::app::parse_config(&format!(
             "{BASE}[alerts]\nloopback_only = true\n[[alerts.routes]]\nchannels = [\"#SRE\"]\n\
              [[alerts.routes]]\nmatch = {{ severity = \"critical\" }}\nchannels = [\"#ops\", \"#sre\"]\n\
              [[alerts.routes]]\nmatch = {{ team = \"security\" }}\nchannels = [\"#sec\"]\n"
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn check_config_names_what_is_wrong() {
-        let problems = crate::config::parse(&format!(
+        let problems = crate::app::parse_config(&format!(
             "{BASE}[alerts]\nfold_after = 0\nalertmanager_url = \"am:9093\"\n[[alerts.routes]]\nchannels = [\"#nowhere\"]\n"
         ))
         .unwrap_err();
@@ -159,9 +159,9 @@ mod tests {
         ] {
             assert!(text.iter().any(|t| t.contains(wanted)), "{wanted} not in {text:#?}");
         }
-        let missing = crate::config::parse(&format!("{BASE}[alerts]\ntoken_file = \"/nonexistent/token\"\n"));
+        let missing = crate::app::parse_config(&format!("{BASE}[alerts]\ntoken_file = \"/nonexistent/token\"\n"));
         assert!(missing.unwrap_err().iter().any(|p| p.key == "alerts.token_file"));
-        let typo = crate::config::parse(&format!("{BASE}[alerts]\nloopback_only = true\nfold_aftr = 3\n"));
+        let typo = crate::app::parse_config(&format!("{BASE}[alerts]\nloopback_only = true\nfold_aftr = 3\n"));
         assert!(typo.unwrap_err().iter().any(|p| p.key == "alerts.fold_aftr"));
     }
 }

@@ -42,9 +42,10 @@ pub fn warnings(c: &Config) -> Vec<String> {
     w
 }
 
-/// Semantic checks: each problem as (key path, message).
+/// `config`'s own semantic checks: each problem as (key path, message). Checks that need
+/// another module's knowledge come in as `Check`s (see `app`).
 pub(super) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
-    let mut p = crate::alerts::config::validate(c);
+    let mut p = Vec::new();
     let irc = &c.irc;
     if irc.server.trim().is_empty() {
         p.push((key(&["irc", "server"]), "must not be empty".into()));
@@ -94,10 +95,6 @@ pub(super) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
             "ping_interval and ping_timeout must be at least 1".into(),
         ));
     }
-    if let Some(s) = &irc.sasl {
-        p.extend(crate::irc_checks::sasl_problems(irc, s));
-    }
-    p.extend(crate::irc_checks::fingerprint_problems(irc));
     if c.channels.is_empty() {
         p.push((key(&["channels"]), "no [[channels]]: the bot would sit in no channel".into()));
     }
@@ -127,25 +124,7 @@ pub(super) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
     if prefix.is_empty() || prefix.contains(char::is_whitespace) || prefix.len() > 4 {
         p.push((key(&["commands", "prefix"]), "must be 1 to 4 non-space characters".into()));
     }
-    for (alias, target) in &c.commands.aliases {
-        if !crate::cmd::NAMES.contains(&target.as_str()) {
-            p.push((
-                key(&["commands", "aliases", alias]),
-                format!("{target:?} is not a command ({})", crate::cmd::NAMES.join(", ")),
-            ));
-        }
-    }
     let clinic = &c.clinic;
-    if let Err(e) = clinic.rule() {
-        let k = if e.contains("timezone") {
-            "timezone"
-        } else if e.contains("time") {
-            "handoff_time"
-        } else {
-            "week_starts"
-        };
-        p.push((key(&["clinic", k]), e));
-    }
     for (i, ch) in clinic.topic_channels.iter().enumerate() {
         if c.channel(ch).is_none() {
             p.push((
@@ -185,8 +164,6 @@ pub(super) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
         }
     }
     validate_sal_and_publish(c, &mut p);
-    p.extend(crate::ingest::validate(c));
-    p.extend(crate::publish::phorge::validate(c));
     p
 }
 
@@ -194,11 +171,6 @@ pub(super) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
 fn validate_sal_and_publish(c: &Config, p: &mut Vec<(Vec<String>, String)>) {
     if !(1..=1440).contains(&c.sal.undo_minutes) {
         p.push((key(&["sal", "undo_minutes"]), "must be 1 to 1440".into()));
-    }
-    for (i, net) in c.sal.internal_networks.iter().enumerate() {
-        if let Err(e) = crate::privacy::Networks::parse(std::slice::from_ref(net)) {
-            p.push((key(&["sal", "internal_networks", &i.to_string()]), e));
-        }
     }
     let Some(mw) = &c.publish.mediawiki else { return };
     let at = |k: &str| key(&["publish", "mediawiki", k]);

@@ -3,12 +3,13 @@
 use super::check::{key, validate};
 use super::*;
 
-/// Reads and validates a config file. `Err` holds every problem found.
-pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
+/// Reads and validates a config file, running `checks` after `config`'s own (`app::load_config`
+/// passes every module's). `Err` holds every problem found.
+pub fn load(path: &Path, checks: &[Check]) -> Result<Config, Vec<Problem>> {
     let raw = std::fs::read_to_string(path).map_err(|e| {
         vec![Problem { key: "(file)".into(), line: None, message: format!("cannot read {}: {}", path.display(), e) }]
     })?;
-    parse(&raw)
+    parse_with(&raw, checks)
 }
 
 /// The top-level sections a config may have (each read by `parse` below).
@@ -28,11 +29,17 @@ const SECTIONS: &[&str] = &[
     "alerts",
 ];
 
-/// Parses and validates config text. `Err` holds every problem found.
+/// Parses config text and runs `config`'s own checks (`app::parse_config` runs every module's).
+/// `Err` holds every problem found.
+pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
+    parse_with(raw, &[])
+}
+
+/// Parses and validates config text, running `checks` after `config`'s own.
 ///
 /// Each section (and each `[[channels]]` entry) is read on its own, so a wrong value in one
 /// does not hide the problems in the others.
-pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
+pub fn parse_with(raw: &str, checks: &[Check]) -> Result<Config, Vec<Problem>> {
     let tree = toml::de::DeTable::parse(raw).map_err(|e| vec![value_problem(raw, &e, &key(&["(syntax)"]))])?;
     let root = tree.get_ref();
     let mut problems = Vec::new();
@@ -99,7 +106,7 @@ pub fn parse(raw: &str) -> Result<Config, Vec<Problem>> {
             alerts: alerts.flatten(),
             clock: crate::clock::Clock::System,
         };
-        for (segments, message) in validate(&config) {
+        for (segments, message) in validate(&config).into_iter().chain(checks.iter().flat_map(|check| check(&config))) {
             problems.push(Problem { key: segments.join("."), line: locate(raw, root, &segments), message });
         }
         if problems.is_empty() {

@@ -13,7 +13,11 @@ mod load;
 mod words;
 
 pub use check::{valid_channel, warnings};
-pub use load::{load, parse};
+pub use load::{load, parse, parse_with};
+
+/// A check of a parsed config from outside `config` (see `app`): each problem as (key path,
+/// message), the key pinned to its line like `config`'s own.
+pub type Check = fn(&Config) -> Vec<(Vec<String>, String)>;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -605,6 +609,8 @@ impl fmt::Display for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `check-config`'s checks, other modules' included.
+    use crate::app::parse_config as parse;
 
     const GOOD: &str = r##"
 [irc]
@@ -724,6 +730,8 @@ accounts = ["alice"]
 #[cfg(test)]
 mod sal_publish_tests {
     use super::*;
+    // `check-config`'s checks, other modules' included.
+    use crate::app::parse_config as parse;
 
     fn base(extra: &str) -> String {
         format!(

@@ -421,7 +421,7 @@ channels = ["#nope"]
 sources = ["10.0.0.1/8"]
 "##
         );
-        let problems = crate::config::parse(&bad).unwrap_err();
+        let problems = crate::app::parse_config(&bad).unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         for k in [
             "ingest.clients.0.name",

@@ -1,0 +1,7 @@
+//! The composition root: what ties the modules together at start-up. Config checks that need
+//! another module's knowledge (command names, SASL rules, alert and ingest settings) are
+//! gathered here, so `config` itself imports nothing above it.
+
+mod checks;
+
+pub use checks::{load_config, parse_config};
