@@ -3,5 +3,7 @@
 //! gathered here, so `config` itself imports nothing above it.
 
 mod checks;
+#[cfg(test)]
+mod config_tests;
 
 pub use checks::{load_config, parse_config};
