@@ -199,3 +199,32 @@ fn validate_sal_and_publish(c: &Config, p: &mut Vec<(Vec<String>, String)>) {
     let timing = (mw.retry_min_seconds, mw.retry_max_seconds, mw.timeout_seconds);
     p.extend(check_sink(c, &["publish", "mediawiki"], &mw.channels, timing));
 }
+
+/// Problems with a publishing sink's `channels`, `retry_*_seconds` and `timeout_seconds` (the
+/// keys every sink has), the sink's table being `path`.
+pub(crate) fn check_sink(
+    c: &Config,
+    path: &[&str],
+    channels: &[String],
+    (retry_min, retry_max, timeout): (u64, u64, u64),
+) -> Vec<(Vec<String>, String)> {
+    let mut p = Vec::new();
+    let at = |k: &str| path.iter().copied().chain([k]).map(String::from).collect::<Vec<_>>();
+    for (i, name) in channels.iter().enumerate() {
+        let k: Vec<String> = at("channels").into_iter().chain([i.to_string()]).collect();
+        match c.channel(name) {
+            None => p.push((k, format!("{name} is not one of the [[channels]]"))),
+            Some(ch) if ch.role == ChannelRole::Security => {
+                p.push((k, format!("{name} is a security channel: its entries are never published")))
+            }
+            Some(_) => {}
+        }
+    }
+    if retry_min == 0 || retry_min > retry_max {
+        p.push((at("retry_min_seconds"), "must be at least 1 and not above retry_max_seconds".into()));
+    }
+    if timeout == 0 {
+        p.push((at("timeout_seconds"), "must be at least 1".into()));
+    }
+    p
+}

@@ -12,6 +12,7 @@ mod check;
 mod load;
 mod words;
 
+pub(crate) use check::check_sink;
 pub use check::{valid_channel, warnings};
 pub use load::{load, parse, parse_with};
 
@@ -526,48 +527,6 @@ impl MediaWikiConfig {
                 |s| if s.0.is_empty() { Err(format!("{} is empty", self.password_file.display())) } else { Ok(s) },
             )
     }
-
-    /// Whether entries of `channel` go to the wiki (never those of a security channel).
-    pub fn publishes(&self, config: &Config, channel: &str) -> bool {
-        sink_publishes(config, &self.channels, channel)
-    }
-}
-
-/// Whether a sink whose `channels` key lists these (empty: every public channel) publishes
-/// `channel`: never a security channel.
-pub(crate) fn sink_publishes(config: &Config, channels: &[String], channel: &str) -> bool {
-    let Some(ch) = config.channel(channel) else { return false };
-    ch.role == ChannelRole::Public
-        && (channels.is_empty() || channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
-}
-
-/// Problems with a publishing sink's `channels`, `retry_*_seconds` and `timeout_seconds` (the
-/// keys every sink has), the sink's table being `path`.
-pub(crate) fn check_sink(
-    c: &Config,
-    path: &[&str],
-    channels: &[String],
-    (retry_min, retry_max, timeout): (u64, u64, u64),
-) -> Vec<(Vec<String>, String)> {
-    let mut p = Vec::new();
-    let at = |k: &str| path.iter().copied().chain([k]).map(String::from).collect::<Vec<_>>();
-    for (i, name) in channels.iter().enumerate() {
-        let k: Vec<String> = at("channels").into_iter().chain([i.to_string()]).collect();
-        match c.channel(name) {
-            None => p.push((k, format!("{name} is not one of the [[channels]]"))),
-            Some(ch) if ch.role == ChannelRole::Security => {
-                p.push((k, format!("{name} is a security channel: its entries are never published")))
-            }
-            Some(_) => {}
-        }
-    }
-    if retry_min == 0 || retry_min > retry_max {
-        p.push((at("retry_min_seconds"), "must be at least 1 and not above retry_max_seconds".into()));
-    }
-    if timeout == 0 {
-        p.push((at("timeout_seconds"), "must be at least 1".into()));
-    }
-    p
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -62,7 +62,7 @@ impl PhorgeConfig {
 
     /// Whether entries of `channel` mention tasks (never those of a security channel).
     pub fn publishes(&self, config: &Config, channel: &str) -> bool {
-        crate::config::sink_publishes(config, &self.channels, channel)
+        super::sink_publishes(config, &self.channels, channel)
     }
 }
 
