@@ -181,81 +181,50 @@ impl fmt::Debug for Secret {
 
 /// Outgoing flood control: a token bucket. Defaults follow Solanum's tolerance with margin.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct FloodConfig {
-    #[serde(default = "default_burst")]
     pub burst: u32,
-    #[serde(default = "default_interval_ms")]
     pub interval_ms: u64,
-}
-
-fn default_burst() -> u32 {
-    4
-}
-fn default_interval_ms() -> u64 {
-    1500
 }
 
 impl Default for FloodConfig {
     fn default() -> Self {
-        FloodConfig { burst: default_burst(), interval_ms: default_interval_ms() }
+        FloodConfig { burst: 4, interval_ms: 1500 }
     }
 }
 
 /// Timers of the session, in seconds.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct TimeoutConfig {
     /// Silence from the server after which we send our own PING.
-    #[serde(default = "d90")]
     pub ping_interval: u64,
     /// How long we wait for anything after our PING before calling the link dead.
-    #[serde(default = "d60")]
     pub ping_timeout: u64,
-    #[serde(default = "d30")]
     pub connect: u64,
     /// First reconnect delay; it doubles (with jitter) up to `reconnect_max`.
-    #[serde(default = "d2")]
     pub reconnect_min: u64,
-    #[serde(default = "d300")]
     pub reconnect_max: u64,
     /// Delay before rejoining after a KICK, and the first delay after a refused JOIN.
-    #[serde(default = "d30")]
     pub rejoin: u64,
     /// How often we try to take our main nick back while on an alternative.
-    #[serde(default = "d60")]
     pub nick_regain: u64,
     /// After a reconnect with SASL configured but not offered (services not linked yet): how
     /// long to wait for it before joining the public channels unidentified.
-    #[serde(default = "d30")]
     pub sasl_wait: u64,
-}
-
-fn d2() -> u64 {
-    2
-}
-fn d30() -> u64 {
-    30
-}
-fn d60() -> u64 {
-    60
-}
-fn d90() -> u64 {
-    90
-}
-fn d300() -> u64 {
-    300
 }
 
 impl Default for TimeoutConfig {
     fn default() -> Self {
         TimeoutConfig {
-            ping_interval: d90(),
-            ping_timeout: d60(),
-            connect: d30(),
-            reconnect_min: d2(),
-            reconnect_max: d300(),
-            rejoin: d30(),
-            nick_regain: d60(),
-            sasl_wait: d30(),
+            ping_interval: 90,
+            ping_timeout: 60,
+            connect: 30,
+            reconnect_min: 2,
+            reconnect_max: 300,
+            rejoin: 30,
+            nick_regain: 60,
+            sasl_wait: 30,
         }
     }
 }
@@ -295,14 +264,11 @@ pub struct StorageConfig {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct AccessConfig {
-    #[serde(default)]
     pub accounts: Vec<String>,
-    #[serde(default)]
     pub hostmasks: Vec<String>,
-    #[serde(default)]
     pub admins: Vec<String>,
-    #[serde(default)]
     pub relays: Vec<String>,
     /// Not in the file: the grants made on IRC (`!access add`), from the database.
     #[serde(skip)]
@@ -310,105 +276,61 @@ pub struct AccessConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct CommandsConfig {
-    #[serde(default = "default_prefix")]
     pub prefix: String,
     /// Other names for commands, e.g. `inc = "incident"`.
-    #[serde(default = "default_aliases")]
     pub aliases: std::collections::BTreeMap<String, String>,
-}
-
-fn default_prefix() -> String {
-    "!".into()
-}
-
-fn default_aliases() -> std::collections::BTreeMap<String, String> {
-    [("inc".to_string(), "incident".to_string())].into()
 }
 
 impl Default for CommandsConfig {
     fn default() -> Self {
-        CommandsConfig { prefix: default_prefix(), aliases: default_aliases() }
+        CommandsConfig { prefix: "!".into(), aliases: [("inc".to_string(), "incident".to_string())].into() }
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct IncidentsConfig {
     /// Remind the communicator after this long without a public update (fractions allowed).
-    #[serde(default = "default_update_reminder")]
     pub update_reminder_minutes: f64,
     /// Mention a resolved incident that needs a report and has none this often.
-    #[serde(default = "default_report_reminder")]
     pub report_reminder_hours: f64,
     /// Where `!incident report` writes drafts; default: `reports/` beside the database.
     pub report_dir: Option<PathBuf>,
 }
 
-fn default_update_reminder() -> f64 {
-    30.0
-}
-
-fn default_report_reminder() -> f64 {
-    24.0
-}
-
 impl Default for IncidentsConfig {
     fn default() -> Self {
-        IncidentsConfig {
-            update_reminder_minutes: default_update_reminder(),
-            report_reminder_hours: default_report_reminder(),
-            report_dir: None,
-        }
+        IncidentsConfig { update_reminder_minutes: 30.0, report_reminder_hours: 24.0, report_dir: None }
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct ClinicConfig {
     /// IANA timezone the duty weeks are counted in.
-    #[serde(default = "default_tz")]
     pub timezone: String,
-    #[serde(default = "default_week_starts")]
     pub week_starts: String,
     /// Local time of the weekly hand-off (HH:MM).
-    #[serde(default = "default_handoff")]
     pub handoff_time: String,
     /// Channels whose topic carries our section and that hear the hand-off.
-    #[serde(default)]
     pub topic_channels: Vec<String>,
-    #[serde(default = "default_label")]
     pub topic_label: String,
-    #[serde(default = "default_separator")]
     pub topic_separator: String,
     /// Without channel operator rights, ask ChanServ to set the topic.
-    #[serde(default)]
     pub topic_via_chanserv: bool,
-}
-
-fn default_tz() -> String {
-    "UTC".into()
-}
-fn default_week_starts() -> String {
-    "monday".into()
-}
-fn default_handoff() -> String {
-    "00:00".into()
-}
-fn default_label() -> String {
-    "SRE Clinic Duty:".into()
-}
-fn default_separator() -> String {
-    " | ".into()
 }
 
 impl Default for ClinicConfig {
     fn default() -> Self {
         ClinicConfig {
-            timezone: default_tz(),
-            week_starts: default_week_starts(),
-            handoff_time: default_handoff(),
+            timezone: "UTC".into(),
+            week_starts: "monday".into(),
+            handoff_time: "00:00".into(),
             topic_channels: Vec::new(),
-            topic_label: default_label(),
-            topic_separator: default_separator(),
+            topic_label: "SRE Clinic Duty:".into(),
+            topic_separator: " | ".into(),
             topic_via_chanserv: false,
         }
     }
@@ -436,33 +358,22 @@ impl Config {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct SalConfig {
     /// The channel that a `!log` sent by private message is recorded under. Unset: private
     /// `!log` is refused with an explanation.
     pub private_message_channel: Option<String>,
     /// How long after logging an entry its author may take it back with `!log undo`.
-    #[serde(default = "default_undo_minutes")]
     pub undo_minutes: u32,
     /// Mask IPv4/IPv6 addresses in everything published (web, wiki, feeds).
-    #[serde(default = "yes")]
     pub mask_ips: bool,
     /// Internal networks (CIDR) whose addresses are published unmasked.
-    #[serde(default)]
     pub internal_networks: Vec<String>,
-}
-
-fn default_undo_minutes() -> u32 {
-    15
 }
 
 impl Default for SalConfig {
     fn default() -> Self {
-        SalConfig {
-            private_message_channel: None,
-            undo_minutes: default_undo_minutes(),
-            mask_ips: true,
-            internal_networks: Vec::new(),
-        }
+        SalConfig { private_message_channel: None, undo_minutes: 15, mask_ips: true, internal_networks: Vec::new() }
     }
 }
 
