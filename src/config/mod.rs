@@ -139,13 +139,6 @@ impl SaslConfig {
         }
     }
 
-    /// The ECDSA key from `key_file`.
-    pub fn resolve_key(&self) -> Result<Option<crate::irc::sasl::EcdsaKey>, String> {
-        let Some(path) = &self.key_file else { return Ok(None) };
-        let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {}", path.display(), e.kind()))?;
-        crate::irc::sasl::EcdsaKey::from_pem(&pem).map(Some).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
     /// The password from `password`, `password_file` or the environment, in that order.
     pub fn resolve_password(&self) -> Result<Secret, String> {
         if let Some(p) = &self.password {
@@ -333,13 +326,6 @@ impl Default for ClinicConfig {
             topic_separator: " | ".into(),
             topic_via_chanserv: false,
         }
-    }
-}
-
-impl ClinicConfig {
-    /// The week rule; validated when the config is loaded.
-    pub fn rule(&self) -> Result<crate::clinic::week::WeekRule, String> {
-        crate::clinic::week::WeekRule::parse(&self.timezone, &self.week_starts, &self.handoff_time)
     }
 }
 
