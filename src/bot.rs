@@ -1,7 +1,8 @@
 //! The bot: takes events from the connection, runs commands, sends their replies.
 //!
-//! Each command runs in its own task, so a slow database call never holds up the next message,
-//! and concurrent `!log`s reach the store together (where they share one commit).
+//! Each sender's commands run in their own task, in the order they arrived (`senders`), so a
+//! slow database call never holds up anyone else's message, and concurrent `!log`s reach the
+//! store together (where they share one commit).
 
 use crate::access;
 use crate::clinic_task::TopicEvent;
@@ -9,6 +10,7 @@ use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming, Outgoing};
 use crate::live::LiveConfig;
+use crate::senders::{Job, Senders, Start};
 use crate::store::Store;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -17,10 +19,10 @@ use tokio::task::JoinSet;
 /// How long a shutdown waits for commands in flight to finish and reply.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Commands running at once. Beyond this the bot stops taking events until some finish, so a
-/// burst waits in the driver's bounded buffer (which keeps reading the socket and answering
-/// PINGs meanwhile) instead of as thousands of tasks in memory; it is twice the store's batch,
-/// so group commit still gets full batches.
+/// Commands waiting or running at once. Beyond this the bot stops taking events until some
+/// finish, so a burst waits in the driver's bounded buffer (which keeps reading the socket and
+/// answering PINGs meanwhile) instead of in memory here; it is twice the store's batch, so
+/// group commit still gets full batches.
 const MAX_IN_FLIGHT: usize = 1024;
 
 pub struct Bot {
@@ -34,7 +36,9 @@ impl Bot {
     /// Handles events until `shutdown` resolves or the connection task ends, then lets commands
     /// in flight finish (their rows committed, their replies queued) and asks the session to QUIT.
     pub async fn run(self, mut events: mpsc::Receiver<Event>, shutdown: impl std::future::Future<Output = ()>) {
-        let mut tasks = JoinSet::new();
+        // A task answers with the sender whose commands it ran (`None`: a reminder).
+        let mut tasks: JoinSet<Option<String>> = JoinSet::new();
+        let mut senders = Senders::default();
         let mut config = self.config.get();
         let mut changes = self.config.changes();
         let mut limiter = crate::ratelimit::RateLimiter::new(&config.ratelimit);
@@ -68,15 +72,18 @@ impl Bot {
                 }
                 _ = reminders.tick() => {
                     let (config, store, client) = (config.clone(), self.store.clone(), self.client.clone());
-                    tasks.spawn(async move { remind(&config, &store, &client, config.clock.now()).await });
+                    tasks.spawn(async move {
+                        remind(&config, &store, &client, config.clock.now()).await;
+                        None
+                    });
                 }
                 _ = &mut shutdown => {
                     tracing::info!("shutting down");
                     break;
                 }
-                event = events.recv(), if tasks.len() < MAX_IN_FLIGHT => match event {
+                event = events.recv(), if senders.jobs() + tasks.len() < MAX_IN_FLIGHT => match event {
                     None => break,
-                    Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut limiter),
+                    Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut senders, &mut limiter),
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
                     Some(Event::Joined { channel, topic, opped }) => {
                         tracing::debug!(%channel, "in channel");
@@ -105,48 +112,145 @@ impl Bot {
                         tell(&clinic, TopicEvent::Disconnected);
                     }
                 },
-                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                    if let Err(e) = done {
-                        tracing::error!(error = %e, "a command task failed");
-                    }
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
+                    Ok(Some(sender)) => self.finished(&sender, &mut tasks, &mut senders),
+                    Ok(None) => {}
+                    // The sender's queue is stuck without its task: nothing of it can run again.
+                    Err(e) => tracing::error!(error = %e, "a command task failed"),
                 }
             }
         }
-        let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(DRAIN, async {
+            while let Some(done) = tasks.join_next().await {
+                if let Ok(Some(sender)) = done {
+                    self.finished(&sender, &mut tasks, &mut senders);
+                }
+            }
+        })
+        .await;
         self.client.quit("srebot shutting down");
     }
 
-    fn on_message(&self, msg: Incoming, tasks: &mut JoinSet<()>, limiter: &mut crate::ratelimit::RateLimiter) {
+    fn on_message(
+        &self,
+        msg: Incoming,
+        tasks: &mut JoinSet<Option<String>>,
+        senders: &mut Senders,
+        limiter: &mut crate::ratelimit::RateLimiter,
+    ) {
         let config = self.config.get();
         let Some(command) = command_in(&config, &msg) else { return };
-        // One spammer must not get a thousand answers: see `ratelimit`.
+        let key = crate::ratelimit::key(&msg.sender);
         let relay = access::is_relay(&config.access, &msg.sender);
-        match limiter.check(&crate::ratelimit::key(&msg.sender), relay, std::time::Instant::now()) {
-            crate::ratelimit::Verdict::Allow => {}
-            crate::ratelimit::Verdict::Warn => {
-                return self.client.notice(&msg.sender.nick, crate::ratelimit::slow_down(&msg.sender.nick))
+        // One spammer must not get a thousand answers: see `ratelimit`. A member's (or a
+        // relay's) `!log` is never ignored: it waits its turn in the sender's queue.
+        let logs = matches!(command, cmd::Command::Log { .. })
+            && (relay || access::level(&config.access, &msg.sender) >= access::Level::Member);
+        if !logs {
+            match limiter.check(&key, relay, std::time::Instant::now()) {
+                crate::ratelimit::Verdict::Allow => {}
+                crate::ratelimit::Verdict::Warn => {
+                    return self.client.notice(&msg.sender.nick, crate::ratelimit::slow_down(&msg.sender.nick))
+                }
+                crate::ratelimit::Verdict::Drop => return,
             }
-            crate::ratelimit::Verdict::Drop => return,
         }
-        let (live, store, client) = (self.config.clone(), self.store.clone(), self.client.clone());
-        let grants = matches!(command, cmd::Command::Access(Ok(_)));
-        tasks.spawn(async move {
-            let replies = answer(command, &msg, &config, &store, &client).await;
-            if grants {
-                // In effect before the admin hears so: the grants as now committed.
-                match store.call(crate::store::access::grants).await {
-                    Ok(granted) => live.replace(|c| {
-                        let mut next = c.clone();
-                        next.access.granted = granted;
-                        next
-                    }),
-                    Err(e) => tracing::error!(error = %e, "cannot read the access grants back"),
+        senders.push(&key, Job { command, msg });
+        self.start(&key, tasks, senders);
+    }
+
+    /// A step of `sender`'s queue is done: says what did not fit once the queue is empty, or
+    /// starts what may start now.
+    fn finished(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+        if let Some((target, text)) = senders.finished(sender) {
+            self.client.privmsg(&target, text);
+        }
+        self.start(sender, tasks, senders);
+    }
+
+    /// Starts every step of `sender`'s queue that may start now, each as a task. A step of
+    /// `!log`s plans its entries, hands them to the store once the step before has handed over
+    /// its own (so ids follow the order of the lines), and answers once that step has answered.
+    fn start(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+        while let Some(step) = senders.ready(sender) {
+            let (config, store, client, sender) =
+                (self.config.get(), self.store.clone(), self.client.clone(), sender.to_string());
+            match step {
+                Start::Alone(job) => {
+                    let live = self.config.clone();
+                    tasks.spawn(async move {
+                        let grants = matches!(job.command, cmd::Command::Access(Ok(_)));
+                        let replies = answer(job.command, &job.msg, &config, &store, &client).await;
+                        if grants {
+                            // In effect before the admin hears so: the grants as now committed.
+                            match store.call(crate::store::access::grants).await {
+                                Ok(granted) => live.replace(|c| {
+                                    let mut next = c.clone();
+                                    next.access.granted = granted;
+                                    next
+                                }),
+                                Err(e) => tracing::error!(error = %e, "cannot read the access grants back"),
+                            }
+                        }
+                        for reply in replies {
+                            client.send(reply);
+                        }
+                        Some(sender)
+                    });
+                }
+                Start::Logs { jobs, after } => {
+                    let (submitted, next_submitted) = tokio::sync::oneshot::channel();
+                    let (answered, next_answered) = tokio::sync::oneshot::channel();
+                    senders
+                        .started(&sender, crate::senders::Chain { submitted: next_submitted, answered: next_answered });
+                    tasks.spawn(async move {
+                        let started = std::time::Instant::now();
+                        // Planning in parallel with the step before; handing over after it.
+                        let prepared: Vec<_> = jobs
+                            .iter()
+                            .filter_map(|job| match &job.command {
+                                cmd::Command::Log { message } => {
+                                    Some(cmd::log::prepare(message, &context(&config, &job.msg, &client)))
+                                }
+                                _ => None, // `senders` makes steps of `!log`s only of them
+                            })
+                            .collect();
+                        let (after_submitted, after_answered) = match after {
+                            Some(chain) => (Some(chain.submitted), Some(chain.answered)),
+                            None => (None, None),
+                        };
+                        if let Some(after) = after_submitted {
+                            let _ = after.await; // an error: the step before ended without a word
+                        }
+                        let stored: Vec<_> = prepared.into_iter().map(|p| p.submit(&store)).collect();
+                        let _ = submitted.send(());
+                        let mut answers = Vec::with_capacity(stored.len());
+                        for replies in stored {
+                            answers.push(outgoing(replies.await, true, &config));
+                            crate::metrics::METRICS.command("log", started.elapsed());
+                        }
+                        if let Some(after) = after_answered {
+                            let _ = after.await;
+                        }
+                        for reply in answers.into_iter().flatten() {
+                            client.send(reply);
+                        }
+                        let _ = answered.send(());
+                        Some(sender)
+                    });
                 }
             }
-            for reply in replies {
-                client.send(reply);
-            }
-        });
+        }
+    }
+}
+
+fn context<'a>(config: &'a Config, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {
+    Context {
+        level: access::level(&config.access, &msg.sender),
+        is_relay: access::is_relay(&config.access, &msg.sender),
+        config,
+        msg,
+        directory,
     }
 }
 
@@ -170,38 +274,49 @@ pub async fn answer(
     store: &Store,
     directory: &dyn Directory,
 ) -> Vec<Outgoing> {
-    let ctx = Context {
-        level: access::level(&config.access, &msg.sender),
-        is_relay: access::is_relay(&config.access, &msg.sender),
-        config,
-        msg,
-        directory,
-    };
-    let is_log = matches!(command, cmd::Command::Log { .. });
+    let ctx = context(config, msg, directory);
     let name = command.name();
     let started = std::time::Instant::now();
     let replies = cmd::run(command, &ctx, store).await;
     crate::metrics::METRICS.command(name, started.elapsed());
-    replies.into_iter().map(|reply| outgoing(reply, is_log, config.web.base_url.as_deref())).collect()
+    outgoing(replies, name == "log", config)
 }
 
-/// A `!log` acknowledgement (`cmd::log::ack`) as an [`Outgoing::Ack`], so the driver can merge
-/// acks that wait behind flood control; any other reply as a PRIVMSG. The ack is recognised by
-/// rebuilding its text, so a change of wording degrades to plain messages, never to a wrong id.
-fn outgoing(reply: cmd::Reply, is_log: bool, base_url: Option<&str>) -> Outgoing {
-    let ack = is_log.then(|| reply.text.rsplit_once(", ")).flatten().and_then(|(head, nick)| {
-        let id: i64 = head.rsplit(['#', '/']).next()?.parse().ok()?;
-        (cmd::log::ack(id, nick, base_url) == reply.text).then(|| (id, nick.to_string(), head.rsplit(' ').next()))
-    });
-    match ack {
-        Some((id, nick, link)) => Outgoing::Ack {
-            url: base_url.and(link).map(String::from),
-            target: reply.target,
-            id,
-            nick,
-            text: reply.text,
-        },
-        None => Outgoing::Privmsg { target: reply.target, text: reply.text },
+/// A command's replies as the driver takes them: an ack as an [`Outgoing::Ack`] (the driver
+/// merges acks that wait behind flood control) and the rest of a `!log`'s answers (refusals,
+/// errors) as PRIVMSGs, which go first; another command's line as an [`Outgoing::Answer`], and
+/// several lines to one target as one [`Outgoing::Bulk`], which take turns by target after
+/// those (bulk output capped per target).
+fn outgoing(replies: Vec<cmd::Reply>, is_log: bool, config: &Config) -> Vec<Outgoing> {
+    let mut out: Vec<Outgoing> = Vec::with_capacity(replies.len());
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    for reply in replies {
+        match reply.ack {
+            Some(ack) => out.push(Outgoing::Ack { target: reply.target, ack }),
+            None => match lines.iter_mut().find(|(t, _)| *t == reply.target) {
+                Some((_, said)) => said.push(reply.text),
+                None => lines.push((reply.target, vec![reply.text])),
+            },
+        }
+    }
+    for (target, mut said) in lines {
+        out.push(match said.len() {
+            _ if is_log => {
+                out.extend(said.into_iter().map(|text| Outgoing::Privmsg { target: target.clone(), text }));
+                continue;
+            }
+            1 => Outgoing::Answer { target, text: said.remove(0) },
+            _ => Outgoing::Bulk { target, lines: said, rest: where_the_rest_is(config) },
+        });
+    }
+    out
+}
+
+/// Where someone whose long answer was cut finds the rest.
+fn where_the_rest_is(config: &Config) -> String {
+    match &config.web.base_url {
+        Some(base) => format!("The log is at {}/", base.trim_end_matches('/')),
+        None => "Ask for less at a time (!sal last <n>, !sal since <time>), or use the srebot CLI.".into(),
     }
 }
 

@@ -30,6 +30,7 @@ pub mod privacy;
 pub mod publish;
 pub mod ratelimit;
 pub mod reload;
+pub mod senders;
 pub mod store;
 pub mod sts_policies;
 pub mod text;
@@ -92,6 +93,7 @@ pub fn session_settings(c: &config::Config) -> Result<(irc::session::Settings, i
         sts_tls: if i.tls { None } else { Some(irc::transport::Tls::for_sts(i)?) },
         sts_policy: None,
         sts_store: None,
+        ack_line: cmd::log::ack_line,
     };
     Ok((settings, connector))
 }

@@ -4,7 +4,8 @@
 //! the outgoing queue for everyone else and push the bot towards the server's flood limit).
 //!
 //! Pure: the caller passes the clock in. The bot asks [`RateLimiter::check`] for every
-//! recognised command before running it and acts on the [`Verdict`].
+//! recognised command before running it and acts on the [`Verdict`], except for a `!log` from
+//! a member or a relay: nothing a member logs is dropped (it waits in `senders` instead).
 //!
 //! Relay accounts (`[access] relays`) speak for many people (a deploy tool relays every
 //! deployer's `!log`), so they get their own, larger bucket (`relay_burst`, `relay_interval_ms`).
@@ -187,8 +188,8 @@ pub fn key(sender: &crate::irc::Sender) -> String {
 /// The one notice a limited user gets.
 pub fn slow_down(nick: &str) -> String {
     format!(
-        "{nick}: slow down, too many commands at once. I am ignoring yours for a few seconds; anything ignored \
-         was NOT logged, so say it again after a pause."
+        "{nick}: slow down, too many commands at once. I am ignoring yours for a few seconds (a !log from \
+         the access list is never ignored); say anything else again after a pause."
     )
 }
 

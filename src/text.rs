@@ -55,6 +55,37 @@ fn take_hex(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, max: usize) ->
     n
 }
 
+/// Whether `s` shows nothing: only whitespace and characters that take no room of their own
+/// (zero-width spaces and joiners, direction marks, the word joiner, the byte-order mark, soft
+/// hyphens, variation selectors, tag characters, Hangul fillers). Formatting codes are for
+/// [`strip_formatting`]; this is for what is left after it.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{061C}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{17B4}'
+                    | '\u{17B5}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{FFF9}'..='\u{FFFB}'
+                    | '\u{E0000}'..='\u{E007F}'
+                    | '\u{E0100}'..='\u{E01EF}'
+            )
+    })
+}
+
 /// Makes text safe to put on an IRC line: CR, LF and NUL would end or corrupt the line.
 pub fn one_line(input: &str) -> String {
     input.chars().map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c }).collect()
@@ -139,6 +170,16 @@ mod tests {
         assert_eq!(strip_formatting("a\x1Di\x1Fu\x16r\x0F\x11m\x1Es"), "aiurms");
         assert_eq!(strip_formatting("tab\there"), "tab here");
         assert_eq!(strip_formatting("ünïcödé ✓"), "ünïcödé ✓");
+    }
+
+    #[test]
+    fn blank_means_nothing_visible() {
+        for blank in ["", "  ", "\u{200B}", "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}", " \u{00AD}\u{3164} \u{E0041}"] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for shown in ["x", "\u{200B}x", "ünï", "\u{200D}✓", "·"] {
+            assert!(!is_blank(shown), "{shown:?}");
+        }
     }
 
     #[test]

@@ -942,6 +942,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
             let (mut here, mut privately) = (0, 0);
             for reply in &replies {
                 let (target, text) = handler::parts(reply);
+                let text = &*text;
                 // To where it was asked, or privately to the asker; never somewhere else.
                 if msg.channel.as_deref().is_some_and(|c| casefold_eq(c, target)) {
                     here += 1;

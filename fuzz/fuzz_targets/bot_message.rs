@@ -145,13 +145,20 @@ fuzz_target!(|data: &[u8]| {
     assert!(!replies.is_empty(), "silence for {msg:?}");
     assert!(msg.channel.as_deref() != Some("#elsewhere"));
     let prefix = assumed_prefix("srebot", "srebot");
-    for reply in &replies {
-        let (target, text) = match reply {
+    let lines: Vec<(&String, String)> = replies
+        .iter()
+        .flat_map(|reply| match reply {
             Outgoing::Privmsg { target, text }
             | Outgoing::Notice { target, text }
-            | Outgoing::Ack { target, text, .. } => (target, text),
+            | Outgoing::Answer { target, text } => {
+                vec![(target, text.clone())]
+            }
+            Outgoing::Ack { target, ack } => vec![(target, srebot::cmd::log::ack_text(ack))],
+            Outgoing::Bulk { target, lines, .. } => lines.iter().map(|l| (target, l.clone())).collect(),
             other => panic!("not a reply: {other:?}"),
-        };
+        })
+        .collect();
+    for (target, text) in &lines {
         let here = msg.channel.as_deref().is_some_and(|c| casefold_eq(c, target));
         assert!(here || casefold_eq(target, &msg.sender.nick), "{target}");
         assert!(!text.trim().is_empty() && !text.contains('\n') && !text.contains("database"), "{text:?}");

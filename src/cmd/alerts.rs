@@ -178,7 +178,7 @@ fn spread(ctx: &Context<'_>, security: bool, head: String, lines: Vec<String>, a
         } else {
             let nick = ctx.msg.sender.nick.clone();
             out.push(ctx.reply(format!("… and {} more sent to {nick} privately ({again}).", total - here)));
-            out.extend(lines.into_iter().skip(here).take(MOST - here).map(|text| Reply { target: nick.clone(), text }));
+            out.extend(lines.into_iter().skip(here).take(MOST - here).map(|text| Reply::say(&nick, text)));
         }
     }
     out

@@ -294,7 +294,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
     if long {
         // Long answers go to the asker privately, with a pointer where they asked.
         let nick = ctx.msg.sender.nick.clone();
-        let mut out: Vec<Reply> = lines.into_iter().map(|text| Reply { target: nick.clone(), text }).collect();
+        let mut out: Vec<Reply> = lines.into_iter().map(|text| Reply::say(&nick, text)).collect();
         if ctx.msg.channel.is_some() {
             out.insert(0, ctx.reply(format!("{nick}: sent you the schedule privately.")));
         }
@@ -661,7 +661,7 @@ handoff_time = "09:30"
         assert!(two.iter().all(|r| r.target == "#sre") && two.len() == 2, "{two:?}");
         // Five weeks: a pointer in the channel, the weeks to the asker.
         let five = w.say_as(Some("#sre"), "Eve", None, "!clinic schedule 5").await;
-        assert_eq!(five[0], Reply { target: "#sre".into(), text: "Eve: sent you the schedule privately.".into() });
+        assert_eq!(five[0], Reply::say("#sre", "Eve: sent you the schedule privately."));
         assert_eq!(five.len(), 6);
         assert!(five[1..].iter().all(|r| r.target == "Eve"), "{five:?}");
         assert_eq!(five[5].text, "2021-10-11: Chris Danis (SRE-Infrastructure Foundations)");

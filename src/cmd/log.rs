@@ -12,9 +12,11 @@
 use super::{Context, Reply};
 use crate::access::Level;
 use crate::config::ChannelRole;
+use crate::irc::Ack;
 use crate::publish::{self, Targets};
 use crate::store::{incident, sal, Store};
 use crate::text;
+use std::future::Future;
 
 /// Where an entry goes, or why it cannot be made here.
 fn channel_for<'a>(ctx: &'a Context<'_>) -> Result<(&'a str, bool, bool), String> {
@@ -72,7 +74,8 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
             }
         }
     }
-    if message.is_empty() {
+    // Zero-width characters alone would store an entry nobody can see.
+    if text::is_blank(message) {
         return Err("Message missing. Nothing logged.".into());
     }
     Ok(sal::NewEntry {
@@ -128,11 +131,111 @@ pub(crate) fn committed(channel: &str, private: bool, queued: bool) {
     }
 }
 
-/// The acknowledgement for stored entry `id`.
-pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> String {
-    match base_url {
-        Some(base) => format!("Logged the message at {}/sal/{id}, {nick}", base.trim_end_matches('/')),
-        None => format!("Logged #{id}, {nick}"),
+/// The acknowledgement of stored entry `id` for `nick`, with the entry's link when the web view
+/// has a public address.
+pub fn ack(id: i64, nick: &str, base_url: Option<&str>) -> Ack {
+    let url = base_url.map(|base| format!("{}/sal/{id}", base.trim_end_matches('/')));
+    Ack { id, nick: nick.to_string(), url, message: None }
+}
+
+/// How one ack reads: `Logged #42, alice`, or with the link `Logged #42 <url>, alice` (the
+/// `#id` is what `!sal amend` and `!log undo #id` need); an announced entry reads
+/// `deploy@mw151 logged #812: synced wmf-config`.
+pub fn ack_text(ack: &Ack) -> String {
+    match (&ack.message, &ack.url) {
+        (Some(message), _) => format!("{} logged #{}: {message}", ack.nick, ack.id),
+        (None, Some(url)) => format!("Logged #{} {url}, {}", ack.id, ack.nick),
+        (None, None) => format!("Logged #{}, {}", ack.id, ack.nick),
+    }
+}
+
+/// The announcement of entry `id`, made elsewhere than in the channel (the ingest API) by
+/// `author`: an ack, so a burst waiting behind flood control leaves merged (`Logged #1–#500`).
+pub(crate) fn announcement(id: i64, author: &str, message: &str) -> Ack {
+    Ack { id, nick: author.to_string(), url: None, message: Some(message.to_string()) }
+}
+
+/// The words for acks waiting together (the driver's [`crate::irc::AckLine`]): one line for
+/// the first of `acks` (sorted by id) that fit in `budget` bytes, and how many it covers. A lone
+/// ack reads as [`ack_text`]; several read `Logged #101–#112, #115 (alice ×5, bob ×8)`, with the
+/// first link and a count when acks carry links. Every id covered appears in the line, as
+/// itself or inside a range.
+pub fn ack_line(acks: &[Ack], budget: usize) -> (String, usize) {
+    let Some(first) = acks.first() else { return (String::new(), 0) };
+    let mut merged = Merged::default();
+    merged.add(first);
+    let mut best = (ack_text(first), 1);
+    for (i, a) in acks.iter().enumerate().skip(1) {
+        merged.add(a);
+        let text = merged.render();
+        if text.len() > budget {
+            break;
+        }
+        best = (text, i + 1);
+    }
+    best
+}
+
+/// Acks merged into one line: the ids as ranges, then who (with counts), then the first link
+/// when acks carry links. Built from acks sorted by id.
+#[derive(Default)]
+struct Merged<'a> {
+    ranges: Vec<(i64, i64)>,
+    nicks: Vec<(&'a str, usize)>,
+    first_url: Option<&'a str>,
+    count: usize,
+}
+
+impl<'a> Merged<'a> {
+    fn add(&mut self, a: &'a Ack) {
+        match self.ranges.last_mut() {
+            Some((_, end)) if a.id == *end + 1 => *end = a.id,
+            Some((_, end)) if a.id == *end => {}
+            _ => self.ranges.push((a.id, a.id)),
+        }
+        match self.nicks.iter_mut().find(|(n, _)| crate::irc::casefold_eq(n, &a.nick)) {
+            Some((_, c)) => *c += 1,
+            None => self.nicks.push((&a.nick, 1)),
+        }
+        if self.first_url.is_none() {
+            self.first_url = a.url.as_deref();
+        }
+        self.count += 1;
+    }
+
+    fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("Logged ");
+        for (i, (start, end)) in self.ranges.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            let _ = match end - start {
+                0 => write!(out, "{sep}#{start}"),
+                _ => write!(out, "{sep}#{start}\u{2013}#{end}"),
+            };
+        }
+        match self.nicks.as_slice() {
+            [(nick, _)] => {
+                let _ = write!(out, ", {nick}");
+            }
+            nicks => {
+                out.push_str(" (");
+                for (i, (nick, n)) in nicks.iter().enumerate() {
+                    let sep = if i > 0 { ", " } else { "" };
+                    let _ = match n {
+                        1 => write!(out, "{sep}{nick}"),
+                        _ => write!(out, "{sep}{nick} \u{00d7}{n}"),
+                    };
+                }
+                out.push(')');
+            }
+        }
+        if let Some(url) = self.first_url {
+            let _ = match self.count {
+                1 => write!(out, ": {url}"),
+                n => write!(out, ": {url} and {} more", n - 1),
+            };
+        }
+        out
     }
 }
 
@@ -140,20 +243,65 @@ pub async fn run(message: &str, ctx: &Context<'_>, store: &Store) -> Vec<Reply> 
     if let Some(explicit) = undo_request(message) {
         return vec![ctx.reply(undo(explicit, ctx, store).await.unwrap_or_else(|refusal| refusal))];
     }
-    let entry = match plan(message, ctx) {
-        Ok(e) => e,
-        Err(refusal) => return vec![ctx.reply(refusal)],
-    };
-    let (nick, channel, private) = (entry.nick.clone(), entry.channel.clone(), entry.private);
-    let targets = Targets::from_config(ctx.config);
-    match store.call(move |conn| store_entry(conn, &entry, &targets)).await {
-        Ok((id, queued)) => {
-            committed(&channel, private, queued);
-            vec![ctx.reply(ack(id, &nick, ctx.config.web.base_url.as_deref()))]
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "a !log was NOT stored");
-            vec![ctx.reply(format!("NOT logged: {}", text::truncate_bytes(&e.to_string(), 200)))]
+    submit(message, ctx, store).await
+}
+
+/// Whether `!log <message>` takes back instead of logging.
+pub fn is_undo(message: &str) -> bool {
+    undo_request(message).is_some()
+}
+
+/// `!log <message>` (not undo): plans the entry and hands its store call over before returning,
+/// so entries submitted one after another are stored, and acknowledged, in that order (a
+/// pasted run of lines keeps its order and still shares one commit). The future answers with
+/// the ack or the refusal.
+pub fn submit(message: &str, ctx: &Context<'_>, store: &Store) -> impl Future<Output = Vec<Reply>> + Send + 'static {
+    prepare(message, ctx).submit(store)
+}
+
+/// A planned `!log` (or its refusal), ready to hand to the store: planning takes the CPU
+/// (cleaning, secret detection), so it can run in parallel while submitting keeps the order.
+pub struct Prepared {
+    reply_to: String,
+    planned: Result<sal::NewEntry, String>,
+    base_url: Option<String>,
+    targets: Targets,
+}
+
+/// Plans `!log <message>` (not undo) without I/O.
+pub fn prepare(message: &str, ctx: &Context<'_>) -> Prepared {
+    Prepared {
+        reply_to: ctx.reply_to().to_string(),
+        planned: plan(message, ctx),
+        base_url: ctx.config.web.base_url.clone(),
+        targets: Targets::from_config(ctx.config),
+    }
+}
+
+impl Prepared {
+    /// Hands the entry to the store now (see [`Store::submit`]); the future answers.
+    pub fn submit(self, store: &Store) -> impl Future<Output = Vec<Reply>> + Send + 'static {
+        let Prepared { reply_to, planned, base_url, targets } = self;
+        let stored = planned.map(|entry| {
+            let (nick, channel, private) = (entry.nick.clone(), entry.channel.clone(), entry.private);
+            let stored = store.submit(move |conn| store_entry(conn, &entry, &targets));
+            (stored, nick, channel, private)
+        });
+        async move {
+            let (stored, nick, channel, private) = match stored {
+                Ok(s) => s,
+                Err(refusal) => return vec![Reply::say(&reply_to, refusal)],
+            };
+            match stored.await {
+                Ok((id, queued)) => {
+                    committed(&channel, private, queued);
+                    vec![Reply::ack(&reply_to, ack(id, &nick, base_url.as_deref()))]
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a !log was NOT stored");
+                    vec![Reply::say(&reply_to, format!("NOT logged: {}", text::truncate_bytes(&e.to_string(), 200)))]
+                }
+            }
         }
     }
 }
@@ -327,6 +475,9 @@ relays = ["logbridge"]
         let m = msg(Some("#sre"), Some("alice"));
         assert_eq!(plan("   ", &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.");
         assert_eq!(plan("\x02\x03", &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.");
+        for invisible in ["\u{200B}", "\x02\u{200B}\u{200D}\x0F \u{FEFF}", "\u{2060}\x034,5\u{200C}"] {
+            assert_eq!(plan(invisible, &ctx(&c, &m)).unwrap_err(), "Message missing. Nothing logged.", "{invisible:?}");
+        }
         let m = msg(None, Some("alice"));
         let pm = plan("x", &ctx(&c, &m)).unwrap_err();
         assert!(pm.contains("#sre") && !pm.contains("security"), "{pm}");
@@ -387,11 +538,69 @@ relays = ["logbridge"]
 
     #[test]
     fn ack_formats() {
-        assert_eq!(ack(7, "alice", None), "Logged #7, alice");
+        assert_eq!(ack_text(&ack(7, "alice", None)), "Logged #7, alice");
+        // With a link, the id is still there: `!sal amend #7` needs it.
         assert_eq!(
-            ack(7, "alice", Some("https://sal.example/")),
-            "Logged the message at https://sal.example/sal/7, alice"
+            ack_text(&ack(7, "alice", Some("https://sal.example/"))),
+            "Logged #7 https://sal.example/sal/7, alice"
         );
+    }
+
+    fn acked(id: i64, nick: &str) -> Ack {
+        ack(id, nick, None)
+    }
+
+    #[test]
+    fn acks_merge_into_ranges_with_counts() {
+        let mut acks: Vec<Ack> = (101..=112).map(|i| acked(i, if i % 2 == 0 { "alice" } else { "bob" })).collect();
+        assert_eq!(ack_line(&acks, 400), ("Logged #101\u{2013}#112 (bob ×6, alice ×6)".into(), 12));
+        acks.retain(|a| a.id != 102 && a.id != 111);
+        assert_eq!(ack_line(&acks, 400), ("Logged #101, #103\u{2013}#110, #112 (bob ×5, alice ×5)".into(), 10));
+        // One nick reads like a single ack; a lone ack is left exactly as it was.
+        let one: Vec<Ack> = (7..=9).map(|i| acked(i, "carol")).collect();
+        assert_eq!(ack_line(&one, 400), ("Logged #7\u{2013}#9, carol".into(), 3));
+        assert_eq!(ack_line(&one[..1], 400), ("Logged #7, carol".into(), 1));
+        // Nicks differing only in case are one person.
+        let mixed = vec![acked(1, "Dave"), acked(2, "dave")];
+        assert_eq!(ack_line(&mixed, 400).0, "Logged #1\u{2013}#2, Dave");
+    }
+
+    #[test]
+    fn merged_acks_respect_the_budget_and_keep_every_id() {
+        // Every other id, 30 nicks: far more than one line holds.
+        let acks: Vec<Ack> = (0..2000).map(|i| acked(1000 + 2 * i, &format!("user{}", i % 30))).collect();
+        let mut rest = &acks[..];
+        let mut seen = Vec::new();
+        while !rest.is_empty() {
+            let (text, used) = ack_line(rest, 300);
+            assert!(text.len() <= 300 && used >= 1, "{text}");
+            for a in &rest[..used] {
+                assert!(text.contains(&format!("#{}", a.id)), "#{} missing from {text}", a.id);
+                seen.push(a.id);
+            }
+            rest = &rest[used..];
+        }
+        assert_eq!(seen.len(), 2000);
+        // Contiguous ids from 20 people: 2,000 acks in one line.
+        let burst: Vec<Ack> = (1..=2000).map(|i| acked(i, &format!("loadclient{}", i % 20))).collect();
+        let (text, used) = ack_line(&burst, 450);
+        assert_eq!(used, 2000, "{text}");
+        assert!(text.starts_with("Logged #1\u{2013}#2000 (loadclient1 ×100, "), "{text}");
+    }
+
+    #[test]
+    fn announcements_read_as_one_line_and_merge_as_acks() {
+        let one = announcement(812, "deploy@mw151", "synced wmf-config (T123456)");
+        assert_eq!(ack_text(&one), "deploy@mw151 logged #812: synced wmf-config (T123456)");
+        let two = [one, announcement(813, "deploy@mw151", "second")];
+        assert_eq!(ack_line(&two, 400).0, "Logged #812\u{2013}#813, deploy@mw151");
+    }
+
+    #[test]
+    fn merged_acks_with_links_give_the_first_and_a_count() {
+        let acks: Vec<Ack> = (5..=7).map(|i| ack(i, "alice", Some("https://sal.example"))).collect();
+        assert_eq!(ack_line(&acks, 400).0, "Logged #5\u{2013}#7, alice: https://sal.example/sal/5 and 2 more");
+        assert_eq!(ack_line(&acks[..1], 400).0, "Logged #5 https://sal.example/sal/5, alice");
     }
 
     #[tokio::test]
@@ -546,7 +755,8 @@ relays = ["logbridge"]
         let (store, _t) = Store::open(&dir.path().join("db.sqlite3"));
         let m = msg(Some("#sre"), Some("alice"));
         let replies = run("restarted db151", &ctx(&c, &m), &store).await;
-        assert_eq!(replies, vec![Reply { target: "#sre".into(), text: "Logged #1, Alice".into() }]);
+        assert_eq!(replies, vec![Reply::ack("#sre", ack(1, "Alice", None))]);
+        assert_eq!(replies[0].text, "Logged #1, Alice");
         let stored = store.call(|conn| sal::get(conn, 1)).await.unwrap().unwrap();
         assert_eq!(stored.message, "restarted db151");
 

@@ -106,7 +106,7 @@ impl Context<'_> {
     }
 
     pub fn reply(&self, text: impl Into<String>) -> Reply {
-        Reply { target: self.reply_to().to_string(), text: text.into() }
+        Reply::say(self.reply_to(), text)
     }
 
     /// A refusal for a write command, saying who may and how to get access.
@@ -135,7 +135,21 @@ impl Context<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub target: String,
+    /// How the line reads alone (for an ack, [`log::ack_text`]).
     pub text: String,
+    /// Set when the line acknowledges a stored entry: the driver merges acks that wait, and
+    /// words them with [`log::ack_line`].
+    pub ack: Option<crate::irc::Ack>,
+}
+
+impl Reply {
+    pub fn say(target: &str, text: impl Into<String>) -> Reply {
+        Reply { target: target.to_string(), text: text.into(), ack: None }
+    }
+
+    pub fn ack(target: &str, ack: crate::irc::Ack) -> Reply {
+        Reply { target: target.to_string(), text: log::ack_text(&ack), ack: Some(ack) }
+    }
 }
 
 /// Runs a parsed command.

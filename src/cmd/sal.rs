@@ -157,6 +157,9 @@ pub fn parse(args: &str) -> Result<Sub, String> {
             )?)),
         },
         "search" | "find" | "grep" => {
+            // Colour and bold codes are not part of the words, and must not be echoed back.
+            let rest = crate::text::strip_formatting(rest);
+            let rest = rest.trim();
             if sal::fts_query(rest).is_none() {
                 return Err("Usage: !sal search <words> (entries that contain all of them; word* for a prefix)".into());
             }
@@ -359,7 +362,7 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
     let privacy = (!place.security).then_some(&privacy);
     let today = ctx.msg.time.date_naive();
     let mut out: Vec<Reply> =
-        found.entries.iter().map(|e| Reply { target: target.clone(), text: entry_line(e, today, privacy) }).collect();
+        found.entries.iter().map(|e| Reply::say(&target, entry_line(e, today, privacy))).collect();
     let more = found.total.saturating_sub(found.entries.len());
     let mut footer = Vec::new();
     if more > 0 {
@@ -379,7 +382,7 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
         footer.push(format!("web: {web}"));
     }
     if !footer.is_empty() {
-        out.push(Reply { target: target.clone(), text: footer.join(" — ") });
+        out.push(Reply::say(&target, footer.join(" — ")));
     }
     if place.channel.as_deref().is_some_and(|c| c != target) {
         out.insert(0, ctx.reply(format!("{asker}: sent you {} entries privately.", found.entries.len())));
@@ -710,7 +713,7 @@ base_url = "https://sal.example/"
         );
         // Long answers go privately, with a note in the channel.
         let r = ask(&c, &store, Some("#sre"), "eve", "last 20").await;
-        assert_eq!(r[0], Reply { target: "#sre".into(), text: "eve: sent you 15 entries privately.".into() });
+        assert_eq!(r[0], Reply::say("#sre", "eve: sent you 15 entries privately."));
         assert_eq!(r.len(), 17, "15 entries, the note, the web footer");
         assert!(r[1..].iter().all(|r| r.target == "eve"));
         assert_eq!(r[15].text, "#1 2026-11-21 09:00 alice: restarted db151 for T100", "other days carry their date");
@@ -748,6 +751,13 @@ base_url = "https://sal.example/"
             texts(&ask(&c, &store, Some("#sre"), "eve", "search rotated").await),
             vec!["Nothing found for \"rotated\"."]
         );
+        // Colour codes are not echoed back, in the answer or in the footer.
+        assert_eq!(
+            texts(&ask(&c, &store, Some("#sre"), "eve", "search \x0304rotated\x03 \x02keys\x02").await),
+            vec!["Nothing found for \"rotated keys\"."]
+        );
+        let r = ask(&c, &store, Some("#sre"), "eve", "search \x0304deploy\x03 from").await;
+        assert!(r[10].text.starts_with("…and 4 more: /msg srebot !sal search deploy from for up to 50"), "{r:?}");
         let r = ask(&c, &store, Some("#sre"), "eve", "since 50m").await;
         assert_eq!(r.len(), 5, "11:10 to 11:13, and the footer: {r:?}");
         let r = ask(&c, &store, Some("#sre"), "eve", "since 2026-11-22").await;
@@ -909,6 +919,8 @@ base_url = "https://sal.example/"
         assert_eq!(parse("t99"), Ok(Sub::Task("T99".into())));
         assert!(parse("T0123").is_err());
         assert_eq!(parse("search db151  restart"), Ok(Sub::Search("db151  restart".into())));
+        assert_eq!(parse("search \x0304,12db151\x03 \x1Frestart"), Ok(Sub::Search("db151 restart".into())));
+        assert!(parse("search \x0304\x02").is_err());
         assert!(parse("search").is_err());
         assert!(parse("search - *").is_err());
         assert_eq!(parse("since 2h"), Ok(Sub::Since(Since::Ago(chrono::Duration::hours(2)))));

@@ -341,11 +341,6 @@ pub fn plan(
     })
 }
 
-/// What the channel sees for accepted entry `id` (`deploy@mw151 logged #812: synced wmf-config`).
-pub fn announcement(author: &str, id: i64, message: &str) -> String {
-    format!("{author} logged #{id}: {message}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,13 +478,5 @@ sources = ["10.0.0.1/8"]
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(limits.take(&c.ingest.clients[1], t0).is_ok(), "buckets are per client");
         assert!(limits.take(&one, t0 + Duration::from_secs(1)).is_ok());
-    }
-
-    #[test]
-    fn announcements_read_as_one_line() {
-        assert_eq!(
-            announcement("deploy@mw151", 812, "synced wmf-config (T123456)"),
-            "deploy@mw151 logged #812: synced wmf-config (T123456)"
-        );
     }
 }

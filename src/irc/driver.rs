@@ -6,21 +6,23 @@
 //! "Excess Flood". When the link dies (EOF, ERROR, ping timeout) the task reconnects with
 //! exponential backoff and jitter; the queue and the bot survive the reconnect.
 //!
-//! A reply is rendered only when flood control lets it go. When several `!log`
-//! acknowledgements ([`Outgoing::Ack`]) for one channel are waiting and the bucket cannot send
-//! them all now, they leave as one line (`Logged #101–#112 (alice ×5, bob ×7)`) instead of
-//! falling minutes behind; an ack that can go at once is never held back to be merged.
+//! A reply is rendered only when flood control lets it go, and which goes next is decided by
+//! `outqueue`: acks and short answers first, then bulk output, a fair share per target. When
+//! several acknowledgements ([`Outgoing::Ack`]) for one channel are waiting and the bucket
+//! cannot send them all now, they leave as one line (worded by the [`AckLine`] the driver was
+//! given) instead of falling minutes behind; an ack that can go at once is never held back.
 //!
 //! The driver never waits for the bot. When the bot is saturated (commands stuck behind a slow
 //! database), events wait in a bounded buffer here while the socket is still read, so PING is
 //! answered and the link survives; past the bound, messages are skipped and their senders told.
 
 use super::line;
+use super::outqueue::{Next, Replies};
 use super::roster::Roster;
 use super::session::{redact, Action, Session, Settings};
 use super::sts::{StsPolicies, StsPolicy};
 use super::transport::{self, Tls};
-use super::{Client, Event, Outgoing, Status};
+use super::{AckLine, Client, Event, Outgoing, Status};
 use crate::config::FloodConfig;
 use chrono::Utc;
 use std::collections::{HashSet, VecDeque};
@@ -29,11 +31,6 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::{sleep, timeout, Instant};
-
-/// Replies waiting beyond this are dropped (with a warning) rather than growing without bound.
-/// Acks are never dropped: they are the promise that an entry is stored, they are few (one per
-/// `!log`, which the rate limit paces) and coalescing sends thousands of them in a few lines.
-const MAX_QUEUED: usize = 20_000;
 
 /// Lines read (or replies taken) in one go before the driver looks at its other duties: enough
 /// to batch a burst into few writes and flushes, few enough to stay responsive.
@@ -77,6 +74,8 @@ pub struct Connector {
     pub sts_policy: Option<StsPolicy>,
     /// Where policy changes go; `None` keeps them in memory only.
     pub sts_store: Option<Arc<dyn StsPolicies>>,
+    /// The words for acknowledgements, alone or merged: the driver does not know them.
+    pub ack_line: AckLine,
 }
 
 /// New settings from a reload, applied without reconnecting (see [`Client::reconfigure`]).
@@ -185,15 +184,15 @@ struct Queue {
     urgent: VecDeque<String>,
     /// Protocol lines (CAP, JOIN, WHO, NICK…): ahead of replies.
     protocol: VecDeque<String>,
-    /// Replies from the bot, rendered when they reach the front.
-    replies: VecDeque<Outgoing>,
+    /// Replies from the bot, rendered when they are next (see `outqueue`).
+    replies: Replies,
     /// The remaining pieces of a reply that was split.
     rendered: VecDeque<String>,
 }
 
 impl Queue {
     fn depth(&self) -> usize {
-        self.protocol.len() + self.replies.len() + self.rendered.len()
+        self.protocol.len() + self.replies.depth() + self.rendered.len()
     }
 }
 
@@ -408,11 +407,8 @@ impl Driver {
     }
 
     fn enqueue(&mut self, msg: Outgoing) {
-        if self.queue.replies.len() >= MAX_QUEUED && !matches!(msg, Outgoing::Ack { .. }) {
-            tracing::warn!(queued = self.queue.replies.len(), "outgoing queue full; dropping a reply");
-            return;
-        }
-        self.queue.replies.push_back(msg);
+        let roster = self.roster.clone();
+        self.queue.replies.push(msg, |target| reachable(&roster, target));
     }
 
     async fn serve(&mut self, stream: Box<dyn transport::Stream>, tls: bool) -> End {
@@ -569,25 +565,23 @@ impl Driver {
                         break;
                     }
                 };
-                let Some(msg) = self.queue.replies.pop_front() else { break };
-                let (command, target, text) = match msg {
-                    Outgoing::Privmsg { target, text } => ("PRIVMSG", target, text),
-                    Outgoing::Notice { target, text } => ("NOTICE", target, text),
-                    Outgoing::Topic { channel, text } => {
-                        self.queue.rendered.push_back(session.render_topic(&channel, &text));
-                        continue;
-                    }
-                    // Everything waiting fits in the bucket: no reason to merge.
-                    Outgoing::Ack { target, text, .. } if (self.queue.replies.len() + 1) as f64 <= room.floor() => {
-                        ("PRIVMSG", target, text)
-                    }
-                    Outgoing::Ack { target, id, nick, text, url } => {
-                        let text = self.coalesce(&target, AckItem { id, nick, text, url }, session);
-                        ("PRIVMSG", target, text)
-                    }
-                    Outgoing::Quit { .. } => continue,
+                // Our real prefix may not be known yet: assume the longest, so a merged ack
+                // never splits.
+                let prefix = super::split::assumed_prefix(session.nick(), &self.settings.username);
+                let ack_line = self.connector.ack_line;
+                let mut merge = |target: &str, acks: &[super::Ack]| {
+                    ack_line(acks, super::split::text_budget(&prefix, "PRIVMSG", target))
                 };
-                self.queue.rendered.extend(session.render(command, &target, &text));
+                let roster = &self.roster;
+                match self.queue.replies.next(room, |target| reachable(roster, target), &mut merge) {
+                    Some(Next::Say { command, target, text }) => {
+                        self.queue.rendered.extend(session.render(command, &target, &text))
+                    }
+                    Some(Next::Topic { channel, text }) => {
+                        self.queue.rendered.push_back(session.render_topic(&channel, &text))
+                    }
+                    None => break,
+                }
                 continue;
             } else {
                 None
@@ -621,33 +615,6 @@ impl Driver {
             _ => {}
         }
         Ok(wait)
-    }
-
-    /// Takes `first` and every other ack waiting for `target` out of the queue and returns one
-    /// line for as many of them as fit; the rest go back to the front of the queue (in id
-    /// order) for the next line.
-    fn coalesce(&mut self, target: &str, first: AckItem, session: &Session) -> String {
-        let mut acks = vec![first];
-        let mut others = VecDeque::with_capacity(self.queue.replies.len());
-        for m in self.queue.replies.drain(..) {
-            match m {
-                Outgoing::Ack { target: t, id, nick, text, url } if super::casefold_eq(&t, target) => {
-                    acks.push(AckItem { id, nick, text, url })
-                }
-                other => others.push_back(other),
-            }
-        }
-        self.queue.replies = others;
-        acks.sort_by_key(|a| a.id);
-        // Our real prefix may not be known yet: assume the longest, so the line never splits.
-        let prefix = super::split::assumed_prefix(session.nick(), &self.settings.username);
-        let budget = super::split::text_budget(&prefix, "PRIVMSG", target);
-        let (text, used) = coalesced_ack(&acks, budget);
-        for a in acks.drain(used..).rev() {
-            let AckItem { id, nick, text, url } = a;
-            self.queue.replies.push_front(Outgoing::Ack { target: target.to_string(), id, nick, text, url });
-        }
-        text
     }
 
     async fn say_goodbye<R, W>(&mut self, rd: &mut R, wr: &mut W, message: &str)
@@ -721,96 +688,11 @@ fn take_waiting(
     }
 }
 
-/// One acknowledgement taken from the queue to be merged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AckItem {
-    id: i64,
-    nick: String,
-    /// The ack as it reads alone.
-    text: String,
-    url: Option<String>,
-}
-
-/// Acks merged into one line: the ids as ranges, then who (with counts), then the first link
-/// when acks carry links. Built from `acks` sorted by id.
-#[derive(Default)]
-struct Merged<'a> {
-    ranges: Vec<(i64, i64)>,
-    nicks: Vec<(&'a str, usize)>,
-    first_url: Option<&'a str>,
-    count: usize,
-}
-
-impl<'a> Merged<'a> {
-    fn add(&mut self, a: &'a AckItem) {
-        match self.ranges.last_mut() {
-            Some((_, end)) if a.id == *end + 1 => *end = a.id,
-            Some((_, end)) if a.id == *end => {}
-            _ => self.ranges.push((a.id, a.id)),
-        }
-        match self.nicks.iter_mut().find(|(n, _)| super::casefold_eq(n, &a.nick)) {
-            Some((_, c)) => *c += 1,
-            None => self.nicks.push((&a.nick, 1)),
-        }
-        if self.first_url.is_none() {
-            self.first_url = a.url.as_deref();
-        }
-        self.count += 1;
-    }
-
-    fn render(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from("Logged ");
-        for (i, (start, end)) in self.ranges.iter().enumerate() {
-            let sep = if i > 0 { ", " } else { "" };
-            let _ = match end - start {
-                0 => write!(out, "{sep}#{start}"),
-                _ => write!(out, "{sep}#{start}\u{2013}#{end}"),
-            };
-        }
-        match self.nicks.as_slice() {
-            [(nick, _)] => {
-                let _ = write!(out, ", {nick}");
-            }
-            nicks => {
-                out.push_str(" (");
-                for (i, (nick, n)) in nicks.iter().enumerate() {
-                    let sep = if i > 0 { ", " } else { "" };
-                    let _ = match n {
-                        1 => write!(out, "{sep}{nick}"),
-                        _ => write!(out, "{sep}{nick} \u{00d7}{n}"),
-                    };
-                }
-                out.push(')');
-            }
-        }
-        if let Some(url) = self.first_url {
-            let _ = match self.count {
-                1 => write!(out, ": {url}"),
-                n => write!(out, ": {url} and {} more", n - 1),
-            };
-        }
-        out
-    }
-}
-
-/// One line for the first acks of `acks` (sorted by id) that fit in `budget` bytes, and how many
-/// it covers (at least one: a lone ack reads as it would alone, and the renderer splits it if
-/// it must). Every id covered appears in the line, as itself or inside a range.
-fn coalesced_ack(acks: &[AckItem], budget: usize) -> (String, usize) {
-    let Some(first) = acks.first() else { return (String::new(), 0) };
-    let mut merged = Merged::default();
-    merged.add(first);
-    let mut best = (first.text.clone(), 1);
-    for (i, a) in acks.iter().enumerate().skip(1) {
-        merged.add(a);
-        let text = merged.render();
-        if text.len() > budget {
-            break;
-        }
-        best = (text, i + 1);
-    }
-    best
+/// Whether `target` can receive a message: a channel (the server answers if we were removed),
+/// or a nick that shares a channel with us.
+fn reachable(roster: &Mutex<Roster>, target: &str) -> bool {
+    target.starts_with(['#', '&', '+', '!'])
+        || roster.lock().unwrap().get(&super::isupport::fold(target, super::isupport::CaseMapping::Rfc1459)).is_some()
 }
 
 async fn write_line<W: tokio::io::AsyncWrite + Unpin>(wr: &mut W, l: &str) -> std::io::Result<()> {
@@ -915,62 +797,6 @@ mod tests {
         // Urgent lines are paid for, never refused.
         b.spend(now + Duration::from_millis(1600));
         assert!(b.take(now + Duration::from_millis(3000)).is_err());
-    }
-
-    fn ack(id: i64, nick: &str) -> AckItem {
-        AckItem { id, nick: nick.into(), text: format!("Logged #{id}, {nick}"), url: None }
-    }
-
-    #[test]
-    fn acks_merge_into_ranges_with_counts() {
-        let mut acks: Vec<AckItem> = (101..=112).map(|i| ack(i, if i % 2 == 0 { "alice" } else { "bob" })).collect();
-        assert_eq!(coalesced_ack(&acks, 400), ("Logged #101\u{2013}#112 (bob ×6, alice ×6)".into(), 12));
-        acks.retain(|a| a.id != 102 && a.id != 111);
-        assert_eq!(coalesced_ack(&acks, 400), ("Logged #101, #103\u{2013}#110, #112 (bob ×5, alice ×5)".into(), 10));
-        // One nick reads like a single ack; a lone ack is left exactly as it was.
-        let one: Vec<AckItem> = (7..=9).map(|i| ack(i, "carol")).collect();
-        assert_eq!(coalesced_ack(&one, 400), ("Logged #7\u{2013}#9, carol".into(), 3));
-        assert_eq!(coalesced_ack(&one[..1], 400), ("Logged #7, carol".into(), 1));
-        // Nicks differing only in case are one person.
-        let mixed = vec![ack(1, "Dave"), ack(2, "dave")];
-        assert_eq!(coalesced_ack(&mixed, 400).0, "Logged #1\u{2013}#2, Dave");
-    }
-
-    #[test]
-    fn merged_acks_respect_the_budget_and_keep_every_id() {
-        // Every other id, 30 nicks: far more than one line holds.
-        let acks: Vec<AckItem> = (0..2000).map(|i| ack(1000 + 2 * i, &format!("user{}", i % 30))).collect();
-        let mut rest = &acks[..];
-        let mut seen = Vec::new();
-        while !rest.is_empty() {
-            let (text, used) = coalesced_ack(rest, 300);
-            assert!(text.len() <= 300 && used >= 1, "{text}");
-            for a in &rest[..used] {
-                assert!(text.contains(&format!("#{}", a.id)), "#{} missing from {text}", a.id);
-                seen.push(a.id);
-            }
-            rest = &rest[used..];
-        }
-        assert_eq!(seen.len(), 2000);
-        // Contiguous ids from 20 people: 2,000 acks in one line.
-        let burst: Vec<AckItem> = (1..=2000).map(|i| ack(i, &format!("loadclient{}", i % 20))).collect();
-        let (text, used) = coalesced_ack(&burst, 450);
-        assert_eq!(used, 2000, "{text}");
-        assert!(text.starts_with("Logged #1\u{2013}#2000 (loadclient1 ×100, "), "{text}");
-    }
-
-    #[test]
-    fn merged_acks_with_links_give_the_first_and_a_count() {
-        let acks: Vec<AckItem> = (5..=7)
-            .map(|i| AckItem {
-                id: i,
-                nick: "alice".into(),
-                text: format!("Logged the message at https://sal.example/sal/{i}, alice"),
-                url: Some(format!("https://sal.example/sal/{i}")),
-            })
-            .collect();
-        assert_eq!(coalesced_ack(&acks, 400).0, "Logged #5\u{2013}#7, alice: https://sal.example/sal/5 and 2 more");
-        assert_eq!(coalesced_ack(&acks[..1], 400).0, "Logged the message at https://sal.example/sal/5, alice");
     }
 
     #[tokio::test]
@@ -1080,6 +906,7 @@ mod tests {
             sts_tls: None,
             sts_policy: None,
             sts_store: None,
+            ack_line: crate::cmd::log::ack_line,
         };
         let (client, mut events, driver) = spawn(quiet_settings(), connector);
         let (sock, _) = listener.accept().await.unwrap();
@@ -1099,9 +926,12 @@ mod tests {
         }
         burst.push_str("PING :still-there\r\n");
         wr.write_all(burst.as_bytes()).await.unwrap();
-        let seen = read_until(&mut lines, |l| l == "PONG still-there").await;
-        assert!(!seen.iter().any(|l| l.starts_with("NOTICE alice")), "{seen:?}");
-        let mut told = read_until(&mut lines, |l| l.starts_with("NOTICE dave ")).await;
+        let mut told = read_until(&mut lines, |l| l == "PONG still-there").await;
+        assert!(!told.iter().any(|l| l.starts_with("NOTICE alice")), "{told:?}");
+        // The notices go through the reply queue and the PONG does not: either may come first.
+        if !told.iter().any(|l| l.starts_with("NOTICE dave ")) {
+            told.extend(read_until(&mut lines, |l| l.starts_with("NOTICE dave ")).await);
+        }
         told.retain(|l| l.starts_with("NOTICE"));
         assert_eq!(told.len(), 3, "one notice per skipped sender: {told:?}");
         assert!(told[0].starts_with("NOTICE bob :Sorry: I am overloaded"), "{told:?}");

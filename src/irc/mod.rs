@@ -7,6 +7,7 @@
 pub mod driver;
 pub mod isupport;
 pub mod line;
+mod outqueue;
 pub mod roster;
 pub mod sasl;
 pub mod session;
@@ -106,21 +107,50 @@ pub enum Outgoing {
         channel: String,
         text: String,
     },
-    /// The acknowledgement of stored `!log` entry `id` for `nick`: sent as `text` when it can go
-    /// at once, merged with other acks for the same target when they wait behind flood control
-    /// (see `driver`). `url` is the entry's link when the acks carry links.
+    /// An acknowledgement: sent alone when it can go at once, merged with other acks for the
+    /// same target when they wait behind flood control (see `driver`). Acks, errors and
+    /// announcements (the variants above) go before commands' answers and output.
     Ack {
         target: String,
-        id: i64,
-        nick: String,
+        ack: Ack,
+    },
+    /// A command's one-line answer: it waits behind acks and the lines above, and takes turns
+    /// with other targets' answers and output, one line each.
+    Answer {
+        target: String,
         text: String,
-        url: Option<String>,
+    },
+    /// A command's long output for one target (a query's answer): like [`Outgoing::Answer`],
+    /// and a target gets a bounded share waiting; what does not fit is cut, and the target told
+    /// how many lines and `rest` (where to find them).
+    Bulk {
+        target: String,
+        lines: Vec<String>,
+        rest: String,
     },
     /// Send QUIT once the queue is drained, then stop the session.
     Quit {
         message: String,
     },
 }
+
+/// A stored item to acknowledge. The driver merges acks but does not word them: it asks an
+/// [`AckLine`] (given in [`driver::Connector`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub id: i64,
+    pub nick: String,
+    /// The item's link, when acks carry links.
+    pub url: Option<String>,
+    /// The entry's text when the ack announces an entry made elsewhere (the ingest API): alone,
+    /// it reads with it; merged, like any other ack.
+    pub message: Option<String>,
+}
+
+/// The words for acks: one line for the first of `acks` (sorted by id) that fit in `budget`
+/// bytes, and how many it covers (at least one: a lone ack reads as it would alone). Every id
+/// covered must appear in the line.
+pub type AckLine = fn(acks: &[Ack], budget: usize) -> (String, usize);
 
 /// The connection's state as the rest of the bot may read it.
 #[derive(Debug, Clone, Default)]

@@ -122,9 +122,23 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     {
+        self.submit(f).await
+    }
+
+    /// [`Store::call`], but `f` is handed to the store thread now, not when the answer is first
+    /// awaited: calls submitted one after another run in that order, in the same batch when
+    /// they are quick enough (one sender's pasted `!log`s get ids in the order they were said).
+    pub fn submit<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R, StoreError>> + Send + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Box::new(CallJob { f, reply })).map_err(|_| StoreError::Unavailable("store stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("store stopped".into()))?
+        let sent = self.jobs.send(Box::new(CallJob { f, reply }));
+        async move {
+            sent.map_err(|_| StoreError::Unavailable("store stopped".into()))?;
+            answer.await.map_err(|_| StoreError::Unavailable("store stopped".into()))?
+        }
     }
 }
 

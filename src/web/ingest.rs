@@ -137,14 +137,8 @@ pub(super) async fn post(State(web): State<Arc<Web>>, request: Request) -> Respo
         Ok((id, Some(queued))) => {
             crate::cmd::log::committed(&channel, private, queued);
             tracing::info!(client = %name, id, "ingest: logged");
-            // An ack, so a burst waiting behind flood control leaves merged (`Logged #1–#500`).
-            web.client.send(Outgoing::Ack {
-                target: channel,
-                id,
-                nick: author.clone(),
-                text: ingest::announcement(&author, id, &message),
-                url: None,
-            });
+            let ack = crate::cmd::log::announcement(id, &author, &message);
+            web.client.send(Outgoing::Ack { target: channel, ack });
             (StatusCode::CREATED, Json(json!({ "id": id, "url": web.url(&format!("/sal/{id}")) }))).into_response()
         }
         Err(e) => {

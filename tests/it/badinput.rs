@@ -40,7 +40,7 @@ pub fn acked_ids(text: &str) -> Vec<i64> {
 fn acked_ids_reads_single_and_merged_acks() {
     assert_eq!(acked_ids("Logged #7, alice"), vec![7]);
     assert_eq!(acked_ids("Logged #5\u{2013}#7, #9 (alice ×3, bob)"), vec![5, 6, 7, 9]);
-    assert_eq!(acked_ids("Logged the message at https://x/sal/3, al"), Vec::<i64>::new());
+    assert_eq!(acked_ids("Logged #3 https://x/sal/3, al"), vec![3]);
 }
 
 /// A connection that writes raw bytes (TestClient only sends `&str`): for invalid UTF-8, NUL and
@@ -291,32 +291,33 @@ async fn a_spammer_gets_one_notice_and_the_bot_stays_connected() {
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     join_with(&mut s, &chan, &botnick, WAIT).await;
 
-    for i in 0..1000 {
-        s.privmsg(&chan, &format!("!log spam {i}")).await;
+    // A member's `!log` is never limited (see `a_members_flood_of_logs_is_counted_not_dropped`
+    // in `logqueue`); anything else is.
+    for _ in 0..1000 {
+        s.privmsg(&chan, "!help log").await;
     }
     // The spammer is told once, privately.
     let notice = s.expect_msg("the slow-down notice", WAIT, |m| m.command == "NOTICE" && m.is_from(&botnick)).await;
     assert!(notice.params.last().unwrap().contains("slow down"), "{notice:?}");
-    // Someone else is not held up behind the spam.
+    // Someone else is not held up behind the spam: acks go before answers.
     a.privmsg(&chan, "!log unrelated work").await;
-    let mut acked = std::collections::BTreeSet::new();
-    let mut lines = 0;
-    loop {
-        // Alice's ack may come merged with the spammer's: read until a line names her.
-        let ack = a.expect_privmsg_from(&botnick, &chan, Duration::from_secs(20)).await;
-        lines += 1;
-        acked.extend(acked_ids(&ack));
-        if ack.contains(&alice) {
-            break;
+    let mut helped = 0;
+    let ack = loop {
+        let line = a.expect_privmsg_from(&botnick, &chan, Duration::from_secs(20)).await;
+        if line.starts_with("Logged #") {
+            break line;
         }
-    }
-    let alice_id: i64 =
-        bot.db().query_row("SELECT id FROM sal_entry WHERE message = 'unrelated work'", [], |r| r.get(0)).unwrap();
-    assert!(acked.contains(&alice_id), "{acked:?}");
+        helped += 1;
+    };
+    assert_eq!(ack, format!("Logged #1, {alice}"));
+    assert!(helped <= 4, "the ack waited behind {helped} answers");
     a.assert_silent(Duration::from_secs(3), |l| l.contains(&format!(":{botnick}!")) && l.contains("NOTICE")).await;
-    let stored = bot.count("message LIKE 'spam %'");
-    assert!(stored <= 15, "the limit held: {stored} spam entries stored");
-    assert!(lines <= 8, "a handful of (merged) ack lines, not 1,000: {lines}");
+    // The limit held: the burst of 10 and a few more were answered, not 1,000 (at one line per
+    // 1.5 s, 20 s is room for 15).
+    a.assert_silent(Duration::from_secs(20), |_| false).await;
+    let helps =
+        a.seen().iter().filter(|l| l.contains(&format!(":{botnick}!")) && l.contains(":!log <message>")).count();
+    assert!((10..=15).contains(&helps), "the limit held: {helps} answers");
     // Exactly one notice, and the bot was never disconnected.
     s.assert_silent(Duration::from_secs(1), |l| l.contains(" NOTICE ") && l.contains(&format!(":{botnick}!"))).await;
     let quits = a.seen().iter().filter(|l| l.contains(" QUIT ") && l.contains(&format!(":{botnick}!"))).count();
@@ -324,10 +325,9 @@ async fn a_spammer_gets_one_notice_and_the_bot_stays_connected() {
     assert!(bot.is_running());
     assert!(!bot.log_text().contains("disconnected"), "{}", bot.log_text());
     // Calm again (the bucket refills in 5 s), the spammer is heard again.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    s.privmsg(&chan, "!log calm now").await;
-    let ack = s.expect_privmsg_from(&botnick, &chan, WAIT).await;
-    assert!(ack.starts_with("Logged #") && ack.contains(&spam), "{ack}");
+    s.privmsg(&chan, "!help").await;
+    let help = s.expect_privmsg_from(&botnick, &chan, WAIT).await;
+    assert!(!help.is_empty());
 }
 
 /// The 10,000-character argument where no server cuts it to 512 bytes: at the handler, in every
@@ -344,7 +344,10 @@ fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
     h.say("root", Some(PUBLIC), "!clinic set 2026-11-30 Alice/Bob | SRE-Infra");
     // Without a server to cut it, a long `!log` is stored whole, and acknowledged in a few words.
     let ack = h.say("alice", Some(PUBLIC), &format!("!log {}", "x".repeat(10_000)));
-    assert!(matches!(ack.as_slice(), [Outgoing::Ack { id: 2, text, .. }] if text == "Logged #2, alice"), "{ack:?}");
+    assert!(
+        matches!(ack.as_slice(), [a @ Outgoing::Ack { ack, .. }] if ack.id == 2 && parts(a).1 == "Logged #2, alice"),
+        "{ack:?}"
+    );
     assert_eq!(h.number("SELECT length(message) FROM sal_entry WHERE id = 2"), 10_000);
     let templates = [
         "!log {}",
@@ -408,6 +411,7 @@ fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
                 );
                 for reply in &replies {
                     let (target, reply) = parts(reply);
+                    let reply = &*reply;
                     assert!(target == PUBLIC || target == nick, "{what} -> to {target}");
                     assert!(
                         !reply.trim().is_empty() && reply.len() <= 400 && !reply.contains(['\r', '\n']),
@@ -439,7 +443,8 @@ fn odd_arguments_get_one_short_line() {
     };
     h.say("alice", Some(PUBLIC), "!log restarted db1");
     // A NUL inside a search word once ended SQLite's query string: "unterminated string".
-    assert_eq!(ask("alice", "!sal search db1\0x"), ["Nothing found for \"db1\\0x\"."]);
+    // (Now control characters are stripped from search words like formatting codes.)
+    assert_eq!(ask("alice", "!sal search db1\0x"), ["Nothing found for \"db1x\"."]);
     let found = ask("alice", "!sal search restarted\0");
     assert!(
         matches!(found.as_slice(), [line] if line.starts_with("#1 ") && line.ends_with(" alice: restarted db1")),

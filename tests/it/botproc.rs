@@ -54,6 +54,12 @@ pub struct BotProcess {
     env: Vec<(String, String)>,
 }
 
+/// The bot binary: `SREBOT_BIN` when set (a copy of this build, when other builds share the
+/// target directory and may replace it during a run), else the one cargo built for the tests.
+pub fn bin() -> PathBuf {
+    std::env::var_os("SREBOT_BIN").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_BIN_EXE_srebot").into())
+}
+
 fn list(items: &[String]) -> String {
     items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
 }
@@ -118,19 +124,14 @@ nick_regain = 2
 
     /// Runs `srebot --config <ours> <args…>` to completion; returns (success, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_srebot"))
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .expect("run srebot");
+        let out = Command::new(bin()).arg("--config").arg(&self.config).args(args).output().expect("run srebot");
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
     }
 
     /// Starts the process (again) with the same config and database.
     pub fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_srebot"))
+        let child = Command::new(bin())
             .arg("--config")
             .arg(&self.config)
             .env("SREBOT_LOG", "srebot=debug")

@@ -8,11 +8,7 @@ const MINIMAL: &str =
     "[irc]\nserver = \"127.0.0.1\"\nnick = \"srebot\"\n[[channels]]\nname = \"#sre\"\nrole = \"public\"\n";
 
 fn srebot(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_srebot"))
-        .args(args)
-        .env_remove("SREBOT_SASL_PASSWORD")
-        .output()
-        .expect("run srebot")
+    Command::new(crate::botproc::bin()).args(args).env_remove("SREBOT_SASL_PASSWORD").output().expect("run srebot")
 }
 
 fn text(out: &Output) -> (String, String) {

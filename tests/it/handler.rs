@@ -95,7 +95,8 @@ relays = ["logbridge"]
     /// What the bot sends for `msg` (nothing when it is not a command for us).
     pub fn send(&self, msg: &Incoming) -> Vec<Outgoing> {
         let Some(command) = srebot::bot::command_in(&self.config, msg) else { return Vec::new() };
-        self.runtime.block_on(srebot::bot::answer(command, msg, &self.config, &self.store, &Roster))
+        let replies = self.runtime.block_on(srebot::bot::answer(command, msg, &self.config, &self.store, &Roster));
+        lines(replies)
     }
 
     /// `text` from `nick` (with its account from [`ACCOUNTS`]) in `channel`, or privately.
@@ -121,13 +122,29 @@ pub fn message(nick: &str, channel: Option<&str>, text: &str, time: DateTime<Utc
     }
 }
 
-/// The target and text of a reply.
-pub fn parts(o: &Outgoing) -> (&str, &str) {
-    match o {
-        Outgoing::Privmsg { target, text } | Outgoing::Notice { target, text } | Outgoing::Ack { target, text, .. } => {
-            (target, text)
+/// Replies line by line: a bulk answer as the PRIVMSGs it becomes on the wire.
+pub fn lines(replies: Vec<Outgoing>) -> Vec<Outgoing> {
+    let mut out = Vec::with_capacity(replies.len());
+    for reply in replies {
+        match reply {
+            Outgoing::Bulk { target, lines, .. } => {
+                out.extend(lines.into_iter().map(|text| Outgoing::Privmsg { target: target.clone(), text }))
+            }
+            reply => out.push(reply),
         }
-        Outgoing::Topic { channel, text } => (channel, text),
-        Outgoing::Quit { message } => ("", message),
+    }
+    out
+}
+
+/// The target and text of a reply (an ack as it reads alone).
+pub fn parts(o: &Outgoing) -> (&str, std::borrow::Cow<'_, str>) {
+    match o {
+        Outgoing::Privmsg { target, text } | Outgoing::Notice { target, text } | Outgoing::Answer { target, text } => {
+            (target, text.into())
+        }
+        Outgoing::Ack { target, ack } => (target, srebot::cmd::log::ack_text(ack).into()),
+        Outgoing::Bulk { target, lines, .. } => (target, lines.join(" / ").into()),
+        Outgoing::Topic { channel, text } => (channel, text.into()),
+        Outgoing::Quit { message } => ("", message.into()),
     }
 }

@@ -13,6 +13,7 @@ mod fixture_smoke;
 mod http;
 mod incident;
 mod ingest;
+mod logqueue;
 mod mediawiki;
 mod package;
 mod phorge;

@@ -52,7 +52,8 @@ pub async fn web_bot() -> WebBot {
     };
     let ack =
         say(&chan, "!log restarted db151 for T123456 from 198.51.100.7 via 10.64.0.12 <script>alert(1)</script>").await;
-    assert_eq!(ack, format!("Logged the message at http://127.0.0.1:{port}/sal/1, {alice}"));
+    // The link, and the id that `!sal amend #1` needs.
+    assert_eq!(ack, format!("Logged #1 http://127.0.0.1:{port}/sal/1, {alice}"));
     say(&sec, &format!("!log {SECRET_MARKER} rotated the deploy key")).await;
     say(&sec, &format!("!incident open {SECRET_MARKER} credential leak")).await;
     say(&chan, "!incident open Wikis down for logged-in users").await;
@@ -251,7 +252,7 @@ const NOTE_IP: &str = "192.0.2.44";
 /// An entry a machine logged in the security channel through the ingest API.
 const INGESTED: &str = "ibex-ingested-9913";
 
-/// The entry id in an ack with a link (`Logged the message at …/sal/ID, nick`).
+/// The entry id in an ack with a link (`Logged #ID …/sal/ID, nick`), from the link.
 fn acked_id(ack: &str) -> i64 {
     ack.rsplit_once("/sal/").and_then(|(_, rest)| rest.split(',').next()?.parse().ok()).unwrap_or_else(|| {
         panic!("not an ack with a link: {ack}");
