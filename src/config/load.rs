@@ -62,10 +62,9 @@ pub fn parse_with(raw: &str, checks: &[Check]) -> Result<Config, Vec<Problem>> {
     let incidents: Option<IncidentsConfig> = optional(raw, root, read("incidents"), &mut problems);
     let publish: Option<PublishConfig> = optional(raw, root, read("publish"), &mut problems);
     let clinic: Option<ClinicConfig> = optional(raw, root, read("clinic"), &mut problems);
-    let ratelimit: Option<crate::ratelimit::RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
-    let ingest: Option<crate::ingest::IngestConfig> = optional(raw, root, read("ingest"), &mut problems);
-    let alerts: Option<Option<crate::alerts::config::AlertsConfig>> =
-        optional(raw, root, read("alerts"), &mut problems);
+    let ratelimit: Option<RateLimitConfig> = optional(raw, root, read("ratelimit"), &mut problems);
+    let ingest: Option<IngestConfig> = optional(raw, root, read("ingest"), &mut problems);
+    let alerts: Option<Option<AlertsConfig>> = optional(raw, root, read("alerts"), &mut problems);
     let mut channels = Vec::new();
     let mut channels_ok = true;
     if let Some(value) = root.get("channels") {

@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 
 mod check;
 mod load;
+mod sections;
 mod words;
 
 pub(crate) use check::check_sink;
 pub use check::{valid_channel, warnings};
 pub use load::{load, parse, parse_with};
+pub use sections::{AlertsConfig, Grant, IngestClientConfig, IngestConfig, PhorgeConfig, RateLimitConfig, Route};
 
 /// A check of a parsed config from outside `config` (see `app`): each problem as (key path,
 /// message), the key pinned to its line like `config`'s own.
@@ -41,13 +43,13 @@ pub struct Config {
     #[serde(default)]
     pub clinic: ClinicConfig,
     #[serde(default)]
-    pub ratelimit: crate::ratelimit::RateLimitConfig,
+    pub ratelimit: RateLimitConfig,
     /// `[[ingest.clients]]`: machines that may write the log over HTTP (`ingest`).
     #[serde(default)]
-    pub ingest: crate::ingest::IngestConfig,
+    pub ingest: IngestConfig,
     /// `[alerts]`: receiving alerts; unset, the alert endpoints refuse everything.
     #[serde(default)]
-    pub alerts: Option<crate::alerts::config::AlertsConfig>,
+    pub alerts: Option<AlertsConfig>,
     /// Not configured in the file: the system clock, or a test's (see `clock`).
     #[serde(skip)]
     pub clock: crate::clock::Clock,
@@ -265,7 +267,7 @@ pub struct AccessConfig {
     pub relays: Vec<String>,
     /// Not in the file: the grants made on IRC (`!access add`), from the database.
     #[serde(skip)]
-    pub granted: Vec<crate::access::Grant>,
+    pub granted: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -367,7 +369,7 @@ impl Default for SalConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PublishConfig {
     pub mediawiki: Option<MediaWikiConfig>,
-    pub phorge: Option<crate::publish::phorge::PhorgeConfig>,
+    pub phorge: Option<PhorgeConfig>,
 }
 
 /// `[publish.mediawiki]`: a wiki page that carries the log.
