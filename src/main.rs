@@ -500,7 +500,7 @@ fn init_logging() {
 
 async fn run(mut c: config::Config, path: PathBuf) -> ExitCode {
     c.clock = srebot::clock::Clock::from_env();
-    let (settings, connector) = match srebot::session_settings(&c) {
+    let (settings, connector) = match srebot::app::session_settings(&c) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("{e}");

@@ -167,7 +167,7 @@ impl Reloader {
             Err(problems) => return refused(&file, problems.iter().map(|p| p.to_string()).collect()),
         };
         let old = self.live.get();
-        let channels = match crate::join_targets(&loaded) {
+        let channels = match crate::app::join_targets(&loaded) {
             Ok(t) => t,
             Err(e) => return refused(&file, vec![e]),
         };

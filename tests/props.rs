@@ -746,7 +746,7 @@ database = "unused.sqlite3"
 "##,
     )
     .expect("test config");
-    let (settings, _) = srebot::session_settings(&c).expect("settings");
+    let (settings, _) = srebot::app::session_settings(&c).expect("settings");
     Session::new(Arc::new(settings), Arc::new(Mutex::new(Roster::default())), Instant::now())
 }
 

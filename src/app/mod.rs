@@ -5,5 +5,7 @@
 mod checks;
 #[cfg(test)]
 mod config_tests;
+mod session;
 
 pub use checks::{load_config, parse_config};
+pub use session::{join_targets, session_settings};
