@@ -7,7 +7,8 @@
 //! command, each a function from (command, context, store) to replies — deciding rights with
 //! [`access`]. [`store`] is SQLite behind one writer thread and knows SQL and nothing about IRC;
 //! a reply that acknowledges a write is only sent after that write committed. [`config`] reads
-//! and checks the TOML configuration; [`text`] holds the small pure text helpers.
+//! and checks the TOML configuration; [`app`] ties the modules together (the config checks that
+//! need other modules, the connection settings); [`text`] holds the small pure text helpers.
 //! ARCHITECTURE.md draws the same map.
 
 pub mod access;
