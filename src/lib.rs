@@ -8,13 +8,15 @@
 //! [`access`]. [`store`] is SQLite behind one writer thread and knows SQL and nothing about IRC;
 //! a reply that acknowledges a write is only sent after that write committed. [`config`] reads
 //! and checks the TOML configuration; [`app`] ties the modules together (the config checks that
-//! need other modules, the connection settings); [`text`] holds the small pure text helpers.
+//! need other modules, the connection settings, the run and its shutdown order); [`cli`] holds
+//! the subcommands' bodies; [`text`] holds the small pure text helpers.
 //! ARCHITECTURE.md draws the same map.
 
 pub mod access;
 pub mod alerts;
 pub mod app;
 pub mod bot;
+pub mod cli;
 pub mod clinic;
 pub mod clinic_cli;
 pub mod clinic_task;

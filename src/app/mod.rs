@@ -5,7 +5,9 @@
 mod checks;
 #[cfg(test)]
 mod config_tests;
+mod run;
 mod session;
 
 pub use checks::{load_config, parse_config};
+pub use run::{run, shutdown_signal};
 pub use session::{join_targets, session_settings};
