@@ -4,7 +4,7 @@
 use crate::{config, store};
 use std::process::ExitCode;
 
-pub fn access_list(c: &config::Config) -> ExitCode {
+pub(super) fn access_list(c: &config::Config) -> ExitCode {
     let found = store::open_database(&c.storage.database)
         .and_then(|conn| Ok((store::access::grants(&conn)?, store::access::audit_trail(&conn, 20)?)));
     let (grants, trail) = match found {
@@ -43,7 +43,7 @@ pub fn access_list(c: &config::Config) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn check_config(file: &std::path::Path) -> ExitCode {
+pub(super) fn check_config(file: &std::path::Path) -> ExitCode {
     match crate::app::load_config(file) {
         Ok(c) => {
             for w in config::warnings(&c) {
@@ -62,7 +62,7 @@ pub fn check_config(file: &std::path::Path) -> ExitCode {
     }
 }
 
-pub fn clinic_export(c: &config::Config, base_only: bool) -> ExitCode {
+pub(super) fn clinic_export(c: &config::Config, base_only: bool) -> ExitCode {
     let rows = store::open_database(&c.storage.database).and_then(|conn| {
         Ok(if base_only { store::clinic::base_rows(&conn)? } else { store::clinic::effective_rows(&conn)? })
     });
@@ -78,7 +78,7 @@ pub fn clinic_export(c: &config::Config, base_only: bool) -> ExitCode {
     }
 }
 
-pub fn sal_show(c: &config::Config, id: i64) -> ExitCode {
+pub(super) fn sal_show(c: &config::Config, id: i64) -> ExitCode {
     let found = store::open_database(&c.storage.database).and_then(|conn| {
         let entry = store::sal::get(&conn, id)?;
         let corrections = store::sal::corrections(&conn, id)?;
@@ -141,7 +141,7 @@ pub fn sal_show(c: &config::Config, id: i64) -> ExitCode {
     }
 }
 
-pub fn print_report(c: &config::Config, number: i64, channel: Option<&str>, format: &str) -> ExitCode {
+pub(super) fn print_report(c: &config::Config, number: i64, channel: Option<&str>, format: &str) -> ExitCode {
     use crate::incident::report::{render, Format};
     let Some(format) = Format::parse(format) else {
         eprintln!("unknown format {format:?}: wikitext or markdown");
@@ -176,7 +176,7 @@ pub fn print_report(c: &config::Config, number: i64, channel: Option<&str>, form
 
 /// The config named by `--config`, or `None` after saying what is wrong; `usage` shows how the
 /// command is called with it.
-pub fn load_or_report(path: Option<&std::path::Path>, usage: &str) -> Option<config::Config> {
+pub(super) fn load_or_report(path: Option<&std::path::Path>, usage: &str) -> Option<config::Config> {
     let Some(path) = path else {
         eprintln!(
             "srebot: --config FILE is required here (the config names the database and the network); usage: {usage}"
