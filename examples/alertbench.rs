@@ -46,22 +46,15 @@ async fn main() {
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.sqlite3");
-    let config = srebot::config::parse(&format!(
-        r##"[irc]
-server = "127.0.0.1"
-nick = "bench"
-[[channels]]
-name = "#sre"
-role = "public"
-[storage]
-database = {db:?}
+    let mut config = srebot::testing::config(
+        r##"
 [alerts]
 loopback_only = true
 [[alerts.routes]]
 channels = ["#sre"]
-"##
-    ))
-    .expect("config");
+"##,
+    );
+    config.storage.database = db.clone();
     let (store, _thread) = srebot::store::Store::open(&db);
     let web = Web::new(Arc::new(config), store.clone(), srebot::irc::Client::detached()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

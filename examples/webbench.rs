@@ -128,27 +128,17 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.sqlite3");
     fill(&db, rows);
-    let config = srebot::config::parse(&format!(
-        r##"[irc]
-server = "127.0.0.1"
-nick = "bench"
-[[channels]]
-name = "#sre"
-role = "public"
+    let mut config = srebot::testing::config(
+        r##"
 [[channels]]
 name = "#ops"
 role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = {db:?}
 [web]
 base_url = "http://127.0.0.1"
-task_url = "https://phabricator.example.org/{{}}"
-"##
-    ))
-    .expect("config");
+task_url = "https://phabricator.example.org/{}"
+"##,
+    );
+    config.storage.database = db.clone();
     let (store, _thread) = srebot::store::Store::open(&db);
     let web = Web::new(Arc::new(config), store, srebot::irc::Client::detached()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

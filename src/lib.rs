@@ -36,5 +36,7 @@ pub mod reload;
 pub mod senders;
 pub mod store;
 pub mod sts_policies;
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod web;

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use srebot::clinic::topic::{self, Duty};
 use srebot::cmd::{self, Command};
-use srebot::config::{self, CommandsConfig};
+use srebot::config::CommandsConfig;
 use srebot::irc::driver::wire_safe;
 use srebot::irc::session::{Action, Session};
 use srebot::irc::split::{assumed_prefix, split_text, text_budget, MAX_LINE};
@@ -16,7 +16,7 @@ use srebot::irc::{casefold_eq, line, roster::Roster, Incoming, Outgoing};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "it/handler.rs"]
+#[path = "it/support/handler.rs"]
 mod handler;
 
 fn config() -> ProptestConfig {
@@ -68,7 +68,7 @@ proptest! {
         // Total: every message that starts with one of our command words is a command (with a
         // usage error at worst); anything else is left to the other bots in the channel.
         let word = text.trim_start().strip_prefix('!').map(|r| r.split(char::is_whitespace).next().unwrap_or(""));
-        let ours = word.is_some_and(|w| OUR_WORDS.contains(&w.to_ascii_lowercase().as_str()));
+        let ours = word.is_some_and(|w| our_words().contains(&w.to_ascii_lowercase()));
         prop_assert_eq!(parsed.is_some(), ours, "{} -> {:?}", shown(&text), parsed);
         match parsed {
             None => {}
@@ -96,8 +96,12 @@ proptest! {
     }
 }
 
-/// The words `cmd::parse` answers with the default `[commands]` (`inc` is the default alias).
-const OUR_WORDS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access", "alerts", "silence"];
+/// The words `cmd::parse` answers with the default `[commands]`: the command words and the
+/// default aliases (`inc`).
+fn our_words() -> Vec<String> {
+    let aliases = CommandsConfig::default().aliases.into_keys();
+    cmd::NAMES.iter().map(|w| w.to_string()).chain(aliases).collect()
+}
 
 /// What a user may be told in one go: non-empty, one line, and short enough to go out as one
 /// IRC line (with room for the longest prefix a server relays). A NUL the user typed may come
@@ -261,6 +265,7 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("redact", &[Id, Text]),
                 ("hide", &[Id, Text]),
                 ("restore", &[Id]),
+                ("unhide", &[Id]),
                 ("status", &[]),
                 ("help", &[]),
                 ("#1", &[]),
@@ -287,6 +292,7 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("close", &[Text, Id]),
                 ("reopen", &[Id]),
                 ("note", &[Text, Id]),
+                ("update", &[Text, Id]),
                 ("impact", &[Impact, Id]),
                 ("at", &[Time, Text, Id]),
                 ("at", &[Date, Time, Text]),
@@ -310,6 +316,8 @@ const GRAMMAR: &[(&str, &[Form])] = {
                 ("set", &[Date, Duty]),
                 ("none", &[Date]),
                 ("unset", &[Date]),
+                ("reset", &[Date]),
+                ("pages", &[Date]),
                 ("swap", &[Date, Date]),
                 ("override", &[Date, Nick]),
                 ("nick", &[Nick, Text]),
@@ -317,6 +325,18 @@ const GRAMMAR: &[(&str, &[Form])] = {
         ),
     ]
 };
+
+/// The generator knows every sub-command word of the families it builds: the words are those of
+/// the one table, `srebot::cmd::grammar`; `GRAMMAR` adds what their arguments are.
+#[test]
+fn the_grammar_has_a_form_for_every_subcommand_word() {
+    for (family, forms) in GRAMMAR {
+        let (_, words) = cmd::grammar::SUBCOMMANDS.iter().find(|(w, _)| w == family).expect("a command word");
+        for word in *words {
+            assert!(forms.iter().any(|(sub, _)| sub == word), "!{family} {word} has no form in GRAMMAR");
+        }
+    }
+}
 
 /// How each family may be called: ours in several cases, the alias, and near misses that are
 /// not ours (and so must not be answered).
@@ -725,27 +745,9 @@ proptest! {
 // Incoming lines: the parser and the session state machine
 
 fn session() -> Session {
-    let c = config::parse(
-        r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-alt_nicks = ["srebot_"]
-[irc.sasl]
-mechanism = "PLAIN"
-account = "srebot"
-password = "pw-for-props"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "unused.sqlite3"
-"##,
-    )
-    .expect("test config");
+    let mut c =
+        srebot::testing::config("[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-props\"");
+    c.irc.alt_nicks = vec!["srebot_".into()];
     let (settings, _) = srebot::app::session_settings(&c).expect("settings");
     Session::new(Arc::new(settings), Arc::new(Mutex::new(Roster::default())), Instant::now())
 }
@@ -975,7 +977,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
             if let Some(Command::Log { message }) = &command {
                 let stored = h.number(ENTRIES) - entries;
                 let acked = matches!(replies.as_slice(), [Outgoing::Ack { .. }]);
-                if message.trim().eq_ignore_ascii_case("undo") {
+                if srebot::cmd::log::is_undo(message) {
                     prop_assert_eq!(stored, 0, "{}", what);
                 } else if acked {
                     prop_assert_eq!(stored, 1, "an ack, one entry: {}", what);

@@ -1,90 +1,19 @@
 //! Commands built from fuzzer bytes: random bytes almost never spell `!incident handoff comms
-//! bob #2`, so the bytes choose among the command words, the subcommands (and near misses) and
+//! bob #2`, so the bytes choose among the command words and their subcommands (from
+//! `srebot::cmd::grammar`, with near misses) and
 //! arguments of the shapes the parsers look at, with raw text mixed in. The property tests'
 //! generator (`command_text` in tests/props.rs) does the same with proptest.
 
 use libfuzzer_sys::arbitrary::{Arbitrary, Result, Unstructured};
 
-/// Our command words and the alias, in several cases, and near misses that are not ours.
-pub const WORDS: &[&str] = &[
-    "!log",
-    "!sal",
-    "!incident",
-    "!inc",
-    "!clinic",
-    "!help",
-    "!LOG",
-    "!Sal",
-    "!INC",
-    "!cLiNiC",
-    "!logs",
-    "!sa",
-    "!incidents",
-    "!",
-    "!!log",
-    "log",
-    "！log",
-    "\x02!log",
-];
+/// Besides our command words (`srebot::cmd::grammar`, in any case): the default alias, and
+/// near misses that are not ours.
+pub const OTHER_WORDS: &[&str] =
+    &["!inc", "!INC", "!logs", "!sa", "!incidents", "!", "!!log", "log", "！log", "\x02!log"];
 
-/// Every subcommand the parsers know, and near misses.
-pub const SUBCOMMANDS: &[&str] = &[
-    "last",
-    "latest",
-    "tail",
-    "search",
-    "find",
-    "grep",
-    "since",
-    "amend",
-    "edit",
-    "fix",
-    "redact",
-    "hide",
-    "status",
-    "help",
-    "list",
-    "ls",
-    "open",
-    "new",
-    "claim",
-    "take",
-    "handoff",
-    "hand",
-    "give",
-    "state",
-    "close",
-    "reopen",
-    "note",
-    "impact",
-    "at",
-    "show",
-    "info",
-    "report",
-    "report-filed",
-    "filed",
-    "snooze",
-    "now",
-    "next",
-    "schedule",
-    "who",
-    "set",
-    "none",
-    "swap",
-    "override",
-    "nick",
-    "undo",
-    "#1",
-    "42",
-    "T123456",
-    "",
-    "lst",
-    "UNDO",
-    "Claim",
-    "frobnicate",
-    "ｏｐｅｎ",
-    "open\u{301}",
-];
+/// Besides the sub-command words the parsers know: words in the wrong place, and near misses.
+pub const OTHER_SUBCOMMANDS: &[&str] =
+    &["#1", "42", "T123456", "", "lst", "UNDO", "Claim", "frobnicate", "ｏｐｅｎ", "open\u{301}"];
 
 /// Arguments of interesting shapes: ids, dates, times, spans, roles, states, nicks, URLs,
 /// Unicode that is hard to cut or to display, formatting and other control codes.
@@ -180,10 +109,21 @@ const GAPS: &[&str] = &[" ", " ", " ", "  ", "\t", " \t ", "\u{a0}", "\u{3000}",
 /// A message: lead, command word, subcommand, up to six arguments.
 pub fn command(u: &mut Unstructured) -> Result<String> {
     let mut text = String::from(*u.choose(&["", "", " ", "\t"])?);
-    text.push_str(u.choose(WORDS)?);
+    let (word, family_words) = u.choose(srebot::cmd::grammar::SUBCOMMANDS)?;
+    if u.ratio(3, 4)? {
+        let word = if u.arbitrary()? { word.to_ascii_uppercase() } else { word.to_string() };
+        text.push('!');
+        text.push_str(&word);
+    } else {
+        text.push_str(u.choose(OTHER_WORDS)?);
+    }
     if u.ratio(9, 10)? {
         text.push_str(u.choose(GAPS)?);
-        text.push_str(u.choose(SUBCOMMANDS)?);
+        match family_words.len() {
+            0 => text.push_str(u.choose(OTHER_SUBCOMMANDS)?),
+            _ if u.ratio(1, 5)? => text.push_str(u.choose(OTHER_SUBCOMMANDS)?),
+            _ => text.push_str(u.choose(family_words)?),
+        }
     }
     for _ in 0..u.int_in_range(0..=6)? {
         text.push_str(u.choose(GAPS)?);

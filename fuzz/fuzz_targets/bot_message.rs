@@ -76,28 +76,17 @@ fn bot() -> &'static Bot {
         let dir = std::env::temp_dir().join(format!("srebot-fuzz-bot_message-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let database = dir.join("srebot.sqlite3");
-        let config = srebot::config::parse(&format!(
+        let mut config = srebot::testing::config(
             r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = {database:?}
 [access]
 accounts = ["alice"]
 admins = ["root"]
 relays = ["logbridge"]
 [sal]
 private_message_channel = "#sre"
-"##
-        ))
-        .expect("fuzz config");
+"##,
+        );
+        config.storage.database = database.clone();
         let (store, _thread) = Store::open(&database);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let bot = Bot { config, store, runtime };

@@ -11,23 +11,7 @@ use srebot::irc::session::{Action, Session};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[irc.sasl]
-mechanism = "PLAIN"
-account = "srebot"
-password = "pw-for-fuzzing"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "unused.sqlite3"
-"##;
+const SASL: &str = "[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-fuzzing\"";
 
 const REGISTRATION: &[&str] = &[
     ":irc.test CAP * LS :sasl account-tag extended-join server-time message-tags",
@@ -43,7 +27,7 @@ const REGISTRATION: &[&str] = &[
 fn settings() -> Arc<srebot::irc::session::Settings> {
     static S: OnceLock<Arc<srebot::irc::session::Settings>> = OnceLock::new();
     S.get_or_init(|| {
-        let c = srebot::config::parse(CONFIG).expect("fuzz config");
+        let c = srebot::testing::config(SASL);
         Arc::new(srebot::app::session_settings(&c).expect("settings").0)
     })
     .clone()

@@ -124,23 +124,7 @@ mod sal_publish_tests {
     use super::super::parse_config as parse;
     use crate::config::*;
 
-    fn base(extra: &str) -> String {
-        format!(
-            r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "x.sqlite3"
-{extra}"##
-        )
-    }
+    use crate::testing::config_text as base;
 
     fn keys(problems: &[Problem]) -> Vec<&str> {
         problems.iter().map(|p| p.key.as_str()).collect()

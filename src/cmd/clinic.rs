@@ -556,16 +556,8 @@ mod tests {
     impl World {
         fn new(now: &str) -> World {
             let dir = tempfile::tempdir().unwrap();
-            let mut config = crate::config::parse(&format!(
+            let mut config = crate::testing::config(
                 r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[storage]
-database = {:?}
 [access]
 accounts = ["bob"]
 admins = ["alice"]
@@ -573,9 +565,8 @@ admins = ["alice"]
 timezone = "Europe/Berlin"
 handoff_time = "09:30"
 "##,
-                dir.path().join("db.sqlite3")
-            ))
-            .unwrap();
+            );
+            config.storage.database = dir.path().join("db.sqlite3");
             let clock = dir.path().join("now");
             std::fs::write(&clock, now).unwrap();
             config.clock = crate::clock::Clock::File(clock);

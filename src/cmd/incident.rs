@@ -1090,31 +1090,21 @@ mod tests {
     impl World {
         fn new() -> World {
             let dir = tempfile::tempdir().unwrap();
-            let config = crate::config::parse(&format!(
+            let mut config = crate::testing::config(&format!(
                 r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
 [[channels]]
 name = "#ops"
 role = "public"
-[[channels]]
-name = "#sec"
-role = "security"
-[storage]
-database = {:?}
 [incidents]
 report_dir = {:?}
 [access]
 accounts = ["alice", "bob"]
 "##,
-                dir.path().join("db.sqlite3"),
                 dir.path().join("reports")
-            ))
-            .unwrap();
+            ));
+            config.storage.database = dir.path().join("db.sqlite3");
+            // Short, and sorting before #sre: the draft names and reminder order below say `sec`.
+            config.channels[1].name = "#sec".into();
             let (store, thread) = Store::open(&config.storage.database);
             let mut directory = FakeDirectory::default();
             for chan in ["#sre", "#ops", "#sec"] {

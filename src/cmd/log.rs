@@ -400,26 +400,7 @@ mod tests {
     use crate::irc::{Incoming, Sender};
 
     fn config() -> crate::config::Config {
-        crate::config::parse(
-            r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "x.sqlite3"
-[access]
-accounts = ["alice"]
-admins = ["root"]
-relays = ["logbridge"]
-"##,
-        )
-        .unwrap()
+        crate::testing::config("[access]\naccounts = [\"alice\"]\nadmins = [\"root\"]\nrelays = [\"logbridge\"]")
     }
 
     fn msg(channel: Option<&str>, account: Option<&str>) -> Incoming {

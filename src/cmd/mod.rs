@@ -4,6 +4,7 @@
 pub mod access;
 pub mod alerts;
 pub mod clinic;
+pub mod grammar;
 pub mod help;
 pub mod incident;
 pub mod log;

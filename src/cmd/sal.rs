@@ -600,19 +600,8 @@ mod tests {
     use crate::irc::{Incoming, Sender};
 
     fn config() -> crate::config::Config {
-        crate::config::parse(
+        crate::testing::config(
             r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#sec"
-role = "security"
-[storage]
-database = "x.sqlite3"
 [access]
 accounts = ["alice", "bob"]
 admins = ["root"]
@@ -620,7 +609,6 @@ admins = ["root"]
 base_url = "https://sal.example/"
 "##,
         )
-        .unwrap()
     }
 
     fn msg(channel: Option<&str>, account: &str) -> Incoming {
@@ -678,7 +666,7 @@ base_url = "https://sal.example/"
                 };
                 sal::insert(conn, &e)?; // 1, yesterday
                 e.logged_at = "2026-11-22T10:00:00Z".parse().unwrap();
-                e.channel = "#sec".into();
+                e.channel = "#sre-security".into();
                 e.private = true;
                 e.message = "rotated keys for T100 on 198.51.100.4".into();
                 sal::insert(conn, &e)?; // 2, private
@@ -719,11 +707,11 @@ base_url = "https://sal.example/"
         assert_eq!(r[15].text, "#1 2026-11-21 09:00 alice: restarted db151 for T100", "other days carry their date");
         assert!(!r.iter().any(|r| r.text.contains("rotated")), "never the private entry");
         // In the security channel: its private entry, unmasked, at most 10 lines, never privately.
-        let r = ask(&c, &store, Some("#sec"), "alice", "last 30").await;
+        let r = ask(&c, &store, Some("#sre-security"), "alice", "last 30").await;
         assert_eq!(texts(&r), vec!["#2 10:00 alice: rotated keys for T100 on 198.51.100.4"]);
-        let r = ask(&c, &store, Some("#sec"), "alice", "T100").await;
+        let r = ask(&c, &store, Some("#sre-security"), "alice", "T100").await;
         assert_eq!(r.len(), 2);
-        assert!(r.iter().all(|r| r.target == "#sec"));
+        assert!(r.iter().all(|r| r.target == "#sre-security"));
         let r = ask(&c, &store, Some("#sre"), "alice", "T100").await;
         assert_eq!(
             texts(&r),
@@ -736,7 +724,7 @@ base_url = "https://sal.example/"
         assert_eq!(texts(&ask(&c, &store, Some("#sre"), "alice", "#2").await), vec!["No entry #2."]);
         assert_eq!(texts(&ask(&c, &store, None, "alice", "#2").await), vec!["No entry #2."]);
         assert_eq!(
-            texts(&ask(&c, &store, Some("#sec"), "alice", "#2").await),
+            texts(&ask(&c, &store, Some("#sre-security"), "alice", "#2").await),
             vec!["#2 10:00 alice: rotated keys for T100 on 198.51.100.4"]
         );
         assert_eq!(
@@ -801,7 +789,7 @@ base_url = "https://sal.example/"
         assert_eq!(texts(&ask(&c, &store, None, "eve", "#3").await), texts(&shown), "by private message too");
         // In a security channel, the reason too.
         assert_eq!(
-            texts(&ask(&c, &store, Some("#sec"), "root", "#3").await),
+            texts(&ask(&c, &store, Some("#sre-security"), "root", "#3").await),
             vec!["#3 was redacted by root on 2026-11-22 12:00 UTC: contained a customer IP"]
         );
         // A reason that looks like a secret is refused and not echoed; the entry stays visible.

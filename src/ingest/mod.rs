@@ -309,26 +309,11 @@ pub fn plan(
 mod tests {
     use super::*;
 
-    const BASE: &str = r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
-[[channels]]
-name = "#ops"
-role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "x.sqlite3"
-"##;
+    const OPS: &str = "[[channels]]\nname = \"#ops\"\nrole = \"public\"";
 
     fn config() -> Config {
-        crate::config::parse(&format!(
-            r##"{BASE}
+        crate::testing::config(&format!(
+            r##"{OPS}
 [web]
 listen = "127.0.0.1:8080"
 [[ingest.clients]]
@@ -342,7 +327,6 @@ channels = ["#sre", "#sre-security"]
 sources = ["10.0.0.0/8"]
 "##
         ))
-        .unwrap()
     }
 
     fn req(message: &str, channel: Option<&str>, author: Option<&str>) -> Request {
@@ -371,15 +355,15 @@ sources = ["10.0.0.0/8"]
 
     #[test]
     fn config_problems_are_named() {
-        let bad = format!(
-            r##"{BASE}
+        let bad = crate::testing::config_text(&format!(
+            r##"{OPS}
 [[ingest.clients]]
 name = "bad name"
 token_sha256 = "abc"
 channels = ["#nope"]
 sources = ["10.0.0.1/8"]
 "##
-        );
+        ));
         let problems = crate::app::parse_config(&bad).unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         for k in [

@@ -356,22 +356,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let pw = dir.join(format!("bot-password-{call}"));
         std::fs::write(&pw, "abcdefghijklmnopqrstuvwxyz234567\n").unwrap();
-        crate::config::parse(&format!(
+        crate::testing::config(&format!(
             r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "#sre"
-role = "public"
 [[channels]]
 name = "#ops"
 role = "public"
-[[channels]]
-name = "#sre-security"
-role = "security"
-[storage]
-database = "x.sqlite3"
 [sal]
 internal_networks = ["10.0.0.0/8"]
 {extra}
@@ -385,7 +374,6 @@ retry_min_seconds = 2
 retry_max_seconds = 60
 "##
         ))
-        .unwrap()
     }
 
     fn entry(id: i64, channel: &str, message: &str, private: bool) -> Entry {

@@ -2,12 +2,10 @@
 //! briefly or ignored as documented, nothing unintended stored, no panic; and a spammer
 //! rate-limited with one notice while the bot stays connected on a strict server.
 
-#[path = "handler.rs"]
-pub mod handler;
-
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::{join_with, wait_join};
-use crate::support::{irc_eq, shared_network, unique, Message, TestClient, WAIT};
+use crate::support::handler;
+use crate::support::{irc_eq, shared_network, unique, Message, Scene, TestClient, WAIT};
 use base64::Engine as _;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -108,18 +106,12 @@ fn messages(bot: &BotProcess) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalogue_of_bad_input_is_answered_briefly_or_ignored() {
     let net = shared_network().await;
-    let (botnick, alice, raw, eve) = (unique("sb"), unique("al"), unique("rw"), unique("ev"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
+    let (raw, eve) = (unique("rw"), unique("ev"));
     net.register_account(&raw, "rawpass1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone(), raw.clone()];
+    opts.accounts.push(raw.clone());
     // Alice sends some thirty commands in a row here; the rate limit has its own test below.
     opts.extra = "[ratelimit]\ninterval_ms = 0\n".into();
     let bot = BotProcess::start(opts);

@@ -1,5 +1,6 @@
 //! Runs the real `srebot` binary against the test network, with a config written to a temp dir.
 
+use crate::support::scene::{Scene, BOT_SASL_PASSWORD};
 use crate::support::Network;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -42,6 +43,16 @@ impl BotOpts {
             irc_extra: String::new(),
             env: Vec::new(),
         }
+    }
+
+    /// The bot of `scene` as the tests usually run it: identified by SASL, in both channels,
+    /// alice on the access list.
+    pub fn for_scene(net: &Network, scene: &Scene) -> BotOpts {
+        let mut opts = BotOpts::new(net, &scene.botnick);
+        opts.sasl = Some((scene.botnick.clone(), BOT_SASL_PASSWORD.into()));
+        opts.channels = vec![(scene.chan.clone(), "public"), (scene.sec.clone(), "security")];
+        opts.accounts = vec![scene.alice.clone()];
+        opts
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::wait_join;
-use crate::support::{shared_network, unique, NetOpts, Network, TestClient, WAIT};
+use crate::support::{shared_network, unique, NetOpts, Network, Scene, TestClient, WAIT};
 use base64::Engine;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn success_line(bot: &BotProcess) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ecdsa_nist256p_challenge_logs_in_with_a_key_atheme_knows() {
     let net = shared_network().await;
-    let (botnick, mut a, chan, sec) = bot_account_and_alice_in_two_channels(net, "se").await;
+    let Scene { botnick, mut a, chan, sec, .. } = Scene::new(net, "se").await;
     let public = srebot::irc::sasl::EcdsaKey::from_pem(BOT_KEY).unwrap().public_base64();
     let mut owner = TestClient::connect_sasl(net.port(), &botnick, &botnick, "botpass1").await;
     owner.privmsg("NickServ", &format!("SET PUBKEY {public}")).await;
@@ -52,7 +52,7 @@ async fn ecdsa_nist256p_challenge_logs_in_with_a_key_atheme_knows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scram_first_falls_back_to_plain_on_atheme_7_2_which_has_no_scram() {
     let net = shared_network().await;
-    let (botnick, mut a, _, sec) = bot_account_and_alice_in_two_channels(net, "ss").await;
+    let Scene { botnick, mut a, sec, .. } = Scene::new(net, "ss").await;
     let mut opts = BotOpts::new(net, &botnick);
     // The whole [irc.sasl] table here (BotOpts::sasl writes `mechanism = "PLAIN"`).
     let pw = tempfile::NamedTempFile::new().unwrap();
@@ -65,19 +65,6 @@ async fn scram_first_falls_back_to_plain_on_atheme_7_2_which_has_no_scram() {
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;
     assert!(success_line(&bot).contains("PLAIN"), "{}", bot.log_text());
-}
-
-/// A bot account and alice (both registered), and alice in a new public and a new security
-/// channel: `(botnick, alice's client, public, security)`.
-async fn bot_account_and_alice_in_two_channels(net: &Network, prefix: &str) -> (String, TestClient, String, String) {
-    let (botnick, alice) = (unique(prefix), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    (botnick, a, chan, sec)
 }
 
 /// The SHA-256 fingerprint of the network's server certificate, as `sha256:AB:CD:…`.
@@ -123,7 +110,7 @@ async fn a_pinned_certificate_is_accepted_without_its_ca_and_any_other_refused()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sts_upgrades_to_tls_and_the_policy_outlives_a_restart() {
     let net = Network::start(NetOpts { tls: true, sts: true, ..NetOpts::default() }).await;
-    let (botnick, mut a, chan, sec) = bot_account_and_alice_in_two_channels(&net, "st").await;
+    let Scene { botnick, mut a, chan, sec, .. } = Scene::new(&net, "st").await;
     let mut opts = BotOpts::new(&net, &botnick);
     // Plaintext as configured; the CA is there for the upgrade. `localhost`, so that the TLS
     // connection names the host (SNI) and InspIRCd gives it the persistent policy.
@@ -160,7 +147,7 @@ async fn sts_upgrades_to_tls_and_the_policy_outlives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_services_down_the_bot_waits_then_joins_public_channels_and_security_after_sasl() {
     let mut net = Network::start(NetOpts::default()).await;
-    let (botnick, mut a, chan, sec) = bot_account_and_alice_in_two_channels(&net, "sw").await;
+    let Scene { botnick, mut a, chan, sec, .. } = Scene::new(&net, "sw").await;
     net.stop_services().await;
 
     let mut opts = BotOpts::new(&net, &botnick);

@@ -3,7 +3,7 @@
 
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::wait_join;
-use crate::support::{shared_network, unique, TestClient, WAIT};
+use crate::support::{shared_network, unique, Scene, TestClient, WAIT};
 use std::time::Duration;
 
 /// What the incident tables hold, to show that a refused command changed nothing.
@@ -210,20 +210,12 @@ async fn a_whole_incident_with_roles_timeline_reminder_and_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_security_incident_never_reaches_the_public_channel() {
     let net = shared_network().await;
-    let (botnick, alice, watcher) = (unique("sb"), unique("al"), unique("wa"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, chan, sec, mut a, .. } = scene;
     let marker = "zebra-credential-leak-7731";
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    let mut w = TestClient::connect(net.port(), &watcher).await;
+    let mut w = TestClient::connect(net.port(), &unique("wa")).await;
     w.join(&chan).await;
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     opts.extra = "[incidents]\nupdate_reminder_minutes = 0.05\nreport_reminder_hours = 0.001\n".into();
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &sec, WAIT).await;

@@ -9,7 +9,7 @@
 
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::wait_join;
-use crate::support::{shared_network, unique, TestClient, WAIT};
+use crate::support::{shared_network, unique, Scene, TestClient, WAIT};
 use srebot::config::{MediaWikiConfig, Secret};
 use srebot::publish::mediawiki::{self, Wiki};
 use srebot::publish::wikitext::{Change, PageEntry};
@@ -266,20 +266,12 @@ struct WikiBot {
 /// of it, or other sections).
 async fn wiki_bot(wiki: &TestWiki, extra: &str) -> WikiBot {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
     let secrets = tempfile::tempdir().unwrap();
     let pw = secrets.path().join("bot-password");
     std::fs::write(&pw, format!("{BOT_PASSWORD}\n")).unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     opts.admins = vec![alice.clone()];
     opts.extra = format!(
         "[publish.mediawiki]\napi_url = \"{}\"\npage = \"{PAGE}\"\nusername = \"{BOT_LOGIN}\"\npassword_file = {pw:?}\n\

@@ -9,7 +9,7 @@
 use crate::botproc::{BotOpts, BotProcess};
 use crate::http::free_port;
 use crate::sal::wait_join;
-use crate::support::{shared_network, unique, TestClient, WAIT};
+use crate::support::{shared_network, Scene, WAIT};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -138,23 +138,15 @@ async fn conduit(port: u16, seen: Arc<Mutex<Seen>>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_hears_of_a_public_entry_once_and_never_of_a_private_one() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
     let (web, api) = (free_port(), free_port());
     let seen = Arc::new(Mutex::new(Seen { fail_edits: 1, ..Seen::default() }));
     conduit(api, seen.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("conduit-token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     opts.extra = format!(
         "[web]\nlisten = \"127.0.0.1:{web}\"\nbase_url = \"http://127.0.0.1:{web}\"\n\
          [publish.phorge]\napi_url = \"http://127.0.0.1:{api}/api/\"\ntoken_file = {token_file:?}\n\

@@ -3,6 +3,7 @@
 
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::{join_with, wait_join};
+use crate::support::scene::alice_in_a_channel;
 use crate::support::{shared_network, unique, NetOpts, Network, TestClient, WAIT};
 use std::time::Duration;
 
@@ -61,11 +62,8 @@ async fn a_half_open_link_is_detected_by_the_ping_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_replies_in_a_burst_never_trip_a_strict_flood_limit() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let mut opts = BotOpts::new(net, &botnick);
     opts.port = net.strict_port();
     opts.flood = (4, 1500); // the defaults

@@ -2,7 +2,8 @@
 //! collisions, an unavailable database, and a clean SIGTERM.
 
 use crate::botproc::{BotOpts, BotProcess};
-use crate::support::{irc_eq, shared_network, unique, TestClient, WAIT};
+use crate::support::scene::alice_in_a_channel;
+use crate::support::{irc_eq, shared_network, unique, Scene, TestClient, WAIT};
 use std::time::Duration;
 
 /// Waits until `nick` is seen joining `chan`.
@@ -32,18 +33,10 @@ fn message_of(bot: &BotProcess, id: i64) -> (String, String, Option<String>, boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identified_log_is_committed_before_its_ack_and_others_are_refused() {
     let net = shared_network().await;
-    let (botnick, alice, eve) = (unique("sb"), unique("al"), unique("ev"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
+    let eve = unique("ev");
     opts.admins = vec![alice.clone()];
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
@@ -104,17 +97,10 @@ async fn identified_log_is_committed_before_its_ack_and_others_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_failure_keeps_the_bot_out_of_security_channels() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "rightpass").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
-    let mut opts = BotOpts::new(net, &botnick);
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec: _, mut a } = scene;
     opts.sasl = Some((botnick.clone(), "wrongpass".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     let bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     a.assert_silent(Duration::from_secs(3), |l| l.contains(" JOIN ") && l.contains(&format!(":{botnick}!"))).await;
@@ -129,12 +115,9 @@ async fn sasl_failure_keeps_the_bot_out_of_security_channels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nick_collision_uses_the_alt_nick_keeps_working_and_regains() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let squatter = TestClient::connect(net.port(), &botnick).await;
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
     let mut opts = BotOpts::new(net, &botnick);
     opts.channels = vec![(chan.clone(), "public")];
     opts.accounts = vec![alice.clone()];
@@ -155,11 +138,8 @@ async fn nick_collision_uses_the_alt_nick_keeps_working_and_regains() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unavailable_database_says_not_logged_and_the_bot_stays() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let holder = tempfile::tempdir().unwrap();
     let missing_dir = holder.path().join("not-yet");
     let mut opts = BotOpts::new(net, &botnick);
@@ -200,11 +180,8 @@ async fn unavailable_database_says_not_logged_and_the_bot_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_quits_cleanly_with_exit_status_zero() {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&alice, "alicepw1").await;
-    let chan = format!("#{}", unique("sre"));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
+    let botnick = unique("sb");
+    let (alice, chan, mut a) = alice_in_a_channel(net).await;
     let mut opts = BotOpts::new(net, &botnick);
     opts.channels = vec![(chan.clone(), "public")];
     opts.accounts = vec![alice.clone()];

@@ -2,26 +2,18 @@
 
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::wait_join;
-use crate::support::{unique, NetOpts, Network, TestClient, WAIT};
+use crate::support::{unique, NetOpts, Network, Scene, WAIT};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connects_with_tls_verifies_the_certificate_and_logs() {
     let net = Network::start(NetOpts { tls: true, ..NetOpts::default() }).await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let scene = Scene::new(&net, "sb").await;
+    let mut opts = BotOpts::for_scene(&net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
 
-    let mut opts = BotOpts::new(&net, &botnick);
     opts.port = net.tls_port();
     opts.irc_extra = format!("tls = true\ntls_ca_file = {:?}\n", net.ca_file());
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     let _bot = BotProcess::start(opts);
     wait_join(&mut a, &botnick, &chan, WAIT).await;
     wait_join(&mut a, &botnick, &sec, WAIT).await; // SASL over TLS worked

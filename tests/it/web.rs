@@ -4,7 +4,7 @@
 use crate::botproc::{BotOpts, BotProcess};
 use crate::http::{free_port, get};
 use crate::sal::wait_join;
-use crate::support::{shared_network, unique, TestClient, WAIT};
+use crate::support::{shared_network, unique, Scene, TestClient, WAIT};
 use std::time::Duration;
 
 const SECRET_MARKER: &str = "okapi-private-marker-5521";
@@ -25,18 +25,10 @@ pub struct WebBot {
 /// A bot with the web view on, some public and some security-channel history.
 pub async fn web_bot() -> WebBot {
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, alice, chan, sec, mut a } = scene;
     let port = free_port();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     opts.admins = vec![alice.clone()];
     opts.extra = format!(
         "[web]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}\"\n\
@@ -631,21 +623,13 @@ fn sample(metrics: &str, key: &str) -> Option<f64> {
 async fn metrics_count_what_happened_and_name_public_channels_only() {
     use crate::support::{OPER_NAME, OPER_PASSWORD};
     let net = shared_network().await;
-    let (botnick, alice) = (unique("sb"), unique("al"));
-    net.register_account(&botnick, "botpass1").await;
-    net.register_account(&alice, "alicepw1").await;
-    let (chan, sec) = (format!("#{}", unique("sre")), format!("#{}", unique("sec")));
-    let mut a = TestClient::connect_sasl(net.port(), &alice, &alice, "alicepw1").await;
-    a.join(&chan).await;
-    a.join(&sec).await;
+    let scene = Scene::new(net, "sb").await;
+    let mut opts = BotOpts::for_scene(net, &scene);
+    let Scene { botnick, chan, sec, mut a, .. } = scene;
     let secrets = tempfile::tempdir().unwrap();
     let pw = secrets.path().join("bot-password");
     std::fs::write(&pw, "k2v7q4m9a3b8c6d1e5f0g7h2j4n6p8r3\n").unwrap();
     let web = free_port();
-    let mut opts = BotOpts::new(net, &botnick);
-    opts.sasl = Some((botnick.clone(), "botpass1".into()));
-    opts.channels = vec![(chan.clone(), "public"), (sec.clone(), "security")];
-    opts.accounts = vec![alice.clone()];
     opts.flood = (2, 300); // a small burst: a few replies at once wait for flood control
                            // A wiki that is down: what is published waits in the outbox.
     opts.extra = format!(

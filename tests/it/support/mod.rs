@@ -4,6 +4,8 @@
 //! * [`Network`] (net.rs) starts the servers on 127.0.0.1 with free ports and a
 //!   private temp dir, and kills them again on drop.
 //! * [`TestClient`] (client.rs) speaks raw IRC and lets a test wait for lines.
+//! * [`Scene`] (scene.rs) registers the bot and alice and puts alice in two new channels.
+//! * [`handler::Handler`] (handler.rs) is the bot's message handler without a network.
 //! * [`shared_network`] hands out one lazily started network per test binary, for
 //!   tests that do not restart or pause the server. Use unique nicks, accounts
 //!   and channels there ([`unique`]), since other tests run on it concurrently.
@@ -12,12 +14,16 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod handler;
 pub mod net;
+pub mod scene;
 
 #[allow(unused_imports)]
 pub use client::{irc_eq, Message, TestClient};
 #[allow(unused_imports)]
 pub use net::{NetOpts, Network, OPER_NAME, OPER_PASSWORD};
+#[allow(unused_imports)]
+pub use scene::Scene;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

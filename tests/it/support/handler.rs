@@ -1,7 +1,7 @@
 //! The bot's message handler without a network: `bot::command_in` and `bot::answer` (what
 //! `Bot::on_message` runs after the rate limit) against a store in a temporary directory and a
 //! fixed channel roster. Shared by the bad-input catalogue (`tests/it/badinput.rs`) and the
-//! property tests (`tests/props.rs`, which includes this file by path).
+//! property tests (`tests/props.rs`, another test binary, which includes this file by path).
 
 use chrono::{DateTime, Utc};
 use srebot::cmd::Directory;
@@ -9,7 +9,7 @@ use srebot::config::Config;
 use srebot::irc::{Incoming, Outgoing, Sender};
 use srebot::store::Store;
 
-/// The channels of the test configuration.
+/// The channels of the test configuration (`srebot::testing::config`).
 pub const PUBLIC: &str = "#sre";
 pub const SECURITY: &str = "#sre-security";
 
@@ -67,26 +67,10 @@ impl Handler {
         } else {
             ""
         };
-        let text = format!(
-            r##"
-[irc]
-server = "127.0.0.1"
-nick = "srebot"
-[[channels]]
-name = "{PUBLIC}"
-role = "public"
-[[channels]]
-name = "{SECURITY}"
-role = "security"
-[storage]
-database = {database:?}
-[access]
-accounts = ["alice", "carol"]
-admins = ["root"]
-relays = ["logbridge"]
-{extra}"##
-        );
-        let config = srebot::config::parse(&text).expect("handler config");
+        let mut config = srebot::testing::config(&format!(
+            "[access]\naccounts = [\"alice\", \"carol\"]\nadmins = [\"root\"]\nrelays = [\"logbridge\"]\n{extra}"
+        ));
+        config.storage.database = database.clone();
         let (store, _thread) = Store::open(&database);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         Handler { config, store, runtime, _dir: dir }
