@@ -129,6 +129,7 @@ impl RateLimiter {
     }
 
     /// How many senders are tracked (for tests).
+    #[cfg(test)]
     pub fn tracked(&self) -> usize {
         self.buckets.len()
     }

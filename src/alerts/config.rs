@@ -3,7 +3,7 @@
 use crate::config::{ChannelRole, Config, Secret};
 use std::collections::BTreeMap;
 
-pub use crate::config::{AlertsConfig, Route};
+pub use crate::config::AlertsConfig;
 
 impl AlertsConfig {
     /// The bearer token, when one is configured.

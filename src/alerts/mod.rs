@@ -5,12 +5,12 @@
 //! lines (`line`), the "pages for awareness" summary (`pages`). `receive` is the HTTP side,
 //! `relay` folds storms before they reach the IRC queue, `silence` talks to Alertmanager's API.
 
-pub mod config;
-pub mod line;
+pub(crate) mod config;
+pub(crate) mod line;
 pub mod pages;
-pub mod receive;
-pub mod relay;
-pub mod silence;
+pub(crate) mod receive;
+pub(crate) mod relay;
+pub(crate) mod silence;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;

@@ -141,10 +141,6 @@ impl Keeper {
         Keeper { settings, channels, asked: 0 }
     }
 
-    pub fn manages(&self, channel: &str) -> bool {
-        self.channels.contains_key(&key(channel))
-    }
-
     /// The connection is gone: nothing is known about any channel until we join again.
     pub fn disconnected(&mut self) {
         for c in self.channels.values_mut() {

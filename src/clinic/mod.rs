@@ -2,12 +2,12 @@
 //! (clinic-duty.md), and the section of the channel topic that names them.
 //!
 //! These are the pure parts, with no IRC and no SQL: [`topic`] rewrites our section of a channel
-//! topic within TOPICLEN, [`week`] says which duty week an instant falls in and when the next
+//! topic within TOPICLEN, `week` says which duty week an instant falls in and when the next
 //! one begins in the team's timezone, and [`import`] reads the schedule from CSV or from the
 //! wiki table as people paste it, and writes it back as CSV.
 
 pub mod import;
 pub mod keeper;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod topic;
-pub mod week;
+pub(crate) mod week;

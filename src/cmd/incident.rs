@@ -794,7 +794,7 @@ async fn publish_report(
     let (id, number) = (record.incident.id, record.incident.number);
     let saved = store.call(move |conn| db::report_page(conn, id)).await.map_err(|e| format!("Not published: {e}"))?;
     // The same masking as every other publication; and a secret in a note stops it whole.
-    let privacy = crate::publish::Privacy::from_config(&ctx.config.sal);
+    let privacy = crate::privacy::Privacy::from_config(&ctx.config.sal);
     let text = privacy.text(&report::render(&record, Format::Wikitext, ctx.msg.time)).into_owned();
     if let Some(why) = crate::privacy::looks_like_secret(&text) {
         return Err(format!("Not published: the draft holds what looks like a secret ({why}). Nothing was sent."));

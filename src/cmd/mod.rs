@@ -1,16 +1,16 @@
 //! The commands: one file each. Parsing is pure; running takes the context of the message
 //! (who, where, when, with what rights) and the store, and returns the replies.
 
-pub mod access;
-pub mod alerts;
+pub(crate) mod access;
+pub(crate) mod alerts;
 pub mod clinic;
 pub mod grammar;
-pub mod help;
+pub(crate) mod help;
 pub mod incident;
 pub mod log;
-pub mod pages;
+pub(crate) mod pages;
 pub mod sal;
-pub mod silence;
+pub(crate) mod silence;
 
 use crate::access::Level;
 use crate::config::{CommandsConfig, Config};

@@ -16,7 +16,8 @@
 use super::{Context, Reply};
 use crate::access::Level;
 use crate::config::ChannelRole;
-use crate::publish::{self, Privacy, Targets};
+use crate::privacy::Privacy;
+use crate::publish::{self, Targets};
 use crate::store::sal::{self, Action, Actor, Entry, Filter, Kind, Scope};
 use crate::store::Store;
 use crate::text::{one_line, strip_formatting, truncate_bytes};

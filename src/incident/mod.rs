@@ -1,9 +1,9 @@
 //! Incidents: the team's incident process (incident-response.md) made executable.
 //!
-//! [`model`] is the data, [`report`] renders the post-mortem draft, and the functions here are
+//! `model` is the data, [`report`] renders the post-mortem draft, and the functions here are
 //! the rules: which state changes are allowed, and how a backdated time is read.
 
-pub mod model;
+pub(crate) mod model;
 pub mod report;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};

@@ -108,11 +108,6 @@ pub struct Incident {
 }
 
 impl Incident {
-    /// The numbering this incident belongs to.
-    pub fn scope(&self) -> String {
-        super::scope(&self.channel, self.private)
-    }
-
     /// Why the team's rules require a report, or `None` when none is required.
     /// (incident-response.md: user-facing outage, data loss, any security incident.)
     pub fn report_reasons(&self) -> Vec<&'static str> {

@@ -5,14 +5,14 @@
 //! [`Event`]s (in) and a [`Client`] handle (out).
 
 pub mod driver;
-pub mod isupport;
+pub(crate) mod isupport;
 pub mod line;
 mod outqueue;
 pub mod roster;
 pub mod sasl;
 pub mod session;
 pub mod split;
-pub mod sts;
+pub(crate) mod sts;
 pub mod transport;
 
 use chrono::{DateTime, Utc};

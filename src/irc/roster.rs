@@ -109,10 +109,7 @@ impl Roster {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.members.len()
-    }
-
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }

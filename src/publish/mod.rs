@@ -1,8 +1,7 @@
 //! Publishing the Server Admin Log outside IRC, and what may be published at all.
 //!
-//! - [`Privacy`] / [`publishable_text`]: the one place that decides what of an entry may leave
-//!   the team (web view, wiki, feeds): nothing of a hidden (undone, redacted) or private
-//!   (security-channel) entry, and IP addresses masked unless in `[sal] internal_networks`.
+//! - What of an entry may leave the team is decided by `Privacy` (in `privacy`), for the wiki
+//!   as for the web view and the feeds.
 //! - The outbox: commands write a `sal_outbox` row in the same transaction as the entry or the
 //!   correction ([`enqueue`]), then [`wake`] the publisher. Only the publisher edits the wiki.
 //! - [`spawn`]: the publisher task. It wakes on [`wake`] and on a timer for retries, takes the
@@ -11,18 +10,17 @@
 //!   bounded, jittered backoff.
 
 pub mod mediawiki;
-pub mod phorge;
-pub mod report;
-pub mod status;
+pub(crate) mod phorge;
+pub(crate) mod report;
+pub(crate) mod status;
 pub mod wikitext;
 
-use crate::config::{ChannelRole, Config, MediaWikiConfig, SalConfig};
-use crate::privacy::{self, Networks};
+use crate::config::{ChannelRole, Config, MediaWikiConfig};
+use crate::privacy::Privacy;
 use crate::store::sal::{self, Action, Entry};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
@@ -30,45 +28,6 @@ use wikitext::{Change, PageEntry};
 
 /// The outbox's name for the MediaWiki sink.
 pub const MEDIAWIKI: &str = "mediawiki";
-
-/// What of an entry may be published.
-#[derive(Debug, Clone)]
-pub struct Privacy {
-    mask_ips: bool,
-    internal: Networks,
-}
-
-impl Privacy {
-    pub fn from_config(sal: &SalConfig) -> Privacy {
-        // The config check refuses bad networks; should one slip through, masking everything is
-        // the safe side of the mistake.
-        let internal = Networks::parse(&sal.internal_networks).unwrap_or_default();
-        Privacy { mask_ips: sal.mask_ips, internal }
-    }
-
-    /// Text made publishable: IP addresses outside the internal networks masked.
-    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if self.mask_ips {
-            privacy::mask_ips(text, &self.internal)
-        } else {
-            Cow::Borrowed(text)
-        }
-    }
-
-    /// The entry's text as it may be published, or None when it may not be published at all.
-    pub fn publishable(&self, e: &Entry) -> Option<String> {
-        if e.is_hidden() || e.private {
-            return None;
-        }
-        Some(self.text(&e.message).into_owned())
-    }
-}
-
-/// The entry's text as the web view (or any other publication) may show it; None: show nothing
-/// of it (hidden or private). The one function the web layer calls.
-pub fn publishable_text(config: &Config, e: &Entry) -> Option<String> {
-    Privacy::from_config(&config.sal).publishable(e)
-}
 
 /// The sinks that publish each channel, taken from the config once, so that store closures
 /// (which must own what they use) can queue work.
@@ -111,7 +70,8 @@ impl Targets {
         };
         let wiki = has(&self.mediawiki);
         // A task is told about an entry once, when the entry is first published.
-        let tasks = has(&self.phorge) && action == Action::Publish && phorge::mentions_tasks(conn, entry_id)?;
+        let tasks =
+            has(&self.phorge) && action == Action::Publish && crate::store::phorge::mentions_tasks(conn, entry_id)?;
         // History imported from the wiki is there already; its corrections stay here.
         if !(wiki || tasks) || crate::store::ingest::is_imported(conn, entry_id)? {
             return Ok(false);
@@ -394,7 +354,8 @@ retry_max_seconds = 60
     }
 
     #[test]
-    fn publishable_text_masks_and_withholds() {
+    fn privacy_masks_and_withholds() {
+        let publishable_text = |c: &Config, e: &Entry| Privacy::from_config(&c.sal).publishable(e);
         let c = config("");
         let e = entry(1, "#sre", "moved 203.0.113.9 and 10.1.2.3 to 2001:db8::1", false);
         assert_eq!(publishable_text(&c, &e).as_deref(), Some("moved [IP hidden] and 10.1.2.3 to [IP hidden]"));

@@ -13,12 +13,12 @@
 //! parameters, PHP-style `a[b][0]=…`), answering JSON `{"result": …, "error_code": …,
 //! "error_info": …}`.
 
-use super::Privacy;
 use crate::config::{Config, Secret};
+use crate::privacy::Privacy;
 use crate::store::sal::{self, time_text, Entry};
-use crate::store::Store;
+use crate::store::{self, Store};
 use chrono::Utc;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::Value;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -60,11 +60,6 @@ pub(crate) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
     let timing = (ph.retry_min_seconds, ph.retry_max_seconds, ph.timeout_seconds);
     p.extend(crate::config::check_sink(c, &["publish", "phorge"], &ph.channels, timing));
     p
-}
-
-/// Whether entry `id` names a task (only then is it queued here).
-pub(crate) fn mentions_tasks(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM sal_task WHERE entry_id = ?1)")?.query_row([id], |r| r.get(0))
 }
 
 /// The comment for `entry` (its publishable `text`): `Mentioned in SAL (#sre)
@@ -215,10 +210,7 @@ fn due_work(conn: &Connection) -> rusqlite::Result<Vec<Work>> {
     let mut out = Vec::new();
     for row in sal::due(conn, PHORGE, Utc::now(), BATCH)? {
         let entry = sal::get(conn, row.entry_id)?;
-        let done: Vec<String> = conn
-            .prepare_cached("SELECT task FROM phorge_mention WHERE entry_id = ?1")?
-            .query_map([row.entry_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let done = store::phorge::mentioned(conn, row.entry_id)?;
         let todo = entry.iter().flat_map(|e| e.tasks.iter()).filter(|t| !done.contains(t)).cloned().collect();
         out.push((row, entry, todo));
     }
@@ -256,12 +248,7 @@ async fn run(sink: Sink, conduit: std::sync::Arc<Conduit>, store: Store, mut sto
                         Ok(seen) => {
                             let (id, at) = (row.entry_id, time_text(&Utc::now()));
                             let recorded = store
-                                .call(move |conn| {
-                                    conn.execute(
-                                        "INSERT OR IGNORE INTO phorge_mention (entry_id, task, outcome, at) VALUES (?1, ?2, ?3, ?4)",
-                                        params![id, task, seen.outcome(), at],
-                                    )
-                                })
+                                .call(move |conn| store::phorge::record_mention(conn, id, &task, seen.outcome(), &at))
                                 .await;
                             if let Err(e) = recorded {
                                 failed = Some(format!("cannot record the mention: {e}"));

@@ -9,8 +9,8 @@
 
 use super::mediawiki::{Wiki, WikiError};
 use super::wikitext::escape_message;
-use super::Privacy;
 use crate::incident::model::State;
+use crate::privacy::Privacy;
 use crate::store::incident::{self as db, STATUS_SINK};
 use crate::store::{sal, Store};
 use chrono::{DateTime, Utc};
@@ -31,7 +31,7 @@ pub struct Notice {
 }
 
 /// The notices due now: open public incidents that have had a public update.
-pub fn notices(conn: &Connection, privacy: &Privacy, now: DateTime<Utc>) -> rusqlite::Result<Vec<Notice>> {
+pub(crate) fn notices(conn: &Connection, privacy: &Privacy, now: DateTime<Utc>) -> rusqlite::Result<Vec<Notice>> {
     Ok(db::status(conn, now)?
         .into_iter()
         .filter(|(i, _)| !i.private && i.state.is_open())

@@ -15,13 +15,14 @@
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
 pub mod access;
-pub mod alert;
+pub(crate) mod alert;
 pub mod clinic;
 mod health;
 pub mod incident;
 pub mod ingest;
+pub(crate) mod phorge;
 pub mod sal;
-pub mod sts;
+pub(crate) mod sts;
 
 use health::{note_io_error, WriteHealth};
 use rusqlite::{Connection, OpenFlags};

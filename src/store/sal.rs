@@ -80,6 +80,12 @@ pub fn insert(conn: &Connection, e: &NewEntry) -> rusqlite::Result<i64> {
     Ok(id)
 }
 
+/// A real write that changes nothing (a row rewritten with its own value): after a failed write
+/// it tells whether the database takes writes again.
+pub(crate) fn rewrite_unchanged(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute("UPDATE sal_fts_state SET indexed_upto = indexed_upto", [])
+}
+
 /// Adds the entries written since the last call to the full-text index, with one statement;
 /// returns how many. The store runs it at the end of every group commit, in the same
 /// transaction as the entries (migration 0006 explains why not a trigger per entry).
@@ -137,7 +143,8 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
         .optional()
 }
 
-/// Every entry, oldest first, hidden ones included (tests and exports).
+/// Every entry, oldest first, hidden ones included.
+#[cfg(test)]
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Entry>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sal_entry ORDER BY id"))?;
     let rows = stmt.query_map([], |r| entry(conn, r))?;

@@ -7,8 +7,8 @@
 //! are masked in every text that leaves (`privacy::mask_ips`).
 
 mod alerts;
-pub mod db;
-pub mod html;
+pub(crate) mod db;
+pub(crate) mod html;
 mod ingest;
 mod status;
 mod timeline;
@@ -17,7 +17,7 @@ use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Record, Role};
 use crate::incident::report::{self, human_duration, Format};
 use crate::irc::Client;
-use crate::publish::Privacy;
+use crate::privacy::Privacy;
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
@@ -660,7 +660,7 @@ async fn healthz(State(web): Shared) -> Response {
 /// database is back, so the check clears without waiting for the next `!log`.
 async fn write_failure(web: &Web) -> Option<String> {
     web.store.write_failure()?;
-    let _ = web.store.call(|c| c.execute("UPDATE sal_fts_state SET indexed_upto = indexed_upto", [])).await;
+    let _ = web.store.call(crate::store::sal::rewrite_unchanged).await;
     web.store.write_failure()
 }
 
