@@ -15,17 +15,7 @@ pub enum Level {
 
 pub use crate::irc::Sender;
 
-/// Access granted on IRC with `!access add`, stored on top of the config file's lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub account: String,
-    pub admin: bool,
-    /// Who granted it: `nick (account)`.
-    pub by: String,
-    /// When (RFC 3339).
-    pub at: String,
-    pub reason: String,
-}
+pub use crate::config::Grant;
 
 /// The sender's level under `rules`: the config file's lists, and the grants made on IRC.
 pub fn level(rules: &AccessConfig, sender: &Sender) -> Level {

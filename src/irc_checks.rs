@@ -62,9 +62,17 @@ pub(crate) fn fingerprint_problems(irc: &IrcConfig) -> Vec<Problem> {
     p
 }
 
+/// Every login and TLS problem of `[irc]`: a `config::Check`.
+pub(crate) fn problems(c: &crate::config::Config) -> Vec<Problem> {
+    let mut p = c.irc.sasl.as_ref().map(|s| sasl_problems(&c.irc, s)).unwrap_or_default();
+    p.extend(fingerprint_problems(&c.irc));
+    p
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::config::{parse, SaslMechanism};
+    use crate::app::parse_config as parse;
+    use crate::config::SaslMechanism;
 
     fn config(irc: &str, sasl: &str) -> String {
         format!(

@@ -10,7 +10,6 @@
 //! Relay accounts (`[access] relays`) speak for many people (a deploy tool relays every
 //! deployer's `!log`), so they get their own, larger bucket (`relay_burst`, `relay_interval_ms`).
 
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -18,48 +17,7 @@ use std::time::{Duration, Instant};
 /// without bound.
 const MAX_TRACKED: usize = 4096;
 
-/// `[ratelimit]`: how many commands one user may send.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitConfig {
-    /// Commands that may come at once.
-    #[serde(default = "default_burst")]
-    pub burst: u32,
-    /// Then one command per this many milliseconds; 0 turns the limit off.
-    #[serde(default = "default_interval_ms")]
-    pub interval_ms: u64,
-    /// The same for relay accounts, which speak for many people.
-    #[serde(default = "default_relay_burst")]
-    pub relay_burst: u32,
-    #[serde(default = "default_relay_interval_ms")]
-    pub relay_interval_ms: u64,
-}
-
-// Generous enough for a person pasting ten `!log` lines or working an incident at speed; a
-// script in a loop gets ten answers, then two a second, and one notice.
-fn default_burst() -> u32 {
-    10
-}
-fn default_interval_ms() -> u64 {
-    500
-}
-fn default_relay_burst() -> u32 {
-    50
-}
-fn default_relay_interval_ms() -> u64 {
-    100
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        RateLimitConfig {
-            burst: default_burst(),
-            interval_ms: default_interval_ms(),
-            relay_burst: default_relay_burst(),
-            relay_interval_ms: default_relay_interval_ms(),
-        }
-    }
-}
+pub use crate::config::RateLimitConfig;
 
 /// What to do with a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -162,12 +162,12 @@ impl Reloader {
     /// Reads the file again and applies it whole, or changes nothing and logs why.
     pub async fn reload(&mut self) {
         let file = self.path.display().to_string();
-        let loaded = match crate::config::load(&self.path) {
+        let loaded = match crate::app::load_config(&self.path) {
             Ok(c) => c,
             Err(problems) => return refused(&file, problems.iter().map(|p| p.to_string()).collect()),
         };
         let old = self.live.get();
-        let channels = match crate::join_targets(&loaded) {
+        let channels = match crate::app::join_targets(&loaded) {
             Ok(t) => t,
             Err(e) => return refused(&file, vec![e]),
         };

@@ -24,9 +24,9 @@ database = "x.sqlite3"
     )
 }
 
-/// [`config_text`] parsed; panics with the problems if `extra` does not fit.
+/// [`config_text`] parsed and checked like `check-config`; panics with the problems if `extra` does not fit.
 pub fn config(extra: &str) -> Config {
-    match crate::config::parse(&config_text(extra)) {
+    match crate::app::parse_config(&config_text(extra)) {
         Ok(config) => config,
         Err(problems) => panic!("test config: {problems:?}"),
     }

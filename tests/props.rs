@@ -748,7 +748,7 @@ fn session() -> Session {
     let mut c =
         srebot::testing::config("[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-props\"");
     c.irc.alt_nicks = vec!["srebot_".into()];
-    let (settings, _) = srebot::session_settings(&c).expect("settings");
+    let (settings, _) = srebot::app::session_settings(&c).expect("settings");
     Session::new(Arc::new(settings), Arc::new(Mutex::new(Roster::default())), Instant::now())
 }
 

@@ -28,7 +28,7 @@ fn settings() -> Arc<srebot::irc::session::Settings> {
     static S: OnceLock<Arc<srebot::irc::session::Settings>> = OnceLock::new();
     S.get_or_init(|| {
         let c = srebot::testing::config(SASL);
-        Arc::new(srebot::session_settings(&c).expect("settings").0)
+        Arc::new(srebot::app::session_settings(&c).expect("settings").0)
     })
     .clone()
 }

@@ -1,49 +1,9 @@
 //! `[alerts]`: who may send alerts, where they go, and the Alertmanager that `!silence` talks to.
 
 use crate::config::{ChannelRole, Config, Secret};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct AlertsConfig {
-    /// The file whose first line is the bearer token senders must present (Alertmanager's
-    /// `http_config.authorization.credentials_file`).
-    pub token_file: Option<PathBuf>,
-    /// Accept alerts only from 127.0.0.1 / ::1 (with the token too, when one is set).
-    #[serde(default)]
-    pub loopback_only: bool,
-    /// Alertmanager's base URL, for `!silence` (API v2), e.g. `http://127.0.0.1:9093`.
-    pub alertmanager_url: Option<String>,
-    /// Severities that page people: `!clinic pages` lists only these; empty lists every alert.
-    #[serde(default)]
-    pub paging_severities: Vec<String>,
-    /// A firing alert seen again unchanged is said again only after this many minutes.
-    #[serde(default = "default_repeat_minutes")]
-    pub repeat_minutes: u64,
-    /// Lines per channel per minute before the rest are folded into one summary line.
-    #[serde(default = "default_fold_after")]
-    pub fold_after: usize,
-    /// Which alerts go where; every matching route adds its channels.
-    #[serde(default)]
-    pub routes: Vec<Route>,
-}
-
-fn default_repeat_minutes() -> u64 {
-    60
-}
-
-fn default_fold_after() -> usize {
-    5
-}
-
-/// `[[alerts.routes]]`: alerts whose labels equal every `match` entry go to `channels`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Route {
-    #[serde(default, rename = "match")]
-    pub matches: BTreeMap<String, String>,
-    pub channels: Vec<String>,
-}
+pub use crate::config::AlertsConfig;
 
 impl AlertsConfig {
     /// The bearer token, when one is configured.
@@ -132,7 +92,7 @@ mod tests {
 
     #[test]
     fn routes_add_channels_and_a_security_route_keeps_the_alert_private() {
-        let c = crate::config::parse(&format!(
+        let c = crate::app::parse_config(&format!(
             "{BASE}[alerts]\nloopback_only = true\n[[alerts.routes]]\nchannels = [\"#SRE\"]\n\
              [[alerts.routes]]\nmatch = {{ severity = \"critical\" }}\nchannels = [\"#ops\", \"#sre\"]\n\
              [[alerts.routes]]\nmatch = {{ team = \"security\" }}\nchannels = [\"#sec\"]\n"
@@ -146,7 +106,7 @@ mod tests {
 
     #[test]
     fn check_config_names_what_is_wrong() {
-        let problems = crate::config::parse(&format!(
+        let problems = crate::app::parse_config(&format!(
             "{BASE}[alerts]\nfold_after = 0\nalertmanager_url = \"am:9093\"\n[[alerts.routes]]\nchannels = [\"#nowhere\"]\n"
         ))
         .unwrap_err();
@@ -159,9 +119,9 @@ mod tests {
         ] {
             assert!(text.iter().any(|t| t.contains(wanted)), "{wanted} not in {text:#?}");
         }
-        let missing = crate::config::parse(&format!("{BASE}[alerts]\ntoken_file = \"/nonexistent/token\"\n"));
+        let missing = crate::app::parse_config(&format!("{BASE}[alerts]\ntoken_file = \"/nonexistent/token\"\n"));
         assert!(missing.unwrap_err().iter().any(|p| p.key == "alerts.token_file"));
-        let typo = crate::config::parse(&format!("{BASE}[alerts]\nloopback_only = true\nfold_aftr = 3\n"));
+        let typo = crate::app::parse_config(&format!("{BASE}[alerts]\nloopback_only = true\nfold_aftr = 3\n"));
         assert!(typo.unwrap_err().iter().any(|p| p.key == "alerts.fold_aftr"));
     }
 }

@@ -117,6 +117,13 @@ fn first_instant_from(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(hi, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+impl crate::config::ClinicConfig {
+    /// The week rule; validated when the config is loaded (see `app`).
+    pub fn rule(&self) -> Result<WeekRule, String> {
+        WeekRule::parse(&self.timezone, &self.week_starts, &self.handoff_time)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,6 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The longest message accepted, in bytes: with the author and id in front, the announcement
@@ -31,42 +30,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_AUTHOR_BYTES: usize = 100;
 const MAX_KEY_BYTES: usize = 200;
 
-/// `[ingest]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct IngestConfig {
-    #[serde(default)]
-    pub clients: Vec<IngestClientConfig>,
-}
-
-/// One `[[ingest.clients]]` entry.
-#[derive(Debug, Clone, Deserialize)]
-pub struct IngestClientConfig {
-    /// Stored as the entry's `relayed_by`.
-    pub name: String,
-    /// A file whose first line is the client's token.
-    pub token_file: Option<PathBuf>,
-    /// Or only the SHA-256 of the token, in hex (`printf %s "$TOKEN" | sha256sum`).
-    pub token_sha256: Option<String>,
-    /// Channels the client may write to. A security channel only when a request names it.
-    pub channels: Vec<String>,
-    /// Networks (CIDR) requests must come from; empty: anywhere.
-    #[serde(default)]
-    pub sources: Vec<String>,
-    /// Requests that may come at once, then `per_minute`.
-    #[serde(default = "default_burst")]
-    pub burst: u32,
-    #[serde(default = "default_per_minute")]
-    pub per_minute: u32,
-}
-
-// A deploy of a few hundred hosts logs a few hundred lines at once; a loop gone wrong is held to
-// ten a second.
-fn default_burst() -> u32 {
-    1000
-}
-fn default_per_minute() -> u32 {
-    600
-}
+pub use crate::config::{IngestClientConfig, IngestConfig};
 
 /// Problems with `[ingest]`, as (key path, message).
 pub(crate) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
@@ -400,7 +364,7 @@ channels = ["#nope"]
 sources = ["10.0.0.1/8"]
 "##
         ));
-        let problems = crate::config::parse(&bad).unwrap_err();
+        let problems = crate::app::parse_config(&bad).unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         for k in [
             "ingest.clients.0.name",

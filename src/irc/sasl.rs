@@ -275,6 +275,15 @@ pub fn fresh_nonce() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+impl crate::config::SaslConfig {
+    /// The ECDSA key from `key_file`.
+    pub fn resolve_key(&self) -> Result<Option<EcdsaKey>, String> {
+        let Some(path) = &self.key_file else { return Ok(None) };
+        let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {}", path.display(), e.kind()))?;
+        EcdsaKey::from_pem(&pem).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

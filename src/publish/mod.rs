@@ -15,7 +15,7 @@ pub(crate) mod report;
 pub(crate) mod status;
 pub mod wikitext;
 
-use crate::config::{Config, MediaWikiConfig};
+use crate::config::{ChannelRole, Config, MediaWikiConfig};
 use crate::privacy::Privacy;
 use crate::store::sal::{self, Action, Entry};
 use crate::store::Store;
@@ -286,6 +286,21 @@ fn summary(changes: &[Change]) -> String {
         (0, r) => format!("srebot: Server Admin Log, {r} entr{} removed", if r == 1 { "y" } else { "ies" }),
         (p, r) => format!("srebot: Server Admin Log, {p} entr{}, {r} removed", if p == 1 { "y" } else { "ies" }),
     }
+}
+
+impl MediaWikiConfig {
+    /// Whether entries of `channel` go to the wiki (never those of a security channel).
+    pub fn publishes(&self, config: &Config, channel: &str) -> bool {
+        sink_publishes(config, &self.channels, channel)
+    }
+}
+
+/// Whether a sink whose `channels` key lists these (empty: every public channel) publishes
+/// `channel`: never a security channel.
+pub(crate) fn sink_publishes(config: &Config, channels: &[String], channel: &str) -> bool {
+    let Some(ch) = config.channel(channel) else { return false };
+    ch.role == ChannelRole::Public
+        && (channels.is_empty() || channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
 }
 
 #[cfg(test)]

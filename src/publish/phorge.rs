@@ -19,9 +19,7 @@ use crate::store::sal::{self, time_text, Entry};
 use crate::store::{self, Store};
 use chrono::Utc;
 use rusqlite::Connection;
-use serde::Deserialize;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
@@ -29,25 +27,7 @@ use tokio::sync::{oneshot, Notify};
 /// The outbox's name for this sink.
 pub const PHORGE: &str = "phorge";
 
-/// `[publish.phorge]`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PhorgeConfig {
-    /// Conduit's base, e.g. `https://phabricator.example.org/api/`.
-    pub api_url: String,
-    /// A file whose first line is a Conduit API token (`api-…`) of the bot's account.
-    pub token_file: PathBuf,
-    /// Channels whose entries mention tasks; empty: every public channel. Never a security one.
-    #[serde(default)]
-    pub channels: Vec<String>,
-    /// First delay after a failed call; doubles (with jitter) up to `retry_max_seconds`.
-    #[serde(default = "crate::config::default_retry_min")]
-    pub retry_min_seconds: u64,
-    #[serde(default = "crate::config::default_retry_max")]
-    pub retry_max_seconds: u64,
-    /// Timeout of one HTTP request.
-    #[serde(default = "crate::config::default_http_timeout")]
-    pub timeout_seconds: u64,
-}
+pub use crate::config::PhorgeConfig;
 
 impl PhorgeConfig {
     pub fn resolve_token(&self) -> Result<Secret, String> {
@@ -62,7 +42,7 @@ impl PhorgeConfig {
 
     /// Whether entries of `channel` mention tasks (never those of a security channel).
     pub fn publishes(&self, config: &Config, channel: &str) -> bool {
-        crate::config::sink_publishes(config, &self.channels, channel)
+        super::sink_publishes(config, &self.channels, channel)
     }
 }
 
