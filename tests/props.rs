@@ -6,13 +6,13 @@
 //! `PROPTEST_CASES=20000 cargo test --release --test props` runs these longer.
 
 use proptest::prelude::*;
-use srebot::clinic::topic::{self, Duty};
-use srebot::cmd::{self, Command};
-use srebot::config::CommandsConfig;
-use srebot::irc::driver::wire_safe;
-use srebot::irc::session::{Action, Session};
-use srebot::irc::split::{assumed_prefix, split_text, text_budget, MAX_LINE};
-use srebot::irc::{casefold_eq, line, roster::Roster, Incoming, Outgoing};
+use srebot::testing::clinic::topic::{self, Duty};
+use srebot::testing::cmd::{self, Command};
+use srebot::testing::config::CommandsConfig;
+use srebot::testing::irc::driver::wire_safe;
+use srebot::testing::irc::session::{Action, Session};
+use srebot::testing::irc::split::{assumed_prefix, split_text, text_budget, MAX_LINE};
+use srebot::testing::irc::{casefold_eq, line, roster::Roster, Incoming, Outgoing};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -177,7 +177,7 @@ fn sal_sub_is_sound(sub: &cmd::sal::Sub) -> Result<(), TestCaseError> {
         Sub::Redact { id, reason } => prop_assert!(*id > 0 && !reason.is_empty() && reason.trim() == reason),
         Sub::Last(Some(n)) => prop_assert!((1..=cmd::sal::PRIVATE_LINES).contains(n)),
         Sub::Task(t) => prop_assert!(t.starts_with('T') && t[1..].bytes().all(|b| b.is_ascii_digit())),
-        Sub::Search(words) => prop_assert!(srebot::store::sal::fts_query(words).is_some()),
+        Sub::Search(words) => prop_assert!(srebot::testing::store::sal::fts_query(words).is_some()),
         Sub::Last(None) | Sub::Since(_) | Sub::Status | Sub::Help => {}
     }
     Ok(())
@@ -748,7 +748,7 @@ fn session() -> Session {
     let mut c =
         srebot::testing::config("[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-props\"");
     c.irc.alt_nicks = vec!["srebot_".into()];
-    let (settings, _) = srebot::app::session_settings(&c).expect("settings");
+    let (settings, _) = srebot::testing::app::session_settings(&c).expect("settings");
     Session::new(Arc::new(settings), Arc::new(Mutex::new(Roster::default())), Instant::now())
 }
 
@@ -935,7 +935,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
         for msg in &messages {
             let before = h.number(CHANGES);
             let entries = h.number(ENTRIES);
-            let command = srebot::bot::command_in(&h.config, msg);
+            let command = srebot::testing::bot::command_in(&h.config, msg);
             let replies = h.send(msg);
             let what = format!("{} from {} in {:?}", shown(&msg.text), msg.sender.nick, msg.channel);
             if msg.channel.as_deref() == Some("#elsewhere") {
@@ -977,7 +977,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
             if let Some(Command::Log { message }) = &command {
                 let stored = h.number(ENTRIES) - entries;
                 let acked = matches!(replies.as_slice(), [Outgoing::Ack { .. }]);
-                if srebot::cmd::log::is_undo(message) {
+                if srebot::testing::cmd::log::is_undo(message) {
                     prop_assert_eq!(stored, 0, "{}", what);
                 } else if acked {
                     prop_assert_eq!(stored, 1, "an ack, one entry: {}", what);

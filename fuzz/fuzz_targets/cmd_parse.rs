@@ -7,8 +7,8 @@
 mod commands;
 
 use libfuzzer_sys::fuzz_target;
-use srebot::cmd::{self, Command};
-use srebot::config::CommandsConfig;
+use srebot::testing::cmd::{self, Command};
+use srebot::testing::config::CommandsConfig;
 
 const OURS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access", "alerts", "silence"];
 

@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use srebot::irc::driver::wire_safe;
-use srebot::irc::line;
-use srebot::irc::roster::Roster;
-use srebot::irc::session::{Action, Session};
+use srebot::testing::irc::driver::wire_safe;
+use srebot::testing::irc::line;
+use srebot::testing::irc::roster::Roster;
+use srebot::testing::irc::session::{Action, Session};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -24,11 +24,11 @@ const REGISTRATION: &[&str] = &[
     ":irc.test 366 srebot #sre :End of NAMES",
 ];
 
-fn settings() -> Arc<srebot::irc::session::Settings> {
-    static S: OnceLock<Arc<srebot::irc::session::Settings>> = OnceLock::new();
+fn settings() -> Arc<srebot::testing::irc::session::Settings> {
+    static S: OnceLock<Arc<srebot::testing::irc::session::Settings>> = OnceLock::new();
     S.get_or_init(|| {
         let c = srebot::testing::config(SASL);
-        Arc::new(srebot::app::session_settings(&c).expect("settings").0)
+        Arc::new(srebot::testing::app::session_settings(&c).expect("settings").0)
     })
     .clone()
 }

@@ -329,7 +329,7 @@ async fn a_spammer_gets_one_notice_and_the_bot_stays_connected() {
 #[test]
 fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
     use handler::{parts, Handler, PUBLIC};
-    use srebot::irc::Outgoing;
+    use srebot::testing::irc::Outgoing;
     let h = Handler::new(false);
     h.say("alice", Some(PUBLIC), "!log a first entry");
     h.say("alice", Some(PUBLIC), "!incident open the API is down");
@@ -397,7 +397,7 @@ fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
                 }
                 let what = format!("{nick}: {:?}… ({} bytes)", &template, text.len());
                 assert!(
-                    !replies.is_empty() && replies.len() <= srebot::cmd::sal::CHANNEL_LINES + 2,
+                    !replies.is_empty() && replies.len() <= srebot::testing::cmd::sal::CHANNEL_LINES + 2,
                     "{what}: {} replies",
                     replies.len()
                 );
@@ -409,7 +409,7 @@ fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
                         !reply.trim().is_empty() && reply.len() <= 400 && !reply.contains(['\r', '\n']),
                         "{what} -> {} bytes: {:?}",
                         reply.len(),
-                        srebot::text::truncate_bytes(reply, 300)
+                        srebot::testing::text::truncate_bytes(reply, 300)
                     );
                 }
                 families.insert(template.split(' ').next().unwrap_or_default());

@@ -11,6 +11,8 @@
 //!   and channels there ([`unique`]), since other tests run on it concurrently.
 //!
 //! The servers come from Debian packages: run `scripts/install-test-deps`.
+// Several binaries include this fixture (tests/it, examples/loadgen and devnet, via `#[path]`),
+// each using a part of it.
 #![allow(dead_code)]
 
 pub mod client;
