@@ -6,10 +6,6 @@
 
 use crate::config::Config;
 
-pub mod app {
-    pub use crate::app::session_settings;
-}
-
 pub mod bot {
     pub use crate::bot::{answer, command_in};
 }
@@ -31,7 +27,7 @@ pub mod clock {
 }
 
 pub mod cmd {
-    pub use crate::cmd::{parse, Command, Directory, NAMES};
+    pub use crate::cmd::{parse, Command, Directory};
     pub mod clinic {
         pub use crate::cmd::clinic::Sub;
     }
@@ -106,6 +102,39 @@ pub mod text {
 
 pub mod web {
     pub use crate::web::{serve, Web, ROUTES};
+}
+
+/// The connection settings of [`config`] with SASL PLAIN and an alternative nick `srebot_`: a
+/// `Session` the property tests and fuzz targets drive starts from them.
+pub fn session_settings() -> crate::irc::session::Settings {
+    let mut c = config("[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-tests\"");
+    c.irc.alt_nicks = vec!["srebot_".into()];
+    match crate::app::session_settings(&c) {
+        Ok((settings, _)) => settings,
+        Err(e) => panic!("test session settings: {e}"),
+    }
+}
+
+/// What a server sends to register a session made with [`session_settings`] and join it to
+/// `#sre`, so that the lines after it reach a registered, joined session.
+pub const REGISTRATION: &[&str] = &[
+    ":irc.test CAP * LS :sasl account-tag extended-join server-time message-tags",
+    ":irc.test CAP srebot ACK :sasl account-tag extended-join server-time message-tags",
+    "AUTHENTICATE +",
+    ":irc.test 903 srebot :SASL authentication successful",
+    ":irc.test 001 srebot :Welcome",
+    ":irc.test 005 srebot CASEMAPPING=rfc1459 TOPICLEN=390 :are supported",
+    ":irc.test 376 srebot :End of MOTD",
+    ":srebot!~srebot@127.0.0.1 JOIN #sre * :srebot",
+    ":irc.test 353 srebot = #sre :@srebot alice",
+    ":irc.test 366 srebot #sre :End of NAMES",
+];
+
+/// The words `cmd::parse` answers with the default `[commands]`: the command words and the
+/// default aliases (`inc`).
+pub fn command_words() -> Vec<String> {
+    let aliases = crate::config::CommandsConfig::default().aliases.into_keys();
+    crate::cmd::NAMES.iter().map(|w| w.to_string()).chain(aliases).collect()
 }
 
 /// The smallest configuration the tests start from: the bot `srebot` on 127.0.0.1, a public
