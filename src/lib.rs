@@ -21,7 +21,8 @@
 //! - running: [`app`] (the composition root: the run and its shutdown order, the config checks
 //!   that need other modules, the connection settings), [`cli`] (the command line and the
 //!   subcommands' bodies), [`config`] (the TOML file, every problem with key and line; it imports
-//!   nothing above it), [`live`] (the config in effect), [`reload`] (SIGHUP), `clinic_task` (the topic keeper), [`clinic_cli`]
+//!   nothing above it), [`live`] (the config in effect), [`reload`] (SIGHUP), `tasks` (the background jobs: clinic topic keeper,
+//!   incident reminders, the start of publishers, web view and reloads), [`clinic_cli`]
 //!   (`srebot clinic import/remove`), [`sts_policies`] (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: [`text`] (formatting codes, task references, truncation), [`clock`] ("now",
@@ -38,7 +39,6 @@ pub mod bot;
 pub mod cli;
 pub mod clinic;
 pub mod clinic_cli;
-pub(crate) mod clinic_task;
 pub mod clock;
 pub mod cmd;
 pub mod config;
@@ -55,6 +55,7 @@ pub mod reload;
 pub(crate) mod senders;
 pub mod store;
 pub mod sts_policies;
+pub(crate) mod tasks;
 #[doc(hidden)]
 pub mod testing;
 pub mod text;

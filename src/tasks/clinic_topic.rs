@@ -1,13 +1,16 @@
-//! The bot's clinic-duty keeper: it follows the clock and the schedule, keeps the topic section
+//! The clinic-duty keeper task: it follows the clock and the schedule, keeps the topic section
 //! of `[clinic] topic_channels` current (through [`clinic::keeper`](crate::clinic::keeper)) and
-//! announces the hand-off at each week boundary.
+//! announces the hand-off at each week boundary (the rules: [`clinic::handoff`](crate::clinic::handoff)).
+//! It hears the connection's events ([`irc::Event`](crate::irc::Event)) from the bot, and starts
+//! over when a reload changes `[clinic]`.
 
 use crate::clinic::handoff::{handoff_line, step, Seen, Step};
 use crate::clinic::keeper::{Act, Keeper, Settings, CHANSERV, CHANSERV_ANSWER_SECS};
 use crate::clinic::schedule::Person;
 use crate::clinic::week::WeekRule;
 use crate::config::Config;
-use crate::irc::{Client, Outgoing};
+use crate::irc::{Client, Event, Outgoing};
+use crate::live::LiveConfig;
 use crate::store::{clinic as db, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,41 +18,66 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// What the keeper needs to hear from the connection.
-#[derive(Debug, Clone)]
-pub enum TopicEvent {
-    Joined {
-        channel: String,
-        topic: String,
-        opped: bool,
-    },
-    Topic {
-        channel: String,
-        topic: String,
-    },
-    Opped {
-        channel: String,
-        opped: bool,
-    },
-    Refused {
-        channel: String,
-        retry_later: bool,
-    },
-    /// A NOTICE to us (ChanServ answers this way).
-    Notice {
-        from: String,
-        text: String,
-    },
-    Disconnected,
-}
-
 /// How often the clock and the schedule are looked at.
 const TICK: Duration = Duration::from_secs(1);
 /// The wait after the server asked us to retry a topic change later (437).
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
+/// Keeps the clinic duty with the config in effect until `events` ends (the bot stopped): hands
+/// the keeper the connection's events, and starts a new keeper when a reload changes `[clinic]`.
+pub(super) async fn follow(live: LiveConfig, store: Store, client: Client, mut events: mpsc::UnboundedReceiver<Event>) {
+    let mut config = live.get();
+    let mut changes = live.changes();
+    let mut keeper = spawn(config.clone(), store.clone(), client.clone());
+    // Each channel's topic and our op status as last heard, so a keeper restarted by a reload
+    // learns them as one started at connect does (it acts on joins).
+    let mut channels: HashMap<String, (String, bool)> = HashMap::new();
+    loop {
+        tokio::select! {
+            Ok(()) = changes.changed() => {
+                let next = changes.borrow_and_update().clone();
+                if format!("{:?}", next.clinic) != format!("{:?}", config.clinic) {
+                    keeper = spawn(next.clone(), store.clone(), client.clone());
+                    for (channel, (topic, opped)) in &channels {
+                        let (channel, topic, opped) = (channel.clone(), topic.clone(), *opped);
+                        tell(&keeper, Event::Joined { channel, topic, opped });
+                    }
+                }
+                config = next;
+            }
+            event = events.recv() => {
+                let Some(event) = event else { return };
+                match &event {
+                    Event::Joined { channel, topic, opped } => {
+                        channels.insert(channel.clone(), (topic.clone(), *opped));
+                    }
+                    Event::Topic { channel, topic, .. } => {
+                        if let Some(known) = channels.get_mut(channel) {
+                            known.0.clone_from(topic);
+                        }
+                    }
+                    Event::Opped { channel, opped } => {
+                        if let Some(known) = channels.get_mut(channel) {
+                            known.1 = *opped;
+                        }
+                    }
+                    Event::Disconnected { .. } => channels.clear(),
+                    _ => {}
+                }
+                tell(&keeper, event);
+            }
+        }
+    }
+}
+
+fn tell(keeper: &Option<mpsc::UnboundedSender<Event>>, event: Event) {
+    if let Some(tx) = keeper {
+        let _ = tx.send(event);
+    }
+}
+
 /// Starts the keeper; `None` when no channel's topic is to be kept and nothing announced.
-pub fn spawn(config: Arc<Config>, store: Store, client: Client) -> Option<mpsc::UnboundedSender<TopicEvent>> {
+fn spawn(config: Arc<Config>, store: Store, client: Client) -> Option<mpsc::UnboundedSender<Event>> {
     if config.clinic.topic_channels.is_empty() {
         return None;
     }
@@ -92,7 +120,7 @@ struct Task {
 }
 
 impl Task {
-    async fn run(mut self, mut events: mpsc::UnboundedReceiver<TopicEvent>) {
+    async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -130,29 +158,30 @@ impl Task {
         self.client.status().topic_len.max(1)
     }
 
-    async fn on_event(&mut self, event: TopicEvent) {
+    async fn on_event(&mut self, event: Event) {
         match &event {
-            TopicEvent::Disconnected => {
+            Event::Disconnected { .. } => {
                 self.keeper.disconnected();
                 self.timers.clear();
                 return;
             }
             // Only ChanServ's answers matter here; spare the store everyone else's notices.
-            TopicEvent::Notice { from, .. } if !crate::irc::casefold_eq(from, CHANSERV) => return,
+            Event::Notice { from, .. } if !crate::irc::casefold_eq(from, CHANSERV) => return,
+            Event::Ready { .. } | Event::Message(_) => return,
             _ => {}
         }
         let Some((Seen { duty, .. }, _)) = self.current().await else { return };
         let len = self.topic_len();
         let acts = match event {
-            TopicEvent::Joined { channel, topic, opped } => self.keeper.joined(&channel, &topic, opped, &duty, len),
-            TopicEvent::Topic { channel, topic } => {
+            Event::Joined { channel, topic, opped } => self.keeper.joined(&channel, &topic, opped, &duty, len),
+            Event::Topic { channel, topic, .. } => {
                 self.keeper.topic_seen(&channel, &topic);
                 vec![]
             }
-            TopicEvent::Opped { channel, opped } => self.keeper.opped(&channel, opped, &duty, len),
-            TopicEvent::Refused { channel, retry_later } => self.keeper.refused(&channel, retry_later, &duty, len),
-            TopicEvent::Notice { from, text } => self.keeper.notice(&from, &text, &duty, len),
-            TopicEvent::Disconnected => vec![],
+            Event::Opped { channel, opped } => self.keeper.opped(&channel, opped, &duty, len),
+            Event::TopicRefused { channel, retry_later } => self.keeper.refused(&channel, retry_later, &duty, len),
+            Event::Notice { from, text } => self.keeper.notice(&from, &text, &duty, len),
+            _ => vec![],
         };
         self.perform(acts);
     }
