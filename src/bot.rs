@@ -5,6 +5,7 @@
 //! store together (where they share one commit).
 
 use crate::access;
+use crate::clock::Clock;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming, Outgoing};
@@ -29,6 +30,8 @@ pub struct Bot {
     pub config: LiveConfig,
     pub store: Store,
     pub client: Client,
+    /// "Now", for commands that depend on it rather than on the message's time.
+    pub clock: Clock,
     /// The background jobs that follow the connection (the clinic keeper): every event but
     /// messages goes there.
     pub followed: mpsc::UnboundedSender<Event>,
@@ -132,14 +135,14 @@ impl Bot {
     /// its own (so ids follow the order of the lines), and answers once that step has answered.
     fn start(&self, sender: &str, tasks: &mut JoinSet<String>, senders: &mut Senders) {
         while let Some(step) = senders.ready(sender) {
-            let (config, store, client, sender) =
-                (self.config.get(), self.store.clone(), self.client.clone(), sender.to_string());
+            let (config, store, client, clock, sender) =
+                (self.config.get(), self.store.clone(), self.client.clone(), self.clock.clone(), sender.to_string());
             match step {
                 Start::Alone(job) => {
                     let live = self.config.clone();
                     tasks.spawn(async move {
                         let grants = matches!(job.command, cmd::Command::Access(Ok(_)));
-                        let replies = answer(job.command, &job.msg, &config, &store, &client).await;
+                        let replies = answer(job.command, &job.msg, &config, &clock, &store, &client).await;
                         if grants {
                             // In effect before the admin hears so: the grants as now committed.
                             match store.call(crate::store::access::grants).await {
@@ -169,7 +172,7 @@ impl Bot {
                             .iter()
                             .filter_map(|job| match &job.command {
                                 cmd::Command::Log { message } => {
-                                    Some(cmd::log::prepare(message, &context(&config, &job.msg, &client)))
+                                    Some(cmd::log::prepare(message, &context(&config, &clock, &job.msg, &client)))
                                 }
                                 _ => None, // `senders` makes steps of `!log`s only of them
                             })
@@ -203,11 +206,12 @@ impl Bot {
     }
 }
 
-fn context<'a>(config: &'a Config, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {
+fn context<'a>(config: &'a Config, clock: &'a Clock, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {
     Context {
         level: access::level(&config.access, &msg.sender),
         is_relay: access::is_relay(&config.access, &msg.sender),
         config,
+        clock,
         msg,
         directory,
     }
@@ -230,10 +234,11 @@ pub async fn answer(
     command: cmd::Command,
     msg: &Incoming,
     config: &Config,
+    clock: &Clock,
     store: &Store,
     directory: &dyn Directory,
 ) -> Vec<Outgoing> {
-    let ctx = context(config, msg, directory);
+    let ctx = context(config, clock, msg, directory);
     let name = command.name();
     let started = std::time::Instant::now();
     let replies = cmd::run(command, &ctx, store).await;

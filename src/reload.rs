@@ -6,6 +6,7 @@
 //!
 //! The running bot is found through a PID file beside its database (`<database>.pid`).
 
+use crate::clock::Clock;
 use crate::config::{Config, IrcConfig};
 use crate::irc::Client;
 use crate::live::LiveConfig;
@@ -79,12 +80,11 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
 
 /// The config a reload puts in effect: `new`, but with what needs a restart kept from `old`
 /// (all of `[irc]` but `flood`, and `[storage]`), and the running process's own state (the
-/// grants from the database, the clock).
+/// grants from the database).
 pub fn effective(old: &Config, mut new: Config) -> Config {
     new.irc = IrcConfig { flood: new.irc.flood.clone(), ..old.irc.clone() };
     new.storage = old.storage.clone();
     new.access.granted = old.access.granted.clone();
-    new.clock = old.clock.clone();
     new
 }
 
@@ -129,6 +129,8 @@ pub struct Reloader {
     pub client: Client,
     pub publisher: Publisher,
     pub web: Option<Web>,
+    /// "Now" for the web view.
+    pub clock: Clock,
 }
 
 /// The running web view: its address and its server task.
@@ -203,7 +205,7 @@ impl Reloader {
                 old.task.abort();
                 let _ = old.task.await;
             }
-            self.web = start_web(&next, &self.store, &self.client, new_listener).await;
+            self.web = start_web(&next, &self.store, &self.client, &self.clock, new_listener).await;
         }
         METRICS.reloads_ok.fetch_add(1, Ordering::Relaxed);
         if !changes.need_restart.is_empty() {
@@ -228,10 +230,11 @@ pub async fn start_web(
     config: &Arc<Config>,
     store: &Store,
     client: &Client,
+    clock: &Clock,
     listener: Option<tokio::net::TcpListener>,
 ) -> Option<Web> {
     let listen = config.web.listen.clone()?;
-    let web = match crate::web::Web::new(config.clone(), store.clone(), client.clone()) {
+    let web = match crate::web::Web::new(config.clone(), store.clone(), client.clone(), clock.clone()) {
         Ok(w) => w,
         Err(e) => {
             tracing::error!(error = %e, "web view not started");

@@ -9,7 +9,6 @@ use std::sync::Arc;
 /// the other background jobs (`tasks`: clinic keeper, reloads, publisher, web view), connection,
 /// store (which commits what it has).
 pub async fn run(mut c: config::Config, path: PathBuf, shutdown: impl std::future::Future<Output = ()>) -> ExitCode {
-    c.clock = crate::clock::Clock::from_env();
     let (settings, connector) = match crate::app::session_settings(&c) {
         Ok(s) => s,
         Err(e) => {
@@ -33,8 +32,10 @@ pub async fn run(mut c: config::Config, path: PathBuf, shutdown: impl std::futur
     };
     let (client, events, driver) = crate::irc::driver::spawn(settings, connector);
     let live = crate::live::LiveConfig::new(c);
-    let (mut tasks, followed) = crate::tasks::start(&live, &store, &client, path).await;
-    let bot = Bot { config: live, store, client, followed };
+    // "Now" for everything that asks: the system's, or a test's (`SREBOT_CLOCK_FILE`).
+    let clock = crate::clock::Clock::from_env();
+    let (mut tasks, followed) = crate::tasks::start(&live, &store, &client, &clock, path).await;
+    let bot = Bot { config: live, store, client, clock, followed };
     let shutdown = async {
         shutdown.await;
         tasks.stop_reminders().await;

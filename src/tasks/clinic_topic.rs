@@ -8,6 +8,7 @@ use crate::clinic::handoff::{handoff_line, step, Seen, Step};
 use crate::clinic::keeper::{Act, Keeper, Settings, CHANSERV, CHANSERV_ANSWER_SECS};
 use crate::clinic::schedule::Person;
 use crate::clinic::week::WeekRule;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::irc::{Client, Event, Outgoing};
 use crate::live::LiveConfig;
@@ -25,10 +26,16 @@ const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// Keeps the clinic duty with the config in effect until `events` ends (the bot stopped): hands
 /// the keeper the connection's events, and starts a new keeper when a reload changes `[clinic]`.
-pub(super) async fn follow(live: LiveConfig, store: Store, client: Client, mut events: mpsc::UnboundedReceiver<Event>) {
+pub(super) async fn follow(
+    live: LiveConfig,
+    store: Store,
+    client: Client,
+    clock: Clock,
+    mut events: mpsc::UnboundedReceiver<Event>,
+) {
     let mut config = live.get();
     let mut changes = live.changes();
-    let mut keeper = spawn(config.clone(), store.clone(), client.clone());
+    let mut keeper = spawn(config.clone(), store.clone(), client.clone(), clock.clone());
     // Each channel's topic and our op status as last heard, so a keeper restarted by a reload
     // learns them as one started at connect does (it acts on joins).
     let mut channels: HashMap<String, (String, bool)> = HashMap::new();
@@ -37,7 +44,7 @@ pub(super) async fn follow(live: LiveConfig, store: Store, client: Client, mut e
             Ok(()) = changes.changed() => {
                 let next = changes.borrow_and_update().clone();
                 if format!("{:?}", next.clinic) != format!("{:?}", config.clinic) {
-                    keeper = spawn(next.clone(), store.clone(), client.clone());
+                    keeper = spawn(next.clone(), store.clone(), client.clone(), clock.clone());
                     for (channel, (topic, opped)) in &channels {
                         let (channel, topic, opped) = (channel.clone(), topic.clone(), *opped);
                         tell(&keeper, Event::Joined { channel, topic, opped });
@@ -77,7 +84,7 @@ fn tell(keeper: &Option<mpsc::UnboundedSender<Event>>, event: Event) {
 }
 
 /// Starts the keeper; `None` when no channel's topic is to be kept and nothing announced.
-fn spawn(config: Arc<Config>, store: Store, client: Client) -> Option<mpsc::UnboundedSender<Event>> {
+fn spawn(config: Arc<Config>, store: Store, client: Client, clock: Clock) -> Option<mpsc::UnboundedSender<Event>> {
     if config.clinic.topic_channels.is_empty() {
         return None;
     }
@@ -95,7 +102,7 @@ fn spawn(config: Arc<Config>, store: Store, client: Client) -> Option<mpsc::Unbo
         via_chanserv: config.clinic.topic_via_chanserv,
     };
     let keeper = Keeper::new(settings, &config.clinic.topic_channels);
-    tokio::spawn(Task { config, store, client, rule, keeper, seen: None, timers: HashMap::new() }.run(rx));
+    tokio::spawn(Task { config, clock, store, client, rule, keeper, seen: None, timers: HashMap::new() }.run(rx));
     Some(tx)
 }
 
@@ -110,6 +117,7 @@ enum Timer {
 
 struct Task {
     config: Arc<Config>,
+    clock: Clock,
     store: Store,
     client: Client,
     rule: WeekRule,
@@ -137,7 +145,7 @@ impl Task {
     /// The week now, its duty (an unscheduled week reads as no duty), the schedule's
     /// fingerprint and who is who on IRC; `None` when the store cannot answer.
     async fn current(&self) -> Option<(Seen, Vec<Person>)> {
-        let week = self.rule.week_of(self.config.clock.now());
+        let week = self.rule.week_of(self.clock.now());
         let answer = self
             .store
             .call(move |conn| {

@@ -8,6 +8,7 @@
 mod clinic_topic;
 mod reminders;
 
+use crate::clock::Clock;
 use crate::irc::{Client, Event};
 use crate::live::LiveConfig;
 use crate::reload::Reloader;
@@ -30,19 +31,29 @@ pub(crate) async fn start(
     live: &LiveConfig,
     store: &Store,
     client: &Client,
+    clock: &Clock,
     path: PathBuf,
 ) -> (Tasks, mpsc::UnboundedSender<Event>) {
     let publisher = crate::publish::spawn(&live.get(), store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
-    let web = crate::reload::start_web(&live.get(), store, client, None).await;
-    let reloader = Reloader { path, live: live.clone(), store: store.clone(), client: client.clone(), publisher, web };
+    let web = crate::reload::start_web(&live.get(), store, client, clock, None).await;
+    let reloader = Reloader {
+        path,
+        live: live.clone(),
+        store: store.clone(),
+        client: client.clone(),
+        publisher,
+        web,
+        clock: clock.clone(),
+    };
     let (stop_reloads, stopped) = oneshot::channel::<()>();
     let reloader = tokio::spawn(reloader.run(async move {
         let _ = stopped.await;
     }));
     let (events, followed) = mpsc::unbounded_channel();
-    let clinic = tokio::spawn(clinic_topic::follow(live.clone(), store.clone(), client.clone(), followed));
+    let clinic =
+        tokio::spawn(clinic_topic::follow(live.clone(), store.clone(), client.clone(), clock.clone(), followed));
     let (stop_reminders, stopped) = oneshot::channel();
-    let reminders = tokio::spawn(reminders::run(live.clone(), store.clone(), client.clone(), stopped));
+    let reminders = tokio::spawn(reminders::run(live.clone(), store.clone(), client.clone(), clock.clone(), stopped));
     (Tasks { reminders: Some((stop_reminders, reminders)), clinic, reloads: (stop_reloads, reloader) }, events)
 }
 

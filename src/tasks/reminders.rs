@@ -1,6 +1,7 @@
 //! The incident reminder task: on a tick, reminds communicators of quiet incidents and mentions
 //! missing reports (what is due is `cmd::incident::reminders`'s to say).
 
+use crate::clock::Clock;
 use crate::cmd;
 use crate::config::Config;
 use crate::irc::Client;
@@ -11,7 +12,7 @@ use tokio::sync::oneshot;
 
 /// Looks for due reminders on every tick until `stop` fires; a reminder being sent is finished
 /// first. The tick follows a reload's `[incidents] update_reminder_minutes`.
-pub(super) async fn run(live: LiveConfig, store: Store, client: Client, mut stop: oneshot::Receiver<()>) {
+pub(super) async fn run(live: LiveConfig, store: Store, client: Client, clock: Clock, mut stop: oneshot::Receiver<()>) {
     let mut config = live.get();
     let mut changes = live.changes();
     let mut ticks = ticks(&config);
@@ -25,7 +26,7 @@ pub(super) async fn run(live: LiveConfig, store: Store, client: Client, mut stop
                 }
                 config = next;
             }
-            _ = ticks.tick() => remind(&config, &store, &client, config.clock.now()).await,
+            _ = ticks.tick() => remind(&config, &store, &client, clock.now()).await,
         }
     }
 }

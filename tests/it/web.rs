@@ -454,14 +454,12 @@ async fn local_web(dir: &std::path::Path, extra: &str, clock: Option<&std::path:
          [[channels]]\nname = \"#sec\"\nrole = \"security\"\n\
          [storage]\ndatabase = {database:?}\n[access]\naccounts = []\n{extra}"
     );
-    let mut config = srebot::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
-    if let Some(clock) = clock {
-        config.clock = srebot::clock::Clock::File(clock.to_path_buf());
-    }
+    let config = srebot::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
+    let clock = clock.map_or(srebot::clock::Clock::System, |file| srebot::clock::Clock::File(file.to_path_buf()));
     let (store, thread) = srebot::store::Store::open(&database);
     std::mem::forget(thread); // ends with the test process
-    let web =
-        srebot::web::Web::new(std::sync::Arc::new(config), store.clone(), srebot::irc::Client::detached()).unwrap();
+    let web = srebot::web::Web::new(std::sync::Arc::new(config), store.clone(), srebot::irc::Client::detached(), clock)
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(srebot::web::serve(listener, web));
