@@ -56,3 +56,20 @@ async fn remind(config: &Config, store: &Store, client: &Client, now: chrono::Da
         Err(e) => tracing::warn!(error = %e, "cannot check incident reminders"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tick_is_a_quarter_of_the_reminder_interval_between_one_and_thirty_seconds() {
+        let with = |minutes: f64| {
+            let mut config = crate::testing::config("");
+            config.incidents.update_reminder_minutes = minutes;
+            tick(&config)
+        };
+        assert_eq!(with(1.0), Duration::from_secs(15));
+        assert_eq!(with(30.0), Duration::from_secs(30), "at most every 30 s");
+        assert_eq!(with(0.01), Duration::from_secs(1), "at least every second");
+    }
+}
