@@ -21,8 +21,8 @@
 //! - running: [`app`] (the composition root: the run and its shutdown order, the config checks
 //!   that need other modules, the connection settings), [`cli`] (the command line and the
 //!   subcommands' bodies), [`config`] (the TOML file, every problem with key and line; it imports
-//!   nothing above it), [`live`] (the config in effect), [`reload`] (SIGHUP), `tasks` (the background jobs: clinic topic keeper,
-//!   incident reminders, the start of publishers, web view and reloads), [`clinic_cli`]
+//!   nothing above it), [`live`] (the config in effect), [`reload`] (what a reload changes), `tasks` (the background jobs:
+//!   clinic topic keeper, incident reminders, SIGHUP reloads, publishers and web view), [`clinic_cli`]
 //!   (`srebot clinic import/remove`), [`sts_policies`] (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: [`text`] (formatting codes, task references, truncation), [`clock`] ("now",

@@ -1,18 +1,19 @@
 //! The long-running background jobs, started from one place ([`start`], by the composition
 //! root) and stopped in order ([`Tasks::stop`]): the clinic-duty topic keeper
 //! ([`clinic_topic`]), the incident reminders ([`reminders`]), the publishers
-//! ([`publish::spawn`](crate::publish::spawn)), the web view and the reloader
-//! ([`reload::Reloader`](crate::reload::Reloader), which restarts those two on SIGHUP). Each is
-//! an async loop that owns a timer or a channel; what it decides is in its domain module.
+//! ([`publish::spawn`](crate::publish::spawn)), the web view and the reloader ([`reload`], which
+//! restarts those two on SIGHUP). Each is an async loop that owns a timer or a channel; what it
+//! decides is in its domain module.
 
 mod clinic_topic;
+mod reload;
 mod reminders;
 
 use crate::clock::Clock;
 use crate::irc::{Client, Event};
 use crate::live::LiveConfig;
-use crate::reload::Reloader;
 use crate::store::Store;
+use reload::Reloader;
 use std::path::PathBuf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -35,7 +36,7 @@ pub(crate) async fn start(
     path: PathBuf,
 ) -> (Tasks, mpsc::UnboundedSender<Event>) {
     let publisher = crate::publish::spawn(&live.get(), store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
-    let web = crate::reload::start_web(&live.get(), store, client, clock, None).await;
+    let web = reload::start_web(&live.get(), store, client, clock, None).await;
     let reloader = Reloader {
         path,
         live: live.clone(),
