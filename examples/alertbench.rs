@@ -56,7 +56,13 @@ channels = ["#sre"]
     );
     config.storage.database = db.clone();
     let (store, _thread) = srebot::testing::store::Store::open(&db);
-    let web = Web::new(Arc::new(config), store.clone(), srebot::testing::irc::Client::detached()).unwrap();
+    let web = Web::new(
+        Arc::new(config),
+        store.clone(),
+        srebot::testing::irc::Client::detached(),
+        srebot::testing::clock::Clock::System,
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(srebot::testing::web::serve(listener, web));

@@ -140,7 +140,13 @@ task_url = "https://phabricator.example.org/{}"
     );
     config.storage.database = db.clone();
     let (store, _thread) = srebot::testing::store::Store::open(&db);
-    let web = Web::new(Arc::new(config), store, srebot::testing::irc::Client::detached()).unwrap();
+    let web = Web::new(
+        Arc::new(config),
+        store,
+        srebot::testing::irc::Client::detached(),
+        srebot::testing::clock::Clock::System,
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(srebot::testing::web::serve(listener, web));

@@ -165,7 +165,7 @@ fn irc_never_imports_the_bot_side() {
 }
 
 #[test]
-#[ignore = "not yet true: the stored `clock` and `irc::casefold_eq` remain (#13 items 3, 4); run with --ignored"]
+#[ignore = "not yet true: `irc::casefold_eq` remains (#13 item 4); run with --ignored"]
 fn config_imports_no_other_module() {
     assert_none("`config` imports no other module of the crate", imports_of("config", None));
 }

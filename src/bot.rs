@@ -5,7 +5,7 @@
 //! store together (where they share one commit).
 
 use crate::access;
-use crate::clinic_task::TopicEvent;
+use crate::clock::Clock;
 use crate::cmd::{self, Context, Directory};
 use crate::config::Config;
 use crate::irc::{Client, Event, Incoming, Outgoing};
@@ -30,25 +30,24 @@ pub struct Bot {
     pub config: LiveConfig,
     pub store: Store,
     pub client: Client,
+    /// "Now", for commands that depend on it rather than on the message's time.
+    pub clock: Clock,
+    /// The background jobs that follow the connection (the clinic keeper): every event but
+    /// messages goes there.
+    pub followed: mpsc::UnboundedSender<Event>,
 }
 
 impl Bot {
     /// Handles events until `shutdown` resolves or the connection task ends, then lets commands
     /// in flight finish (their rows committed, their replies queued) and asks the session to QUIT.
     pub async fn run(self, mut events: mpsc::Receiver<Event>, shutdown: impl std::future::Future<Output = ()>) {
-        // A task answers with the sender whose commands it ran (`None`: a reminder).
-        let mut tasks: JoinSet<Option<String>> = JoinSet::new();
+        // A task answers with the sender whose commands it ran.
+        let mut tasks: JoinSet<String> = JoinSet::new();
         let mut senders = Senders::default();
         let mut config = self.config.get();
         let mut changes = self.config.changes();
         let mut limiter = crate::ratelimit::RateLimiter::new(&config.ratelimit);
         tokio::pin!(shutdown);
-        let mut clinic = crate::clinic_task::spawn(config.clone(), self.store.clone(), self.client.clone());
-        // Each channel's topic and our op status as last heard, so a clinic keeper restarted by
-        // a reload learns them as one started at connect does (it acts on joins).
-        let mut channels: std::collections::HashMap<String, (String, bool)> = Default::default();
-        let mut reminders = tokio::time::interval(reminder_tick(&config));
-        reminders.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 Ok(()) = changes.changed() => {
@@ -57,25 +56,7 @@ impl Bot {
                     if next.ratelimit != config.ratelimit {
                         limiter = crate::ratelimit::RateLimiter::new(&next.ratelimit);
                     }
-                    if reminder_tick(&next) != reminder_tick(&config) {
-                        reminders = tokio::time::interval(reminder_tick(&next));
-                        reminders.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    }
-                    if format!("{:?}", next.clinic) != format!("{:?}", config.clinic) {
-                        clinic = crate::clinic_task::spawn(next.clone(), self.store.clone(), self.client.clone());
-                        for (channel, (topic, opped)) in &channels {
-                            let (channel, topic, opped) = (channel.clone(), topic.clone(), *opped);
-                            tell(&clinic, TopicEvent::Joined { channel, topic, opped });
-                        }
-                    }
                     config = next;
-                }
-                _ = reminders.tick() => {
-                    let (config, store, client) = (config.clone(), self.store.clone(), self.client.clone());
-                    tasks.spawn(async move {
-                        remind(&config, &store, &client, config.clock.now()).await;
-                        None
-                    });
                 }
                 _ = &mut shutdown => {
                     tracing::info!("shutting down");
@@ -85,36 +66,17 @@ impl Bot {
                     None => break,
                     Some(Event::Message(m)) => self.on_message(m, &mut tasks, &mut senders, &mut limiter),
                     Some(Event::Ready { nick }) => tracing::info!(%nick, "ready"),
-                    Some(Event::Joined { channel, topic, opped }) => {
-                        tracing::debug!(%channel, "in channel");
-                        channels.insert(channel.clone(), (topic.clone(), opped));
-                        tell(&clinic, TopicEvent::Joined { channel, topic, opped });
-                    }
-                    Some(Event::Topic { channel, topic, .. }) => {
-                        if let Some(known) = channels.get_mut(&channel) {
-                            known.0.clone_from(&topic);
+                    Some(other) => {
+                        match &other {
+                            Event::Joined { channel, .. } => tracing::debug!(%channel, "in channel"),
+                            Event::Disconnected { reason } => tracing::debug!(%reason, "connection lost"),
+                            _ => {}
                         }
-                        tell(&clinic, TopicEvent::Topic { channel, topic })
-                    }
-                    Some(Event::Opped { channel, opped }) => {
-                        if let Some(known) = channels.get_mut(&channel) {
-                            known.1 = opped;
-                        }
-                        tell(&clinic, TopicEvent::Opped { channel, opped })
-                    }
-                    Some(Event::TopicRefused { channel, retry_later }) => {
-                        tell(&clinic, TopicEvent::Refused { channel, retry_later });
-                    }
-                    Some(Event::Notice { from, text }) => tell(&clinic, TopicEvent::Notice { from, text }),
-                    Some(Event::Disconnected { reason }) => {
-                        tracing::debug!(%reason, "connection lost");
-                        channels.clear();
-                        tell(&clinic, TopicEvent::Disconnected);
+                        let _ = self.followed.send(other);
                     }
                 },
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
-                    Ok(Some(sender)) => self.finished(&sender, &mut tasks, &mut senders),
-                    Ok(None) => {}
+                    Ok(sender) => self.finished(&sender, &mut tasks, &mut senders),
                     // The sender's queue is stuck without its task: nothing of it can run again.
                     Err(e) => tracing::error!(error = %e, "a command task failed"),
                 }
@@ -122,7 +84,7 @@ impl Bot {
         }
         let _ = tokio::time::timeout(DRAIN, async {
             while let Some(done) = tasks.join_next().await {
-                if let Ok(Some(sender)) = done {
+                if let Ok(sender) = done {
                     self.finished(&sender, &mut tasks, &mut senders);
                 }
             }
@@ -134,7 +96,7 @@ impl Bot {
     fn on_message(
         &self,
         msg: Incoming,
-        tasks: &mut JoinSet<Option<String>>,
+        tasks: &mut JoinSet<String>,
         senders: &mut Senders,
         limiter: &mut crate::ratelimit::RateLimiter,
     ) {
@@ -161,7 +123,7 @@ impl Bot {
 
     /// A step of `sender`'s queue is done: says what did not fit once the queue is empty, or
     /// starts what may start now.
-    fn finished(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+    fn finished(&self, sender: &str, tasks: &mut JoinSet<String>, senders: &mut Senders) {
         if let Some((target, text)) = senders.finished(sender) {
             self.client.privmsg(&target, text);
         }
@@ -171,16 +133,16 @@ impl Bot {
     /// Starts every step of `sender`'s queue that may start now, each as a task. A step of
     /// `!log`s plans its entries, hands them to the store once the step before has handed over
     /// its own (so ids follow the order of the lines), and answers once that step has answered.
-    fn start(&self, sender: &str, tasks: &mut JoinSet<Option<String>>, senders: &mut Senders) {
+    fn start(&self, sender: &str, tasks: &mut JoinSet<String>, senders: &mut Senders) {
         while let Some(step) = senders.ready(sender) {
-            let (config, store, client, sender) =
-                (self.config.get(), self.store.clone(), self.client.clone(), sender.to_string());
+            let (config, store, client, clock, sender) =
+                (self.config.get(), self.store.clone(), self.client.clone(), self.clock.clone(), sender.to_string());
             match step {
                 Start::Alone(job) => {
                     let live = self.config.clone();
                     tasks.spawn(async move {
                         let grants = matches!(job.command, cmd::Command::Access(Ok(_)));
-                        let replies = answer(job.command, &job.msg, &config, &store, &client).await;
+                        let replies = answer(job.command, &job.msg, &config, &clock, &store, &client).await;
                         if grants {
                             // In effect before the admin hears so: the grants as now committed.
                             match store.call(crate::store::access::grants).await {
@@ -195,7 +157,7 @@ impl Bot {
                         for reply in replies {
                             client.send(reply);
                         }
-                        Some(sender)
+                        sender
                     });
                 }
                 Start::Logs { jobs, after } => {
@@ -210,7 +172,7 @@ impl Bot {
                             .iter()
                             .filter_map(|job| match &job.command {
                                 cmd::Command::Log { message } => {
-                                    Some(cmd::log::prepare(message, &context(&config, &job.msg, &client)))
+                                    Some(cmd::log::prepare(message, &context(&config, &clock, &job.msg, &client)))
                                 }
                                 _ => None, // `senders` makes steps of `!log`s only of them
                             })
@@ -236,7 +198,7 @@ impl Bot {
                             client.send(reply);
                         }
                         let _ = answered.send(());
-                        Some(sender)
+                        sender
                     });
                 }
             }
@@ -244,11 +206,12 @@ impl Bot {
     }
 }
 
-fn context<'a>(config: &'a Config, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {
+fn context<'a>(config: &'a Config, clock: &'a Clock, msg: &'a Incoming, directory: &'a dyn Directory) -> Context<'a> {
     Context {
         level: access::level(&config.access, &msg.sender),
         is_relay: access::is_relay(&config.access, &msg.sender),
         config,
+        clock,
         msg,
         directory,
     }
@@ -271,10 +234,11 @@ pub async fn answer(
     command: cmd::Command,
     msg: &Incoming,
     config: &Config,
+    clock: &Clock,
     store: &Store,
     directory: &dyn Directory,
 ) -> Vec<Outgoing> {
-    let ctx = context(config, msg, directory);
+    let ctx = context(config, clock, msg, directory);
     let name = command.name();
     let started = std::time::Instant::now();
     let replies = cmd::run(command, &ctx, store).await;
@@ -320,12 +284,6 @@ fn where_the_rest_is(config: &Config) -> String {
     }
 }
 
-fn tell(clinic: &Option<mpsc::UnboundedSender<TopicEvent>>, event: TopicEvent) {
-    if let Some(tx) = clinic {
-        let _ = tx.send(event);
-    }
-}
-
 impl Directory for Client {
     fn presence(&self, channel: &str, nick: &str) -> Option<crate::irc::Sender> {
         Client::presence(self, channel, nick)
@@ -333,25 +291,5 @@ impl Directory for Client {
 
     fn accounts_in(&self, channel: &str) -> Vec<(String, String)> {
         Client::accounts_in(self, channel)
-    }
-}
-
-/// How often to look for due reminders: often enough for the configured interval, at most
-/// every 30 s and at least every second.
-fn reminder_tick(config: &Config) -> Duration {
-    let quarter = Duration::from_secs_f64(config.incidents.update_reminder_minutes * 60.0 / 4.0);
-    quarter.clamp(Duration::from_secs(1), Duration::from_secs(30))
-}
-
-/// Reminds communicators of quiet incidents and mentions missing reports, each in the incident's
-/// own channel only (a security incident is never mentioned elsewhere).
-async fn remind(config: &Config, store: &Store, client: &Client, now: chrono::DateTime<chrono::Utc>) {
-    match cmd::incident::reminders(config, store, client, now).await {
-        Ok(messages) => {
-            for (channel, text) in messages {
-                client.privmsg(&channel, text);
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot check incident reminders"),
     }
 }

@@ -21,7 +21,8 @@
 //! - running: `app` (the composition root: the run and its shutdown order, the config checks
 //!   that need other modules, the connection settings), `cli` (the command line and the
 //!   subcommands' bodies), `config` (the TOML file, every problem with key and line; it imports
-//!   nothing above it), `live` (the config in effect), `reload` (SIGHUP), `clinic_task` (the topic keeper), `clinic_cli`
+//!   nothing above it), `live` (the config in effect), `reload` (what a reload changes), `tasks` (the background jobs:
+//!   clinic topic keeper, incident reminders, SIGHUP reloads, publishers and web view), `clinic_cli`
 //!   (`srebot clinic import/remove`), `sts_policies` (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: `text` (formatting codes, task references, truncation), `clock` ("now",
@@ -42,7 +43,6 @@ pub(crate) mod bot;
 pub mod cli;
 pub(crate) mod clinic;
 pub(crate) mod clinic_cli;
-pub(crate) mod clinic_task;
 pub(crate) mod clock;
 pub(crate) mod cmd;
 pub(crate) mod config;
@@ -59,6 +59,7 @@ pub(crate) mod reload;
 pub(crate) mod senders;
 pub(crate) mod store;
 pub(crate) mod sts_policies;
+pub(crate) mod tasks;
 #[doc(hidden)]
 pub mod testing;
 pub(crate) mod text;

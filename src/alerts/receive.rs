@@ -73,6 +73,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// Checks, stores and announces one request's alerts.
 pub async fn take(
     config: &Arc<Config>,
+    clock: &crate::clock::Clock,
     store: &Store,
     receiver: Option<&Receiver>,
     headers: &HeaderMap,
@@ -94,7 +95,7 @@ pub async fn take(
             (a, channels, private)
         })
         .collect();
-    let now = config.clock.now();
+    let now = clock.now();
     let repeat = chrono::Duration::minutes(config.alerts.as_ref().map_or(60, |a| a.repeat_minutes) as i64);
     let stored = store
         .call(move |conn| {

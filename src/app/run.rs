@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Runs the bot until `shutdown` completes, then stops its parts in order: commands, reloads,
-/// publisher, web view, connection, store (which commits what it has).
+/// Runs the bot until `shutdown` completes, then stops its parts in order: reminders, commands,
+/// the other background jobs (`tasks`: clinic keeper, reloads, publisher, web view), connection,
+/// store (which commits what it has).
 pub async fn run(mut c: config::Config, path: PathBuf, shutdown: impl std::future::Future<Output = ()>) -> ExitCode {
-    c.clock = crate::clock::Clock::from_env();
     let (settings, connector) = match crate::app::session_settings(&c) {
         Ok(s) => s,
         Err(e) => {
@@ -24,7 +24,6 @@ pub async fn run(mut c: config::Config, path: PathBuf, shutdown: impl std::futur
     }
     let pid_file = crate::reload::pid_file(&c);
     crate::reload::write_pid_file(&pid_file);
-    let publisher = crate::publish::spawn(&c, store.clone()); // SAL outbox → MediaWiki, Phorge (if configured)
     let sts = Arc::new(crate::sts_policies::StoredSts::new(store.clone()));
     let connector = crate::irc::driver::Connector {
         sts_policy: sts.load(&connector.server).await,
@@ -33,28 +32,16 @@ pub async fn run(mut c: config::Config, path: PathBuf, shutdown: impl std::futur
     };
     let (client, events, driver) = crate::irc::driver::spawn(settings, connector);
     let live = crate::live::LiveConfig::new(c);
-    let web = crate::reload::start_web(&live.get(), &store, &client, None).await;
-    let reloader = crate::reload::Reloader {
-        path,
-        live: live.clone(),
-        store: store.clone(),
-        client: client.clone(),
-        publisher,
-        web,
+    // "Now" for everything that asks: the system's, or a test's (`SREBOT_CLOCK_FILE`).
+    let clock = crate::clock::Clock::from_env();
+    let (mut tasks, followed) = crate::tasks::start(&live, &store, &client, &clock, path).await;
+    let bot = Bot { config: live, store, client, clock, followed };
+    let shutdown = async {
+        shutdown.await;
+        tasks.stop_reminders().await;
     };
-    let (stop_reloads, stopped) = tokio::sync::oneshot::channel::<()>();
-    let reloader = tokio::spawn(reloader.run(async move {
-        let _ = stopped.await;
-    }));
-    let bot = Bot { config: live, store, client };
     bot.run(events, shutdown).await;
-    let _ = stop_reloads.send(());
-    if let Ok(reloader) = reloader.await {
-        reloader.publisher.stop().await;
-        if let Some(web) = reloader.web {
-            web.stop();
-        }
-    }
+    tasks.stop().await;
     let _ = std::fs::remove_file(&pid_file);
     if tokio::time::timeout(std::time::Duration::from_secs(10), driver).await.is_err() {
         tracing::warn!("the connection did not close in time");

@@ -1,7 +1,8 @@
-//! The bodies of the command-line subcommands that read the database or the config; `main`
-//! parses the arguments and calls them.
+//! The bodies of the command-line subcommands; `cli::dispatch` loads the config they need and
+//! calls them.
 
 use crate::{config, store};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub(super) fn access_list(c: &config::Config) -> ExitCode {
@@ -196,5 +197,122 @@ pub(super) fn load_or_report(path: Option<&std::path::Path>, usage: &str) -> Opt
             }
             None
         }
+    }
+}
+
+/// `srebot backup DEST`: an online copy of the database.
+pub(super) fn backup(c: &config::Config, dest: &Path, force: bool) -> ExitCode {
+    match store::backup(&c.storage.database, dest, force) {
+        Ok(()) => {
+            println!("backed up {} to {}", c.storage.database.display(), dest.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("backup failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `srebot sal import-wiki`: the log's history from a wiki page (`page`, through `api`) or a
+/// file of its wikitext, into `channel`.
+pub(super) fn import_wiki(
+    c: &config::Config,
+    page: Option<&str>,
+    api: Option<&str>,
+    file: Option<&Path>,
+    channel: &str,
+    archives: bool,
+) -> ExitCode {
+    let source = match (page, file) {
+        (Some(title), _) => crate::ingest::wiki::Source::Page { title, api, archives },
+        (None, Some(path)) => crate::ingest::wiki::Source::File(path),
+        (None, None) => {
+            eprintln!("import-wiki: give --page TITLE or --file WIKITEXT");
+            return ExitCode::FAILURE;
+        }
+    };
+    match crate::ingest::wiki::run(c, source, channel) {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("import-wiki: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `srebot log MESSAGE`: one entry through the bot's ingest API (`config`: the optional
+/// `--config FILE`, else the environment).
+pub(super) fn log(
+    config: Option<&Path>,
+    channel: Option<String>,
+    author: Option<String>,
+    retry_for: Option<u64>,
+    message: Vec<String>,
+) -> ExitCode {
+    let entry = crate::ingest::client::Entry { message: message.join(" "), channel, author, retry_for };
+    match crate::ingest::client::run(config, entry) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("srebot log: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `srebot reload`: SIGHUP to the bot that runs with this config.
+pub(super) fn reload(c: &config::Config) -> ExitCode {
+    match crate::reload::signal_running(c) {
+        Ok(pid) => {
+            println!("asked srebot (pid {pid}) to reload; its log says what changed");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("srebot reload: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `srebot alerts pages --week`: the pages for awareness of a duty week.
+pub(super) fn alerts_pages(c: &config::Config, week: &str, channel: Option<&str>, format: &str) -> ExitCode {
+    match crate::alerts::pages::cli(c, week, channel, format) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `srebot run` (the default): the bot, with `path` for reloads, until SIGTERM or Ctrl-C.
+pub(super) fn run(c: config::Config, path: PathBuf) -> ExitCode {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    runtime.block_on(crate::app::run(c, path, crate::app::shutdown_signal()))
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SREBOT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if std::env::var("SREBOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }

@@ -3,7 +3,6 @@
 
 mod commands;
 
-use crate::store;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -165,146 +164,49 @@ pub(crate) enum IncidentCommand {
 
 /// Runs the subcommand `cli` names.
 pub fn dispatch(cli: Cli) -> ExitCode {
+    let path = cli.config.as_deref();
+    // The config named by `--config`, for a subcommand that needs one (`usage` says how to call it).
+    let with_config = |usage: &str, run: &dyn Fn(&crate::config::Config) -> ExitCode| {
+        commands::load_or_report(path, usage).map_or(ExitCode::FAILURE, |c| run(&c))
+    };
     match cli.command.unwrap_or(Sub::Run) {
         Sub::CheckConfig { file } => commands::check_config(&file),
         Sub::Backup { dest, force } => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot --config FILE backup DEST") else {
-                return ExitCode::FAILURE;
-            };
-            match store::backup(&c.storage.database, &dest, force) {
-                Ok(()) => {
-                    println!("backed up {} to {}", c.storage.database.display(), dest.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("backup failed: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            with_config("srebot --config FILE backup DEST", &|c| commands::backup(c, &dest, force))
         }
         Sub::Clinic { command } => {
-            let Some(c) =
-                commands::load_or_report(cli.config.as_deref(), "srebot --config FILE clinic import|export|remove …")
-            else {
-                return ExitCode::FAILURE;
-            };
-            match command {
-                ClinicCommand::Import { file, dry_run } => crate::clinic_cli::import(&c, &file, dry_run),
-                ClinicCommand::Remove { week } => crate::clinic_cli::remove(&c, &week),
-                ClinicCommand::Export { base } => commands::clinic_export(&c, base),
-            }
+            with_config("srebot --config FILE clinic import|export|remove …", &|c| match &command {
+                ClinicCommand::Import { file, dry_run } => crate::clinic_cli::import(c, file, *dry_run),
+                ClinicCommand::Remove { week } => crate::clinic_cli::remove(c, week),
+                ClinicCommand::Export { base } => commands::clinic_export(c, *base),
+            })
         }
         Sub::Sal { command: SalCommand::ImportWiki { page, api, file, channel, archives } } => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot --config FILE sal import-wiki …")
-            else {
-                return ExitCode::FAILURE;
-            };
-            let source = match (&page, &file) {
-                (Some(title), _) => crate::ingest::wiki::Source::Page { title, api: api.as_deref(), archives },
-                (None, Some(path)) => crate::ingest::wiki::Source::File(path),
-                (None, None) => {
-                    eprintln!("import-wiki: give --page TITLE or --file WIKITEXT");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match crate::ingest::wiki::run(&c, source, &channel) {
-                Ok(lines) => {
-                    for l in lines {
-                        println!("{l}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(why) => {
-                    eprintln!("import-wiki: {why}");
-                    ExitCode::FAILURE
-                }
-            }
+            with_config("srebot --config FILE sal import-wiki …", &|c| {
+                commands::import_wiki(c, page.as_deref(), api.as_deref(), file.as_deref(), &channel, archives)
+            })
         }
         Sub::Sal { command: SalCommand::Show { id } } => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot --config FILE sal show ID") else {
-                return ExitCode::FAILURE;
-            };
-            commands::sal_show(&c, id)
+            with_config("srebot --config FILE sal show ID", &|c| commands::sal_show(c, id))
         }
         Sub::Incident { command: IncidentCommand::Report { number, channel, format } } => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot --config FILE incident report N")
-            else {
-                return ExitCode::FAILURE;
-            };
-            commands::print_report(&c, number, channel.as_deref(), &format)
+            with_config("srebot --config FILE incident report N", &|c| {
+                commands::print_report(c, number, channel.as_deref(), &format)
+            })
         }
-        Sub::Log { channel, author, retry_for, message } => {
-            let entry = crate::ingest::client::Entry { message: message.join(" "), channel, author, retry_for };
-            match crate::ingest::client::run(cli.config.as_deref(), entry) {
-                Ok(line) => {
-                    println!("{line}");
-                    ExitCode::SUCCESS
-                }
-                Err(why) => {
-                    eprintln!("srebot log: {why}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Sub::Reload => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot reload --config FILE") else {
-                return ExitCode::FAILURE;
-            };
-            match crate::reload::signal_running(&c) {
-                Ok(pid) => {
-                    println!("asked srebot (pid {pid}) to reload; its log says what changed");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("srebot reload: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Sub::Log { channel, author, retry_for, message } => commands::log(path, channel, author, retry_for, message),
+        Sub::Reload => with_config("srebot reload --config FILE", &commands::reload),
         Sub::Alerts { command: AlertsCommand::Pages { week, channel, format } } => {
-            let Some(c) =
-                commands::load_or_report(cli.config.as_deref(), "srebot --config FILE alerts pages --week YYYY-MM-DD")
-            else {
-                return ExitCode::FAILURE;
-            };
-            match crate::alerts::pages::cli(&c, &week, channel.as_deref(), &format) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    ExitCode::FAILURE
-                }
-            }
+            with_config("srebot --config FILE alerts pages --week YYYY-MM-DD", &|c| {
+                commands::alerts_pages(c, &week, channel.as_deref(), &format)
+            })
         }
         Sub::Access { command: AccessCommand::List } => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot --config FILE access list") else {
-                return ExitCode::FAILURE;
-            };
-            commands::access_list(&c)
+            with_config("srebot --config FILE access list", &commands::access_list)
         }
-        Sub::Run => {
-            let Some(c) = commands::load_or_report(cli.config.as_deref(), "srebot --config FILE") else {
-                return ExitCode::FAILURE;
-            };
-            init_logging();
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-            runtime.block_on(crate::app::run(c, cli.config.unwrap_or_default(), crate::app::shutdown_signal()))
-        }
-    }
-}
-
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SREBOT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if std::env::var("SREBOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
+        Sub::Run => match commands::load_or_report(path, "srebot --config FILE") {
+            Some(c) => commands::run(c, cli.config.unwrap_or_default()),
+            None => ExitCode::FAILURE,
+        },
     }
 }

@@ -58,7 +58,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
         Some(account) => format!("{} ({account})", ctx.msg.sender.nick),
         None => ctx.msg.sender.nick.clone(),
     };
-    let now = ctx.config.clock.now();
+    let now = ctx.clock.now();
     let reason = crate::text::truncate_bytes(
         &crate::text::one_line(match &sub {
             Sub::Add { reason, .. } | Sub::Remove { reason, .. } => reason,
@@ -195,25 +195,28 @@ mod tests {
         )
         .unwrap();
         let dir_ = FakeDirectory::default();
-        let at = (chrono::Utc::now(), Some("#sre"));
+        let (clock, at) = (crate::clock::Clock::System, (chrono::Utc::now(), Some("#sre")));
         // Nobody is an admin in the file: grant one directly, as the operator would have.
         store.call(|c| store::access::put(c, "alice", true, "cli", "first admin", chrono::Utc::now())).await.unwrap();
         config.access.granted = store.call(store::access::grants).await.unwrap();
-        let said = say(&config, &store, &dir_, at, ("bob", Some("bob")), "!access add carol").await;
+        let said = say(&config, &clock, &store, &dir_, at, ("bob", Some("bob")), "!access add carol").await;
         assert_eq!(said[0].text, "Only srebot admins use !access (ask an admin: alice).");
-        let said = say(&config, &store, &dir_, at, ("alice", Some("alice")), "!access add carol member new hire").await;
+        let said =
+            say(&config, &clock, &store, &dir_, at, ("alice", Some("alice")), "!access add carol member new hire")
+                .await;
         assert!(said[0].text.starts_with("carol is now a srebot member, in effect now"), "{said:?}");
         config.access.granted = store.call(store::access::grants).await.unwrap();
-        let said = say(&config, &store, &dir_, at, ("alice", Some("alice")), "!access list").await;
+        let said = say(&config, &clock, &store, &dir_, at, ("alice", Some("alice")), "!access list").await;
         assert!(
             said[0].text.contains("members bob") && said[0].text.contains("carol member (by alice (alice)"),
             "{said:?}"
         );
-        let said = say(&config, &store, &dir_, at, ("alice", Some("alice")), "!access remove alice").await;
+        let said = say(&config, &clock, &store, &dir_, at, ("alice", Some("alice")), "!access remove alice").await;
         assert!(said[0].text.contains("last srebot admin"), "{said:?}");
-        let said = say(&config, &store, &dir_, at, ("alice", Some("alice")), "!access remove bob").await;
+        let said = say(&config, &clock, &store, &dir_, at, ("alice", Some("alice")), "!access remove bob").await;
         assert!(said[0].text.contains("config file"), "{said:?}");
-        let said = say(&config, &store, &dir_, at, ("alice", Some("alice")), "!access remove carol inactive").await;
+        let said =
+            say(&config, &clock, &store, &dir_, at, ("alice", Some("alice")), "!access remove carol inactive").await;
         assert!(said[0].text.starts_with("carol no longer has access"), "{said:?}");
         let trail = store.call(|c| store::access::audit_trail(c, 10)).await.unwrap();
         let actions: Vec<_> =

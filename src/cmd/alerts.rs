@@ -96,7 +96,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
         return vec![ctx.reply("Ask in the channel: alerts are kept per channel.")];
     };
     let security = ctx.config.channel(&channel).is_some_and(|c| c.role == crate::config::ChannelRole::Security);
-    let now = ctx.config.clock.now();
+    let now = ctx.clock.now();
     match sub {
         Sub::Firing => {
             let chan = channel.clone();

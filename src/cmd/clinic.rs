@@ -279,7 +279,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
         return vec![ctx.reply(no)];
     }
     let asked = Asked {
-        now: ctx.config.clock.now(),
+        now: ctx.clock.now(),
         by: ctx.msg.sender.account.clone().unwrap_or_else(|| ctx.msg.sender.hostmask()),
         account: match &sub {
             Sub::Nick { nick: Some(nick), .. } => account_of(ctx, nick),
@@ -547,6 +547,7 @@ mod tests {
     /// A config, a store and a clock the test sets, to run `!clinic` as people would.
     struct World {
         config: crate::config::Config,
+        clock: crate::clock::Clock,
         store: Store,
         _thread: StoreThread,
         dir: tempfile::TempDir,
@@ -569,12 +570,12 @@ handoff_time = "09:30"
             config.storage.database = dir.path().join("db.sqlite3");
             let clock = dir.path().join("now");
             std::fs::write(&clock, now).unwrap();
-            config.clock = crate::clock::Clock::File(clock);
+            let clock = crate::clock::Clock::File(clock);
             let (store, thread) = Store::open(&config.storage.database);
             let mut directory = FakeDirectory::default();
             directory.0.insert(("#sre".into(), "_joe_".into()), Some("oblivian".into()));
             directory.0.insert(("#sre".into(), "anon".into()), None);
-            World { config, store, _thread: thread, dir, directory }
+            World { config, clock, store, _thread: thread, dir, directory }
         }
 
         /// Weeks of clinic-duty.md, from 2021-08-30 to 2021-10-11 and some later.
@@ -588,7 +589,7 @@ handoff_time = "09:30"
             );
             let (rows, errors) = crate::clinic::import::parse_any(&text);
             assert_eq!(errors, []);
-            let at = w.config.clock.now();
+            let at = w.clock.now();
             w.store.call(move |c| db::import(c, &rows, "test", at)).await.unwrap();
             w
         }
@@ -599,8 +600,17 @@ handoff_time = "09:30"
 
         /// Runs `text` as said in `channel` (or privately) by `nick`, identified as `account`.
         async fn say_as(&self, channel: Option<&str>, nick: &str, account: Option<&str>, text: &str) -> Vec<Reply> {
-            let when = (self.config.clock.now(), channel);
-            crate::cmd::testing::say(&self.config, &self.store, &self.directory, when, (nick, account), text).await
+            let when = (self.clock.now(), channel);
+            crate::cmd::testing::say(
+                &self.config,
+                &self.clock,
+                &self.store,
+                &self.directory,
+                when,
+                (nick, account),
+                text,
+            )
+            .await
         }
 
         /// The reply texts to an admin's `text` in #sre.

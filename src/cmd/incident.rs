@@ -1134,8 +1134,16 @@ accounts = ["alice", "bob"]
             text: &str,
         ) -> Vec<String> {
             let when = (World::time(minute), Some(channel));
-            let replies =
-                crate::cmd::testing::say(&self.config, &self.store, &self.directory, when, (nick, account), text).await;
+            let replies = crate::cmd::testing::say(
+                &self.config,
+                &crate::clock::Clock::System,
+                &self.store,
+                &self.directory,
+                when,
+                (nick, account),
+                text,
+            )
+            .await;
             replies.into_iter().map(|r| r.text).collect()
         }
 

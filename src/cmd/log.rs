@@ -422,6 +422,7 @@ mod tests {
     fn ctx<'a>(config: &'a crate::config::Config, m: &'a Incoming) -> Context<'a> {
         Context {
             config,
+            clock: &crate::clock::Clock::System,
             msg: m,
             level: crate::access::level(&config.access, &m.sender),
             is_relay: crate::access::is_relay(&config.access, &m.sender),

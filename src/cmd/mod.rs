@@ -94,6 +94,8 @@ pub trait Directory: Send + Sync {
 /// What a command knows about the message that invoked it.
 pub struct Context<'a> {
     pub config: &'a Config,
+    /// "Now", for what depends on it rather than on the message's time.
+    pub clock: &'a crate::clock::Clock,
     pub msg: &'a Incoming,
     pub level: Level,
     pub is_relay: bool,
@@ -181,6 +183,7 @@ pub(crate) mod testing {
     /// privately) at `time`: what the bot does after the rate limit, without a network.
     pub async fn say(
         config: &crate::config::Config,
+        clock: &crate::clock::Clock,
         store: &crate::store::Store,
         directory: &dyn Directory,
         (time, channel): (chrono::DateTime<chrono::Utc>, Option<&str>),
@@ -200,6 +203,7 @@ pub(crate) mod testing {
         };
         let ctx = Context {
             config,
+            clock,
             msg: &msg,
             level: crate::access::level(&config.access, &msg.sender),
             is_relay: false,

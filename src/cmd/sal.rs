@@ -633,6 +633,7 @@ base_url = "https://sal.example/"
         let m = msg(channel, account);
         let ctx = Context {
             config: c,
+            clock: &crate::clock::Clock::System,
             msg: &m,
             level: crate::access::level(&c.access, &m.sender),
             is_relay: false,

@@ -107,7 +107,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
                 }
             };
             let by = ctx.msg.sender.account.clone().unwrap_or_else(|| ctx.msg.sender.nick.clone());
-            let ends = ctx.config.clock.now() + length;
+            let ends = ctx.clock.now() + length;
             let mut comment = crate::text::strip_formatting(&reason).trim().to_string();
             if security {
                 comment += PRIVATE_MARK;

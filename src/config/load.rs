@@ -103,7 +103,6 @@ pub fn parse_with(raw: &str, checks: &[Check]) -> Result<Config, Vec<Problem>> {
             ratelimit: ratelimit.unwrap_or_default(),
             ingest: ingest.unwrap_or_default(),
             alerts: alerts.flatten(),
-            clock: crate::clock::Clock::System,
         };
         for (segments, message) in validate(&config).into_iter().chain(checks.iter().flat_map(|check| check(&config))) {
             problems.push(Problem { key: segments.join("."), line: locate(raw, root, &segments), message });

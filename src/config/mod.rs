@@ -50,9 +50,6 @@ pub struct Config {
     /// `[alerts]`: receiving alerts; unset, the alert endpoints refuse everything.
     #[serde(default)]
     pub alerts: Option<AlertsConfig>,
-    /// Not configured in the file: the system clock, or a test's (see `clock`).
-    #[serde(skip)]
-    pub clock: crate::clock::Clock,
 }
 
 #[derive(Debug, Clone, Deserialize)]

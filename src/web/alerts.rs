@@ -34,7 +34,7 @@ pub(super) async fn alertmanager(axum::extract::State(web): Shared, req: Request
         Ok(parts) => parts,
         Err(answer) => return *answer,
     };
-    crate::alerts::receive::take(&web.config, &web.store, web.alerts.as_ref(), &headers, peer, || {
+    crate::alerts::receive::take(&web.config, &web.clock, &web.store, web.alerts.as_ref(), &headers, peer, || {
         crate::alerts::parse_alertmanager(&body)
     })
     .await
@@ -45,8 +45,8 @@ pub(super) async fn generic(axum::extract::State(web): Shared, req: Request) -> 
         Ok(parts) => parts,
         Err(answer) => return *answer,
     };
-    let now = web.config.clock.now();
-    crate::alerts::receive::take(&web.config, &web.store, web.alerts.as_ref(), &headers, peer, || {
+    let now = web.clock.now();
+    crate::alerts::receive::take(&web.config, &web.clock, &web.store, web.alerts.as_ref(), &headers, peer, || {
         crate::alerts::parse_generic(&body, now).map(|a| vec![a])
     })
     .await
@@ -65,7 +65,7 @@ pub(super) async fn pages_page(axum::extract::State(web): Shared, Query(q): Quer
         Err(e) => return unavailable(e),
     };
     let day = match q.week.as_deref().filter(|w| !w.is_empty()) {
-        None => web.config.clock.now().date_naive(),
+        None => web.clock.now().date_naive(),
         Some(w) => match NaiveDate::parse_from_str(w, "%Y-%m-%d") {
             Ok(d) => d,
             Err(_) => return error_page(axum::http::StatusCode::BAD_REQUEST, "week must be a date: YYYY-MM-DD."),

@@ -13,6 +13,7 @@ mod ingest;
 mod status;
 mod timeline;
 
+use crate::clock::Clock;
 use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Record, Role};
 use crate::incident::report::{self, human_duration, Format};
@@ -40,6 +41,8 @@ pub struct Web {
     pub pool: Arc<Pool>,
     pub store: Store,
     pub client: Client,
+    /// "Now" for the pages that show the current week or what is still open.
+    pub clock: Clock,
     links: Links,
     privacy: Privacy,
     ingest: ingest::Ingest,
@@ -48,13 +51,13 @@ pub struct Web {
 }
 
 impl Web {
-    pub fn new(config: Arc<Config>, store: Store, client: Client) -> Result<Arc<Web>, String> {
+    pub fn new(config: Arc<Config>, store: Store, client: Client, clock: Clock) -> Result<Arc<Web>, String> {
         let links = Links { task_url: config.web.task_url.clone(), commit_url: config.web.commit_url.clone() };
         let privacy = Privacy::from_config(&config.sal);
         let pool = Pool::new(config.storage.database.clone());
         let ingest = ingest::Ingest::new(&config)?;
         let alerts = crate::alerts::receive::Receiver::new(&config, client.clone())?;
-        Ok(Arc::new(Web { config, pool, store, client, links, privacy, ingest, alerts }))
+        Ok(Arc::new(Web { config, pool, store, client, clock, links, privacy, ingest, alerts }))
     }
 
     /// Text fit for publishing: IP addresses masked unless in `[sal] internal_networks`.
@@ -340,7 +343,7 @@ async fn incident_page(State(web): Shared, Path(raw): Path<String>) -> Response 
         Ok(Some(r)) => r,
     };
     let i = &r.incident;
-    let now = web.config.clock.now();
+    let now = web.clock.now();
     let start = crate::incident::started_at(i, &r.timeline);
     let mut body = format!(
         "<p><strong>{}</strong> — opened {} UTC, {}{}</p>",
@@ -407,7 +410,7 @@ async fn report(web: &Web, raw: &str, format: Format) -> Response {
             let name = format!("attachment; filename=\"{}.{}\"", report::file_stem(&r.incident), format.extension());
             (
                 [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_DISPOSITION, name)],
-                report::render(&r, format, web.config.clock.now()),
+                report::render(&r, format, web.clock.now()),
             )
                 .into_response()
         }
@@ -425,7 +428,7 @@ async fn report_wikitext(State(web): Shared, Path(raw): Path<String>) -> Respons
 /// This week and the next ones: (week start, duty or None when not scheduled).
 async fn clinic_weeks(web: &Web, weeks: usize) -> Result<Vec<(NaiveDate, Option<crate::clinic::topic::Duty>)>, String> {
     let rule = web.config.clinic.rule()?;
-    let this = rule.week_of(web.config.clock.now());
+    let this = rule.week_of(web.clock.now());
     web.pool
         .read(move |c| {
             (0..weeks)

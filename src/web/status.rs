@@ -21,7 +21,7 @@ const RESOLVED_DAYS: i64 = 7;
 type Listed = Vec<(Incident, Option<Event>)>;
 
 async fn read(web: &Web) -> Result<Listed, String> {
-    let since = web.config.clock.now() - Duration::days(RESOLVED_DAYS);
+    let since = web.clock.now() - Duration::days(RESOLVED_DAYS);
     let list = web.pool.read(move |c| crate::store::incident::status(c, since)).await?;
     Ok(list.into_iter().filter(|(i, _)| !i.private).collect())
 }

@@ -458,16 +458,16 @@ async fn local_web(
          [[channels]]\nname = \"#sec\"\nrole = \"security\"\n\
          [storage]\ndatabase = {database:?}\n[access]\naccounts = []\n{extra}"
     );
-    let mut config = srebot::testing::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
-    if let Some(clock) = clock {
-        config.clock = srebot::testing::clock::Clock::File(clock.to_path_buf());
-    }
+    let config = srebot::testing::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
+    let clock = clock
+        .map_or(srebot::testing::clock::Clock::System, |file| srebot::testing::clock::Clock::File(file.to_path_buf()));
     let (store, thread) = srebot::testing::store::Store::open(&database);
     std::mem::forget(thread); // ends with the test process
     let web = srebot::testing::web::Web::new(
         std::sync::Arc::new(config),
         store.clone(),
         srebot::testing::irc::Client::detached(),
+        clock,
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

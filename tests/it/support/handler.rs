@@ -79,8 +79,14 @@ impl Handler {
     /// What the bot sends for `msg` (nothing when it is not a command for us).
     pub fn send(&self, msg: &Incoming) -> Vec<Outgoing> {
         let Some(command) = srebot::testing::bot::command_in(&self.config, msg) else { return Vec::new() };
-        let replies =
-            self.runtime.block_on(srebot::testing::bot::answer(command, msg, &self.config, &self.store, &Roster));
+        let replies = self.runtime.block_on(srebot::testing::bot::answer(
+            command,
+            msg,
+            &self.config,
+            &srebot::testing::clock::Clock::System,
+            &self.store,
+            &Roster,
+        ));
         lines(replies)
     }
 
