@@ -99,7 +99,14 @@ private_message_channel = "#sre"
         ] {
             let msg = message(nick, channel, text.into());
             if let Some(command) = srebot::testing::bot::command_in(&bot.config, &msg) {
-                bot.runtime.block_on(srebot::testing::bot::answer(command, &msg, &bot.config, &srebot::testing::clock::Clock::System, &bot.store, &Roster));
+                bot.runtime.block_on(srebot::testing::bot::answer(
+                    command,
+                    &msg,
+                    &bot.config,
+                    &srebot::testing::clock::Clock::System,
+                    &bot.store,
+                    &Roster,
+                ));
             }
         }
         bot
@@ -130,7 +137,14 @@ fuzz_target!(|data: &[u8]| {
     let entries = bot.number("SELECT count(*) FROM sal_entry");
     let Some(command) = srebot::testing::bot::command_in(&bot.config, &msg) else { return };
     let is_log = matches!(&command, Command::Log { message } if !message.trim().eq_ignore_ascii_case("undo"));
-    let replies = bot.runtime.block_on(srebot::testing::bot::answer(command, &msg, &bot.config, &srebot::testing::clock::Clock::System, &bot.store, &Roster));
+    let replies = bot.runtime.block_on(srebot::testing::bot::answer(
+        command,
+        &msg,
+        &bot.config,
+        &srebot::testing::clock::Clock::System,
+        &bot.store,
+        &Roster,
+    ));
     assert!(!replies.is_empty(), "silence for {msg:?}");
     assert!(msg.channel.as_deref() != Some("#elsewhere"));
     let prefix = assumed_prefix("srebot", "srebot");

@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 
 fn settings() -> Arc<srebot::testing::irc::session::Settings> {
     static S: OnceLock<Arc<srebot::testing::irc::session::Settings>> = OnceLock::new();
-    S.get_or_init(|| {
-        Arc::new(srebot::testing::session_settings())
-    })
-    .clone()
+    S.get_or_init(|| Arc::new(srebot::testing::session_settings())).clone()
 }
 
 fuzz_target!(|data: &[u8]| {
