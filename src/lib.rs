@@ -25,7 +25,7 @@
 //!   (`srebot clinic import/remove`), [`sts_policies`] (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: [`text`] (formatting codes, task references, truncation), [`clock`] ("now",
-//!   settable in tests);
+//!   settable in tests), [`names`] (`Sender`, and `ChannelName` with IRC's case rule);
 //! - for tests only: `testing` (fixtures for unit tests, tests/, fuzz/ and examples/; hidden from
 //!   the docs), `architecture_tests` (ARCHITECTURE.md's invariants, checked on the sources).
 
@@ -48,6 +48,7 @@ pub mod irc;
 mod irc_checks;
 pub mod live;
 pub(crate) mod metrics;
+pub mod names;
 pub(crate) mod privacy;
 pub mod publish;
 pub(crate) mod ratelimit;

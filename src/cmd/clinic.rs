@@ -260,7 +260,7 @@ fn refusal(sub: &Sub, ctx: &Context<'_>, rule: &WeekRule) -> Option<String> {
 /// first), so that `!clinic who` finds them by account too.
 fn account_of(ctx: &Context<'_>, nick: &str) -> Option<String> {
     let asked_in = ctx.msg.channel.iter().cloned();
-    let ours = ctx.config.channels.iter().map(|c| c.name.clone());
+    let ours = ctx.config.channels.iter().map(|c| c.name.to_string());
     asked_in.chain(ours).find_map(|chan| ctx.directory.presence(&chan, nick)).and_then(|sender| sender.account)
 }
 

@@ -414,13 +414,13 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
     };
     let private = chan.role == ChannelRole::Security;
     let here = Here {
-        channel: chan.name.clone(),
-        scope: crate::incident::scope(&chan.name, private),
+        channel: chan.name.to_string(),
+        scope: crate::incident::scope(chan.name.as_str(), private),
         private,
         nick: ctx.msg.sender.nick.clone(),
         account,
         at: ctx.msg.time,
-        present: ctx.directory.accounts_in(&chan.name),
+        present: ctx.directory.accounts_in(chan.name.as_str()),
         drafts: ctx.config.report_dir(),
         status_notice: !private && ctx.config.publish.mediawiki.as_ref().is_some_and(|mw| mw.status_page.is_some()),
     };

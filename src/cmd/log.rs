@@ -23,11 +23,11 @@ fn channel_for<'a>(ctx: &'a Context<'_>) -> Result<(&'a str, bool, bool), String
     let c = ctx.config;
     match &ctx.msg.channel {
         Some(name) => match c.channel(name) {
-            Some(ch) => Ok((&ch.name, ch.role == ChannelRole::Security, false)),
+            Some(ch) => Ok((ch.name.as_str(), ch.role == ChannelRole::Security, false)),
             None => Err(format!("{name} is not a logging channel.")),
         },
         None => match c.sal.private_message_channel.as_deref().and_then(|n| c.channel(n)) {
-            Some(ch) => Ok((&ch.name, ch.role == ChannelRole::Security, true)),
+            Some(ch) => Ok((ch.name.as_str(), ch.role == ChannelRole::Security, true)),
             None => {
                 let public: Vec<&str> =
                     c.channels.iter().filter(|ch| ch.role == ChannelRole::Public).map(|ch| ch.name.as_str()).collect();

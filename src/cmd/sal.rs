@@ -220,7 +220,9 @@ impl Place {
         match &ctx.msg.channel {
             None => Ok(Place { channel: None, security: false }),
             Some(name) => match ctx.config.channel(name) {
-                Some(ch) => Ok(Place { channel: Some(ch.name.clone()), security: ch.role == ChannelRole::Security }),
+                Some(ch) => {
+                    Ok(Place { channel: Some(ch.name.to_string()), security: ch.role == ChannelRole::Security })
+                }
                 None => Err("This is not one of srebot's channels.".into()),
             },
         }
