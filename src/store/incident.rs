@@ -2,6 +2,7 @@
 
 use super::sal::time_text;
 use crate::incident::model::{Event, EventKind, Incident, Record, Role, State, Tenure};
+use crate::names::ChannelName;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -156,13 +157,16 @@ pub fn find(conn: &Connection, scope: &str, number: i64) -> rusqlite::Result<Opt
         .optional()
 }
 
-/// Incidents of `channel` that are not closed, oldest first.
+/// Incidents of `channel` (any spelling of it, see [`ChannelName`]) that are not closed, oldest
+/// first. SQLite's NOCASE knows ASCII only, so the channel is compared here; the incidents not
+/// closed are few.
 pub fn not_closed_in(conn: &Connection, channel: &str) -> rusqlite::Result<Vec<Incident>> {
-    conn.prepare_cached(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incident WHERE channel = ?1 COLLATE NOCASE AND state != 'closed' ORDER BY id"
-    ))?
-    .query_map([channel], incident)?
-    .collect()
+    let channel = ChannelName::from(channel);
+    let open: Vec<Incident> = conn
+        .prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incident WHERE state != 'closed' ORDER BY id"))?
+        .query_map([], incident)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(open.into_iter().filter(|i| channel == i.channel.as_str()).collect())
 }
 
 /// Every incident, newest first; `public_only` leaves out security-channel incidents.
@@ -656,6 +660,42 @@ mod tests {
         assert_eq!(find(&c, "#sec", 2).unwrap().unwrap().id, s2.id);
         assert!(find(&c, "public", 3).unwrap().is_none());
         assert!(find(&c, "#sec2", 2).unwrap().is_none());
+        let bracket = open_in("#Sec[2]", true);
+        assert_eq!(open_in("#sec{2}", true).number, 2, "RFC 1459: the same channel, the same sequence");
+        let ids = |chan: &str| not_closed_in(&c, chan).unwrap().iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(ids("#SEC{2}"), ids("#sec[2]"));
+        assert_eq!(ids("#SEC{2}")[0], bracket.id);
+        assert_eq!(ids("#SeC").len(), 2, "#sec and #SEC are one channel");
+    }
+
+    #[test]
+    fn migration_0015_folds_security_scopes_by_rfc1459() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
+        let migrations = crate::store::migrations::MIGRATIONS;
+        let at = migrations.iter().position(|(name, _)| name.starts_with("0015")).expect("0015");
+        for (_, sql) in &migrations[..at] {
+            c.execute_batch(sql).unwrap();
+        }
+        for (chan, private, scope) in [("#Ops[1]", 0, "public"), ("#Sec[1]\\~", 1, "#sec[1]\\~")] {
+            c.execute(
+                "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at, scope, number)
+                 VALUES (?1, ?2, 'x', 'closed', '2026-01-01T00:00:00.000Z', 'a', '2026-01-01T00:00:00.000Z', ?3, 1)",
+                params![chan, private, scope],
+            )
+            .unwrap();
+        }
+        c.execute_batch(migrations[at].1).unwrap();
+        let scopes: Vec<String> = c
+            .prepare("SELECT scope FROM incident ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(scopes, ["public".to_string(), crate::incident::scope("#Sec[1]\\~", true)]);
+        assert_eq!(scopes[1], "#sec{1}|^");
+        assert_eq!(open(&c, "#SEC{1}|^", true, "y", &by(0)).unwrap().number, 2, "the old sequence continues");
     }
 
     #[test]
