@@ -12,7 +12,8 @@ use crate::config::{ChannelRole, Config};
 use crate::incident::model::{Event, EventKind, Incident, Role, State, Tenure};
 use crate::incident::report::{self, human_duration, Format};
 use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when, start_note, started_at};
-use crate::store::incident::{self as db, Actor};
+use crate::store::incident as db;
+use crate::store::Actor;
 use crate::store::{Store, StoreError};
 use crate::text::{strip_formatting, truncate_bytes};
 use chrono::{DateTime, Duration, Utc};
@@ -278,8 +279,8 @@ struct Here {
 }
 
 impl Here {
-    fn actor(&self) -> Actor<'_> {
-        Actor { at: self.at, nick: &self.nick, account: &self.account }
+    fn actor(&self) -> Actor {
+        Actor { at: self.at, nick: self.nick.clone(), account: Some(self.account.clone()) }
     }
 
     /// What to call a role holder: the nick their account uses now.
@@ -838,7 +839,7 @@ async fn publish_report(
     let (nick, at, filed_url) = (ctx.msg.sender.nick.clone(), ctx.msg.time, url.clone());
     store
         .call(move |conn| {
-            let who = Actor { at, nick: &nick, account: &account };
+            let who = Actor { at, nick, account: Some(account) };
             db::report_published(conn, id, &title, revid, &filed_url, &who)
         })
         .await

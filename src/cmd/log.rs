@@ -14,7 +14,7 @@ use crate::access::Level;
 use crate::config::ChannelRole;
 use crate::irc::Ack;
 use crate::publish::{self, Targets};
-use crate::store::{incident, sal, Store};
+use crate::store::{incident, sal, Actor, Store};
 use crate::text;
 use std::future::Future;
 
@@ -112,8 +112,7 @@ pub(crate) fn store_entry(
 ) -> rusqlite::Result<(i64, bool)> {
     let id = sal::insert(conn, entry)?;
     // "!log everything": what is logged during an incident is its timeline.
-    let who =
-        incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
+    let who = Actor { at: entry.logged_at, nick: entry.nick.clone(), account: entry.account.clone() };
     incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
     // In the same transaction: an acknowledged entry cannot miss its publication.
     let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
@@ -334,7 +333,7 @@ async fn undo(explicit: Option<i64>, ctx: &Context<'_>, store: &Store) -> Result
     let channel = channel.to_string();
     let window = chrono::Duration::minutes(i64::from(ctx.config.sal.undo_minutes));
     let minutes = ctx.config.sal.undo_minutes;
-    let who = sal::Actor { at: ctx.msg.time, nick: ctx.msg.sender.nick.clone(), account: Some(account.clone()) };
+    let who = Actor { at: ctx.msg.time, nick: ctx.msg.sender.nick.clone(), account: Some(account.clone()) };
     let targets = Targets::from_config(ctx.config);
     let outcome = store
         .call(move |conn| {

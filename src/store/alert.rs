@@ -1,8 +1,9 @@
 //! SQL of alerts: one row per fingerprint, its firing/resolved history, its channels, acks, and
 //! the incidents it joined.
 
-use super::incident::{self, Actor, NewEvent};
+use super::incident::{self, NewEvent};
 use super::sal::time_text;
+use super::Actor;
 use crate::alerts::Alert;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -198,7 +199,7 @@ pub fn on_timeline(
         _ => ("fired", alert.starts_at),
     };
     let text = format!("alert {what}: {} (alert #{})", crate::alerts::line::describe(alert), alert.id);
-    let who = Actor { at: now, nick: &alert.source, account: &alert.source };
+    let who = Actor { at: now, nick: alert.source.clone(), account: Some(alert.source.clone()) };
     incident::add_event(
         conn,
         incident_id,
@@ -293,7 +294,7 @@ pub fn public_firing(conn: &Connection) -> rusqlite::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::incident::Actor;
+    use crate::store::Actor;
     use chrono::TimeZone;
 
     fn alert(fp: &str, firing: bool, start_min: u32) -> Alert {
@@ -322,7 +323,7 @@ mod tests {
         let hour = Duration::minutes(60);
         let chans = vec!["#SRE".to_string()];
         // An incident open in the channel: the alert joins its timeline.
-        let who = Actor { at: now, nick: "alice", account: "alice" };
+        let who = Actor { at: now, nick: "alice".into(), account: Some("alice".into()) };
         let inc = crate::store::incident::open(&conn, "#sre", false, "wikis down", &who).unwrap();
 
         let r = receive(&conn, &alert("f1", true, 0), &chans, false, now, hour).unwrap();

@@ -508,7 +508,8 @@ async fn paging_follows_next_to_the_end_without_gaps_or_duplicates() {
                 };
                 let id = sal::insert(conn, &e)?;
                 if i % 29 == 20 {
-                    let who = sal::Actor { at: e.logged_at, nick: "root".into(), account: Some("root".into()) };
+                    let who =
+                        srebot::store::Actor { at: e.logged_at, nick: "root".into(), account: Some("root".into()) };
                     let stored = sal::get(conn, id)?.unwrap();
                     sal::hide(conn, &stored, sal::Kind::Redact, &who, "test")?;
                 } else if !private {
