@@ -251,6 +251,7 @@ fn context<'a>(config: &'a Config, msg: &'a Incoming, directory: &'a dyn Directo
         config,
         msg,
         directory,
+        origin: cmd::Origin::of(config, msg),
     }
 }
 

@@ -425,6 +425,7 @@ mod tests {
             level: crate::access::level(&config.access, &m.sender),
             is_relay: crate::access::is_relay(&config.access, &m.sender),
             directory: &*NOBODY,
+            origin: crate::cmd::Origin::of(config, m),
         }
     }
 
