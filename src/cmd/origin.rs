@@ -54,7 +54,12 @@ impl Origin {
     /// Whether something of `channel` (a log entry, an incident) may be shown here: a private
     /// one only in its own security channel, in any spelling of it.
     pub fn may_see(&self, private: bool, channel: &str) -> bool {
-        !private || self.security_channel().is_some_and(|c| c == channel)
+        !private || (self.security && self.said_in(channel))
+    }
+
+    /// Whether it was said in `channel` (any spelling of it).
+    pub fn said_in(&self, channel: &str) -> bool {
+        self.channel.as_ref().is_some_and(|c| c == channel)
     }
 
     /// Who, for the store's records of a change.
