@@ -20,6 +20,8 @@ pub struct Origin {
     pub nick: String,
     /// The services account; `None` when not identified.
     pub account: Option<String>,
+    /// `nick!user@host`.
+    pub hostmask: String,
     /// When it was said.
     pub at: DateTime<Utc>,
 }
@@ -33,6 +35,7 @@ impl Origin {
             security: configured.is_some_and(|c| c.role == ChannelRole::Security),
             nick: msg.sender.nick.clone(),
             account: msg.sender.account.clone(),
+            hostmask: msg.sender.hostmask(),
             at: msg.time,
         }
     }
@@ -60,6 +63,11 @@ impl Origin {
     /// Whether it was said in `channel` (any spelling of it).
     pub fn said_in(&self, channel: &str) -> bool {
         self.channel.as_ref().is_some_and(|c| c == channel)
+    }
+
+    /// Who a change is recorded as where a name is enough: the account, else the hostmask.
+    pub fn recorded_as(&self) -> &str {
+        self.account.as_deref().unwrap_or(&self.hostmask)
     }
 
     /// Who, for the store's records of a change.
@@ -94,9 +102,11 @@ mod tests {
         assert_eq!(o.our_channel().unwrap().map(ChannelName::as_str), Some("#sre-security"), "as configured");
         assert!(o.security && o.may_see(true, "#SRE-SECURITY") && !o.may_see(true, "#sre"));
         assert_eq!(o.actor().account.as_deref(), Some("alice"));
+        assert_eq!(o.recorded_as(), "alice");
         let public = said(Some("#SRE"), None);
         assert!(!public.security && public.may_see(false, "#other") && !public.may_see(true, "#sre-security"));
         let private = said(None, None);
+        assert_eq!(private.recorded_as(), "alice!u@h");
         assert_eq!(private.our_channel(), Ok(None));
         assert!(!private.may_see(true, "#sre-security"));
         let elsewhere = said(Some("#elsewhere"), None);
