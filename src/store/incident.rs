@@ -644,7 +644,7 @@ mod tests {
     }
 
     #[test]
-    fn migration_0015_folds_security_scopes_by_rfc1459() {
+    fn migration_0015_folds_security_scopes_and_alert_channels_by_rfc1459() {
         let dir = tempfile::tempdir().unwrap();
         let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
         let migrations = crate::store::migrations::MIGRATIONS;
@@ -660,7 +660,11 @@ mod tests {
             )
             .unwrap();
         }
+        c.pragma_update(None, "foreign_keys", false).unwrap(); // a channel row is all 0015 reads
+        c.execute("INSERT INTO alert_channel (alert_id, channel) VALUES (1, '#ops[1]\\~')", []).unwrap();
         c.execute_batch(migrations[at].1).unwrap();
+        let alert_channel: String = c.query_row("SELECT channel FROM alert_channel", [], |r| r.get(0)).unwrap();
+        assert_eq!(alert_channel, "#ops{1}|^");
         let scopes: Vec<String> = c
             .prepare("SELECT scope FROM incident ORDER BY id")
             .unwrap()

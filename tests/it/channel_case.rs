@@ -10,6 +10,7 @@ use crate::web::expand;
 use std::time::Duration;
 
 const MARKER: &str = "okapi-rotation-4417";
+const ALERTS_TOKEN: &str = "alert-token-77d1e0";
 
 async fn say(a: &mut TestClient, botnick: &str, target: &str, text: &str) -> String {
     a.privmsg(target, text).await;
@@ -40,12 +41,16 @@ async fn a_security_channel_spelled_otherwise_in_config_is_the_same_channel_ever
     let secrets = tempfile::tempdir().unwrap();
     let pw = secrets.path().join("bot-password");
     std::fs::write(&pw, "k2v7q4m9a3b8c6d1e5f0g7h2j4n6p8r3\n").unwrap();
+    let token = secrets.path().join("alerts-token");
+    std::fs::write(&token, format!("{ALERTS_TOKEN}\n")).unwrap();
     let web = free_port();
     opts.channels = channels;
     // A wiki that is down: what would be published waits in the outbox, where it can be seen.
     opts.extra = format!(
         "[web]\nlisten = \"127.0.0.1:{web}\"\n[publish.mediawiki]\napi_url = \"http://127.0.0.1:{}/api.php\"\n\
-         page = \"SAL\"\nusername = \"Bot@sal\"\npassword_file = {pw:?}\nretry_min_seconds = 60\n",
+         page = \"SAL\"\nusername = \"Bot@sal\"\npassword_file = {pw:?}\nretry_min_seconds = 60\n\
+         [alerts]\ntoken_file = {token:?}\n[[alerts.routes]]\nmatch = {{ source = \"icinga-sec\" }}\n\
+         channels = [\"{configured}\"]\n",
         free_port()
     );
     let bot = BotProcess::start(opts);
@@ -107,6 +112,27 @@ async fn a_security_channel_spelled_otherwise_in_config_is_the_same_channel_ever
         })
         .unwrap();
     assert_eq!(timeline, 1);
+
+    // An alert routed to the configured spelling is said there, and `!alerts` asked in the
+    // server's spelling finds it.
+    let alert = serde_json::json!({"source": "icinga-sec", "name": format!("{MARKER}-alert"), "host": "vault1",
+                                   "severity": "critical", "state": "firing", "summary": "x", "url": ""})
+    .to_string();
+    let posted = crate::http::exchange(
+        web,
+        format!(
+            "POST /api/v1/alerts/generic HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Authorization: Bearer {ALERTS_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{alert}",
+            alert.len()
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    let said = a.expect_privmsg_from(&botnick, &sec, WAIT).await;
+    assert!(said.starts_with("FIRING") && said.contains(MARKER), "{said}");
+    let firing = say(&mut a, &botnick, &sec, "!alerts").await;
+    assert!(firing.starts_with("1 firing in "), "{firing}");
 
     // No web route shows any of it, by either spelling.
     let ids: Vec<String> = (0..=4).map(|n| n.to_string()).collect();
