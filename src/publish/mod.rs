@@ -42,22 +42,11 @@ pub struct Targets {
 
 impl Targets {
     pub fn from_config(config: &Config) -> Targets {
-        let mediawiki = config.publish.mediawiki.as_ref().map(|mw| {
-            config
-                .channels
-                .iter()
-                .filter(|ch| mw.publishes(config, ch.name.as_str()))
-                .map(|ch| ch.name.clone())
-                .collect()
-        });
-        let phorge = config.publish.phorge.as_ref().map(|ph| {
-            config
-                .channels
-                .iter()
-                .filter(|ch| ph.publishes(config, ch.name.as_str()))
-                .map(|ch| ch.name.clone())
-                .collect()
-        });
+        let published = |publishes: &dyn Fn(&str) -> bool| {
+            config.channels.iter().filter(|ch| publishes(ch.name.as_str())).map(|ch| ch.name.clone()).collect()
+        };
+        let mediawiki = config.publish.mediawiki.as_ref().map(|mw| published(&|ch| mw.publishes(config, ch)));
+        let phorge = config.publish.phorge.as_ref().map(|ph| published(&|ch| ph.publishes(config, ch)));
         Targets { mediawiki, phorge }
     }
 

@@ -643,15 +643,21 @@ mod tests {
         assert_eq!(ids("#SeC").len(), 2, "#sec and #SEC are one channel");
     }
 
-    #[test]
-    fn migration_0015_folds_security_scopes_and_alert_channels_by_rfc1459() {
+    /// A database migrated up to the migration named `prefix…`, and that migration's SQL.
+    fn just_before(prefix: &str) -> (tempfile::TempDir, Connection, &'static str) {
         let dir = tempfile::tempdir().unwrap();
         let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
         let migrations = crate::store::migrations::MIGRATIONS;
-        let at = migrations.iter().position(|(name, _)| name.starts_with("0015")).expect("0015");
+        let at = migrations.iter().position(|(name, _)| name.starts_with(prefix)).expect(prefix);
         for (_, sql) in &migrations[..at] {
             c.execute_batch(sql).unwrap();
         }
+        (dir, c, migrations[at].1)
+    }
+
+    #[test]
+    fn migration_0015_folds_security_scopes_and_alert_channels_by_rfc1459() {
+        let (_dir, c, sql) = just_before("0015");
         for (chan, private, scope) in [("#Ops[1]", 0, "public"), ("#Sec[1]\\~", 1, "#sec[1]\\~")] {
             c.execute(
                 "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at, scope, number)
@@ -662,7 +668,7 @@ mod tests {
         }
         c.pragma_update(None, "foreign_keys", false).unwrap(); // a channel row is all 0015 reads
         c.execute("INSERT INTO alert_channel (alert_id, channel) VALUES (1, '#ops[1]\\~')", []).unwrap();
-        c.execute_batch(migrations[at].1).unwrap();
+        c.execute_batch(sql).unwrap();
         let alert_channel: String = c.query_row("SELECT channel FROM alert_channel", [], |r| r.get(0)).unwrap();
         assert_eq!(alert_channel, "#ops{1}|^");
         let scopes: Vec<String> = c
@@ -679,13 +685,7 @@ mod tests {
 
     #[test]
     fn migration_numbers_existing_incidents_in_id_order_per_scope() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
-        let migrations = crate::store::migrations::MIGRATIONS;
-        let at = migrations.iter().position(|(name, _)| name.starts_with("0007")).expect("0007");
-        for (_, sql) in &migrations[..at] {
-            c.execute_batch(sql).unwrap();
-        }
+        let (_dir, c, sql) = just_before("0007");
         for (chan, private) in [("#sre", 0), ("#Sec", 1), ("#ops", 0), ("#sec", 1), ("#sre", 0)] {
             c.execute(
                 "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at)
@@ -694,7 +694,7 @@ mod tests {
             )
             .unwrap();
         }
-        c.execute_batch(migrations[at].1).unwrap();
+        c.execute_batch(sql).unwrap();
         let rows: Vec<(i64, String, i64)> = c
             .prepare("SELECT id, scope, number FROM incident ORDER BY id")
             .unwrap()

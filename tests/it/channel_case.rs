@@ -3,10 +3,10 @@
 //! incidents numbered in its own scope and found from either spelling (#13).
 
 use crate::botproc::{BotOpts, BotProcess};
-use crate::http::{free_port, get};
+use crate::http::free_port;
 use crate::sal::wait_join;
 use crate::support::{shared_network, Scene, TestClient, WAIT};
-use crate::web::expand;
+use crate::web::assert_no_route_shows;
 use std::time::Duration;
 
 const MARKER: &str = "okapi-rotation-4417";
@@ -148,20 +148,6 @@ async fn a_security_channel_spelled_otherwise_in_config_is_the_same_channel_ever
         format!("?channel={}", crate::http_param(&configured)),
         "?q=okapi".into(),
     ];
-    let mut scanned = 0;
-    for (route, _) in srebot::web::ROUTES {
-        for path in expand(route, &values) {
-            for query in &queries {
-                let url = format!("{path}{query}");
-                let r = get(web, &url).await;
-                assert!(matches!(r.status, 200 | 400 | 404 | 405), "{url}: {} {}", r.status, r.body);
-                let body = r.body.to_lowercase();
-                for text in [MARKER, sec.as_str()] {
-                    assert!(!body.contains(text), "{url} shows {text:?}:\n{}", r.body);
-                }
-                scanned += 1;
-            }
-        }
-    }
+    let scanned = assert_no_route_shows(web, &values, &queries, &[MARKER, &sec, &configured]).await;
     assert!(scanned > 50, "{scanned} pages scanned");
 }
