@@ -8,10 +8,10 @@
 //! Target (issue 16): 1,000 notifications/s accepted with p99 ≤ 20 ms.
 
 #[path = "../tests/it/http.rs"]
-#[allow(dead_code)]
+#[allow(dead_code)] // tests/it's HTTP helpers: this bench uses only some
 mod http;
 
-use srebot::web::Web;
+use srebot::testing::web::Web;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,11 +55,11 @@ channels = ["#sre"]
 "##,
     );
     config.storage.database = db.clone();
-    let (store, _thread) = srebot::store::Store::open(&db);
-    let web = Web::new(Arc::new(config), store.clone(), srebot::irc::Client::detached()).unwrap();
+    let (store, _thread) = srebot::testing::store::Store::open(&db);
+    let web = Web::new(Arc::new(config), store.clone(), srebot::testing::irc::Client::detached()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(srebot::web::serve(listener, web));
+    tokio::spawn(srebot::testing::web::serve(listener, web));
 
     // `!log`-sized writes alongside, 20 a second.
     let logs = tokio::spawn({
@@ -71,7 +71,7 @@ channels = ["#sre"]
             while Instant::now() < end {
                 tick.tick().await;
                 let t = Instant::now();
-                let entry = srebot::store::sal::NewEntry {
+                let entry = srebot::testing::store::sal::NewEntry {
                     logged_at: chrono::Utc::now(),
                     channel: "#sre".into(),
                     nick: "alice".into(),
@@ -83,7 +83,7 @@ channels = ["#sre"]
                     via_private_message: false,
                     tasks: vec!["T123456".into()],
                 };
-                store.call(move |c| srebot::store::sal::insert(c, &entry)).await.expect("log write");
+                store.call(move |c| srebot::testing::store::sal::insert(c, &entry)).await.expect("log write");
                 times.push(t.elapsed());
             }
             times
@@ -116,7 +116,7 @@ channels = ["#sre"]
     times.sort();
     log_times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let stored: i64 = srebot::store::open_database(&db)
+    let stored: i64 = srebot::testing::store::open_database(&db)
         .unwrap()
         .query_row("SELECT count(*) FROM alert_event", [], |r| r.get(0))
         .unwrap();

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{Message, NetOpts, Network};
+use support::{acked_ids, Message, NetOpts, Network};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -463,26 +463,6 @@ async fn pinger(port: u16, stop: watch::Receiver<bool>) {
 
 // ---------------------------------------------------------------------------------------------
 // Acks
-
-/// The ids an ack names (`#7`, `#5–#9`); nicks cannot contain `#`.
-fn acked_ids(text: &str) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('#') {
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let Ok(start) = rest[..digits].parse::<i64>() else { continue };
-        rest = &rest[digits..];
-        let mut end = start;
-        if let Some(r) = rest.strip_prefix("\u{2013}#") {
-            let d = r.bytes().take_while(u8::is_ascii_digit).count();
-            end = r[..d].parse().unwrap_or(start);
-            rest = &r[d..];
-        }
-        ids.extend(start..=end);
-    }
-    ids
-}
 
 /// How many of the acks in `text` are for `nick`: `Logged #7, nick`, `Logged #5–#9, nick`, or
 /// `Logged #5–#9 (nick ×3, other ×2)`.
@@ -1313,8 +1293,6 @@ mod tests {
 
     #[test]
     fn reads_acks() {
-        assert_eq!(acked_ids("Logged #7, ld1"), vec![7]);
-        assert_eq!(acked_ids("Logged #5\u{2013}#7, #9 (ld1 \u{00d7}3, ld2)"), vec![5, 6, 7, 9]);
         assert_eq!(acks_for("Logged #5\u{2013}#7, #9 (ld1 \u{00d7}3, ld2)", "ld2", 4), 1);
         assert_eq!(acks_for("Logged #5\u{2013}#7, #9 (ld1 \u{00d7}3, ld2)", "ld1", 4), 3);
         assert_eq!(acks_for("Logged #5\u{2013}#7, ld1", "ld1", 3), 3);

@@ -6,11 +6,11 @@
 //! Target (issue 6): with 1,000,000 rows, search and page render p99 ≤ 20 ms on a 2-core machine.
 
 #[path = "../tests/it/http.rs"]
-#[allow(dead_code)]
+#[allow(dead_code)] // tests/it's HTTP helpers: this bench uses only some
 mod http;
 
 use rusqlite::params;
-use srebot::web::Web;
+use srebot::testing::web::Web;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,7 +72,7 @@ fn message(i: u64) -> String {
 const FILL_BATCH: u64 = 100;
 
 fn fill(path: &std::path::Path, rows: u64) {
-    let mut conn = srebot::store::open_database(path).expect("database");
+    let mut conn = srebot::testing::store::open_database(path).expect("database");
     // Only the fill: the bot itself never runs without synchronous=FULL.
     conn.execute_batch("PRAGMA synchronous = OFF").unwrap();
     let start = Instant::now();
@@ -99,7 +99,7 @@ fn fill(path: &std::path::Path, rows: u64) {
                 let nick = format!("user{}", i % 40);
                 insert
                     .execute(params![
-                        srebot::store::sal::time_text(&at),
+                        srebot::testing::store::sal::time_text(&at),
                         channel,
                         nick,
                         format!("{nick}@sre/{nick}"),
@@ -110,7 +110,7 @@ fn fill(path: &std::path::Path, rows: u64) {
             }
         }
         // As the bot's store does at the end of each batch.
-        srebot::store::sal::index_new_entries(&tx).unwrap();
+        srebot::testing::store::sal::index_new_entries(&tx).unwrap();
         tx.commit().unwrap();
     }
     eprintln!("filled {rows} rows in {:.1} s, {FILL_BATCH} per commit", start.elapsed().as_secs_f64());
@@ -139,11 +139,11 @@ task_url = "https://phabricator.example.org/{}"
 "##,
     );
     config.storage.database = db.clone();
-    let (store, _thread) = srebot::store::Store::open(&db);
-    let web = Web::new(Arc::new(config), store, srebot::irc::Client::detached()).unwrap();
+    let (store, _thread) = srebot::testing::store::Store::open(&db);
+    let web = Web::new(Arc::new(config), store, srebot::testing::irc::Client::detached()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(srebot::web::serve(listener, web));
+    tokio::spawn(srebot::testing::web::serve(listener, web));
     let middle = rows / 2;
     let scenarios: Vec<(&str, String)> = vec![
         ("firehose page", "/sal".into()),

@@ -188,21 +188,113 @@ fn domain_rules_never_do_io_through_the_bot() {
     }
 }
 
-#[test]
-fn access_and_ratelimit_know_of_irc_only_the_sender() {
+/// The places where `module` names an item of `irc` (`crate::irc::x`) other than `allowed`.
+fn irc_items_of(module: &str, allowed: &[&str]) -> Vec<String> {
     let irc_item = Regex::new(r"\bcrate::irc::(\w+)").unwrap();
     let mut found = Vec::new();
-    for module in ["access", "ratelimit"] {
-        for file in files(module) {
-            for (i, line) in code(&file).iter().enumerate() {
-                for c in irc_item.captures_iter(line).filter(|c| &c[1] != "Sender") {
-                    found.push(format!("{}:{}: {module} uses irc::{}", rel(&file), i + 1, &c[1]));
-                }
+    for file in files(module) {
+        for (i, line) in code(&file).iter().enumerate() {
+            for c in irc_item.captures_iter(line).filter(|c| !allowed.contains(&&c[1])) {
+                found.push(format!("{}:{}: {module} uses irc::{}", rel(&file), i + 1, &c[1]));
             }
         }
+    }
+    found
+}
+
+#[test]
+fn access_and_ratelimit_know_of_irc_only_the_sender() {
+    let mut found = Vec::new();
+    for module in ["access", "ratelimit"] {
+        found.extend(irc_items_of(module, &["Sender"]));
         found.extend(imports_of(module, Some(&["store", "cmd", "bot", "web"])));
     }
     assert_none("`access` and `ratelimit` take `irc::Sender` and nothing else of `irc`, and no SQL", found);
+}
+
+#[test]
+fn publish_and_clinic_know_of_irc_only_its_case_rule() {
+    let mut found = Vec::new();
+    for module in ["publish", "clinic"] {
+        found.extend(irc_items_of(module, &["casefold_eq", "isupport"]));
+    }
+    assert_none("`publish` and `clinic` take of `irc` only its case rule (`casefold_eq`, `isupport::fold`)", found);
+}
+
+/// A string literal, so that `Account::LoggedIn` is not taken for words.
+static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""(?:[^"\\]|\\.)*""#).unwrap());
+
+#[test]
+fn the_connection_layer_and_the_bot_do_not_word_acks() {
+    let mut found = Vec::new();
+    for module in ["irc", "bot"] {
+        for file in files(module) {
+            for (i, line) in code(&file).iter().enumerate() {
+                // The words of an ack: `Logged #42, alice`, or merged, `(alice ×5)`.
+                if STRING.find_iter(line).any(|s| s.as_str().contains("Logged") || s.as_str().contains('×')) {
+                    found.push(format!("{}:{}: {module} words an ack", rel(&file), i + 1));
+                }
+            }
+        }
+    }
+    assert_none("`irc` and `bot` never word an ack (its words are `cmd::log`'s)", found);
+}
+
+#[test]
+fn main_only_parses_the_arguments_and_calls_the_library() {
+    let file = src().join("main.rs");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut found = Vec::new();
+    let lines = text.lines().count();
+    if lines >= 80 {
+        found.push(format!("{}: {lines} lines (at most 79)", rel(&file)));
+    }
+    let runtime = Regex::new(r"\btokio\b|^\s*(pub )?mod \w+").unwrap();
+    for (i, line) in code(&file).iter().enumerate() {
+        if runtime.is_match(line) {
+            found.push(format!("{}:{}: main runs or defines something itself", rel(&file), i + 1));
+        }
+    }
+    assert_none(
+        "`main.rs` only parses the arguments and calls the library (under 80 lines, no `tokio`, no `mod`)",
+        found,
+    );
+}
+
+#[test]
+fn the_web_view_opens_the_database_read_only() {
+    let open = Regex::new(r"\b(Connection::open\w*|open_database)\b").unwrap();
+    let mut found = Vec::new();
+    for file in files("web") {
+        let lines = code(&file);
+        for (i, line) in lines.iter().enumerate() {
+            let Some(m) = open.find(line) else { continue };
+            let call: String = lines[i..lines.len().min(i + 4)].concat();
+            if m.as_str() != "Connection::open_with_flags" || !call.contains("SQLITE_OPEN_READ_ONLY") {
+                found.push(format!("{}:{}: {} without SQLITE_OPEN_READ_ONLY", rel(&file), i + 1, m.as_str()));
+            }
+        }
+    }
+    assert_none("`web` opens SQLite only read-only (`web::db`); it writes through `store` alone", found);
+}
+
+#[test]
+fn migrations_are_numbered_in_order_without_gaps() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    names.sort();
+    let found: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter(|(i, name)| !name.starts_with(&format!("{:04}_", i + 1)))
+        .map(|(i, name)| format!("migrations/{name}: expected number {:04}", i + 1))
+        .collect();
+    assert_none("migrations are numbered 0001, 0002, … in order, without gaps or doubles", found);
 }
 
 static SQL: LazyLock<Regex> =
@@ -225,6 +317,20 @@ fn sql_is_written_only_in_store_and_web_db() {
         }
     }
     assert_none("SQL is written only in `store` and in `web::db`", found);
+}
+
+#[test]
+fn only_cli_and_testing_are_public() {
+    let lib = src().join("lib.rs");
+    let public = Regex::new(r"^pub mod (\w+);").unwrap();
+    let found: Vec<String> = code(&lib)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, line)| public.captures(line).map(|c| (i, c[1].to_string())))
+        .filter(|(_, name)| name != "cli" && name != "testing")
+        .map(|(i, name)| format!("{}:{}: `pub mod {name}`", rel(&lib), i + 1))
+        .collect();
+    assert_none("only `cli` and `testing` are public top-level modules; the rest are `pub(crate)`", found);
 }
 
 #[test]

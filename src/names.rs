@@ -43,10 +43,6 @@ impl Sender {
 pub struct ChannelName(String);
 
 impl ChannelName {
-    pub fn new(name: impl Into<String>) -> ChannelName {
-        ChannelName(name.into())
-    }
-
     /// The spelling it was made with.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -6,13 +6,13 @@
 //! `PROPTEST_CASES=20000 cargo test --release --test props` runs these longer.
 
 use proptest::prelude::*;
-use srebot::clinic::topic::{self, Duty};
-use srebot::cmd::{self, Command};
-use srebot::config::CommandsConfig;
-use srebot::irc::driver::wire_safe;
-use srebot::irc::session::{Action, Session};
-use srebot::irc::split::{assumed_prefix, split_text, text_budget, MAX_LINE};
-use srebot::irc::{casefold_eq, line, roster::Roster, Incoming, Outgoing};
+use srebot::testing::clinic::topic::{self, Duty};
+use srebot::testing::cmd::{self, Command};
+use srebot::testing::config::CommandsConfig;
+use srebot::testing::irc::driver::wire_safe;
+use srebot::testing::irc::session::{Action, Session};
+use srebot::testing::irc::split::{assumed_prefix, split_text, text_budget, MAX_LINE};
+use srebot::testing::irc::{casefold_eq, line, roster::Roster, Incoming, Outgoing};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,7 @@ proptest! {
         // Total: every message that starts with one of our command words is a command (with a
         // usage error at worst); anything else is left to the other bots in the channel.
         let word = text.trim_start().strip_prefix('!').map(|r| r.split(char::is_whitespace).next().unwrap_or(""));
-        let ours = word.is_some_and(|w| our_words().contains(&w.to_ascii_lowercase()));
+        let ours = word.is_some_and(|w| srebot::testing::command_words().contains(&w.to_ascii_lowercase()));
         prop_assert_eq!(parsed.is_some(), ours, "{} -> {:?}", shown(&text), parsed);
         match parsed {
             None => {}
@@ -94,13 +94,6 @@ proptest! {
             Some(Command::Access(Ok(_)) | Command::Alerts(Ok(_)) | Command::Silence(Ok(_))) => {}
         }
     }
-}
-
-/// The words `cmd::parse` answers with the default `[commands]`: the command words and the
-/// default aliases (`inc`).
-fn our_words() -> Vec<String> {
-    let aliases = CommandsConfig::default().aliases.into_keys();
-    cmd::NAMES.iter().map(|w| w.to_string()).chain(aliases).collect()
 }
 
 /// What a user may be told in one go: non-empty, one line, and short enough to go out as one
@@ -177,7 +170,7 @@ fn sal_sub_is_sound(sub: &cmd::sal::Sub) -> Result<(), TestCaseError> {
         Sub::Redact { id, reason } => prop_assert!(*id > 0 && !reason.is_empty() && reason.trim() == reason),
         Sub::Last(Some(n)) => prop_assert!((1..=cmd::sal::PRIVATE_LINES).contains(n)),
         Sub::Task(t) => prop_assert!(t.starts_with('T') && t[1..].bytes().all(|b| b.is_ascii_digit())),
-        Sub::Search(words) => prop_assert!(srebot::store::sal::fts_query(words).is_some()),
+        Sub::Search(words) => prop_assert!(srebot::testing::store::sal::fts_query(words).is_some()),
         Sub::Last(None) | Sub::Since(_) | Sub::Status | Sub::Help => {}
     }
     Ok(())
@@ -745,11 +738,7 @@ proptest! {
 // Incoming lines: the parser and the session state machine
 
 fn session() -> Session {
-    let mut c =
-        srebot::testing::config("[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-props\"");
-    c.irc.alt_nicks = vec!["srebot_".into()];
-    let (settings, _) = srebot::app::session_settings(&c).expect("settings");
-    Session::new(Arc::new(settings), Arc::new(Mutex::new(Roster::default())), Instant::now())
+    Session::new(Arc::new(srebot::testing::session_settings()), Arc::new(Mutex::new(Roster::default())), Instant::now())
 }
 
 /// A line that looks like what servers send: tags, a source, a command the session knows (or a
@@ -808,20 +797,6 @@ fn server_line() -> impl Strategy<Value = String> {
     })
 }
 
-/// The registration a server sends, so later lines reach a registered, joined session.
-const REGISTRATION: &[&str] = &[
-    ":irc.test CAP * LS :sasl account-tag extended-join server-time message-tags",
-    ":irc.test CAP srebot ACK :sasl account-tag extended-join server-time message-tags",
-    "AUTHENTICATE +",
-    ":irc.test 903 srebot :SASL authentication successful",
-    ":irc.test 001 srebot :Welcome",
-    ":irc.test 005 srebot CASEMAPPING=rfc1459 TOPICLEN=390 :are supported",
-    ":irc.test 376 srebot :End of MOTD",
-    ":srebot!~srebot@127.0.0.1 JOIN #sre * :srebot",
-    ":irc.test 353 srebot = #sre :@srebot alice",
-    ":irc.test 366 srebot #sre :End of NAMES",
-];
-
 proptest! {
     #![proptest_config(config())]
 
@@ -842,7 +817,7 @@ proptest! {
         let wall = chrono::Utc::now();
         let mut out = s.start();
         if registered {
-            for raw in REGISTRATION {
+            for raw in srebot::testing::REGISTRATION {
                 let l = line::parse(raw).expect("a valid line");
                 out.extend(s.on_line(&l, t0, wall));
             }
@@ -935,7 +910,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
         for msg in &messages {
             let before = h.number(CHANGES);
             let entries = h.number(ENTRIES);
-            let command = srebot::bot::command_in(&h.config, msg);
+            let command = srebot::testing::bot::command_in(&h.config, msg);
             let replies = h.send(msg);
             let what = format!("{} from {} in {:?}", shown(&msg.text), msg.sender.nick, msg.channel);
             if msg.channel.as_deref() == Some("#elsewhere") {
@@ -977,7 +952,7 @@ fn the_message_handler_answers_briefly_and_stores_only_what_it_may() {
             if let Some(Command::Log { message }) = &command {
                 let stored = h.number(ENTRIES) - entries;
                 let acked = matches!(replies.as_slice(), [Outgoing::Ack { .. }]);
-                if srebot::cmd::log::is_undo(message) {
+                if srebot::testing::cmd::log::is_undo(message) {
                     prop_assert_eq!(stored, 0, "{}", what);
                 } else if acked {
                     prop_assert_eq!(stored, 1, "an ack, one entry: {}", what);

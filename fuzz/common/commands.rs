@@ -109,7 +109,7 @@ const GAPS: &[&str] = &[" ", " ", " ", "  ", "\t", " \t ", "\u{a0}", "\u{3000}",
 /// A message: lead, command word, subcommand, up to six arguments.
 pub fn command(u: &mut Unstructured) -> Result<String> {
     let mut text = String::from(*u.choose(&["", "", " ", "\t"])?);
-    let (word, family_words) = u.choose(srebot::cmd::grammar::SUBCOMMANDS)?;
+    let (word, family_words) = u.choose(srebot::testing::cmd::grammar::SUBCOMMANDS)?;
     if u.ratio(3, 4)? {
         let word = if u.arbitrary()? { word.to_ascii_uppercase() } else { word.to_string() };
         text.push('!');

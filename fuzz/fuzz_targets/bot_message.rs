@@ -13,11 +13,11 @@
 mod commands;
 
 use libfuzzer_sys::fuzz_target;
-use srebot::cmd::{Command, Directory};
-use srebot::config::Config;
-use srebot::irc::split::{assumed_prefix, split_text, text_budget};
-use srebot::irc::{casefold_eq, Incoming, Outgoing, Sender};
-use srebot::store::Store;
+use srebot::testing::cmd::{Command, Directory};
+use srebot::testing::config::Config;
+use srebot::testing::irc::split::{assumed_prefix, split_text, text_budget};
+use srebot::testing::irc::{casefold_eq, Incoming, Outgoing, Sender};
+use srebot::testing::store::Store;
 use std::sync::OnceLock;
 
 /// Nick and account: listed, admin, relay, identified but not listed, not identified.
@@ -33,9 +33,9 @@ const CHANNELS: &[Option<&str>] = &[Some("#sre"), Some("#SRE"), Some("#sre-secur
 struct Roster;
 
 impl Directory for Roster {
-    fn presence(&self, channel: &str, nick: &str) -> Option<srebot::irc::Sender> {
+    fn presence(&self, channel: &str, nick: &str) -> Option<srebot::testing::irc::Sender> {
         let (nick, account) = SENDERS.iter().find(|(n, _)| casefold_eq(n, nick))?;
-        ours(channel).then(|| srebot::irc::Sender {
+        ours(channel).then(|| srebot::testing::irc::Sender {
             nick: nick.to_string(),
             user: nick.to_string(),
             host: "sre/fuzz".into(),
@@ -98,8 +98,8 @@ private_message_channel = "#sre"
             (1, 0, "!clinic set 2026-11-23 Alice/Bob | SRE-Infra"),
         ] {
             let msg = message(nick, channel, text.into());
-            if let Some(command) = srebot::bot::command_in(&bot.config, &msg) {
-                bot.runtime.block_on(srebot::bot::answer(command, &msg, &bot.config, &bot.store, &Roster));
+            if let Some(command) = srebot::testing::bot::command_in(&bot.config, &msg) {
+                bot.runtime.block_on(srebot::testing::bot::answer(command, &msg, &bot.config, &bot.store, &Roster));
             }
         }
         bot
@@ -128,9 +128,9 @@ fuzz_target!(|data: &[u8]| {
     let bot = bot();
     let before = bot.number("SELECT total_changes()");
     let entries = bot.number("SELECT count(*) FROM sal_entry");
-    let Some(command) = srebot::bot::command_in(&bot.config, &msg) else { return };
+    let Some(command) = srebot::testing::bot::command_in(&bot.config, &msg) else { return };
     let is_log = matches!(&command, Command::Log { message } if !message.trim().eq_ignore_ascii_case("undo"));
-    let replies = bot.runtime.block_on(srebot::bot::answer(command, &msg, &bot.config, &bot.store, &Roster));
+    let replies = bot.runtime.block_on(srebot::testing::bot::answer(command, &msg, &bot.config, &bot.store, &Roster));
     assert!(!replies.is_empty(), "silence for {msg:?}");
     assert!(msg.channel.as_deref() != Some("#elsewhere"));
     let prefix = assumed_prefix("srebot", "srebot");
@@ -142,7 +142,7 @@ fuzz_target!(|data: &[u8]| {
             | Outgoing::Answer { target, text } => {
                 vec![(target, text.clone())]
             }
-            Outgoing::Ack { target, ack } => vec![(target, srebot::cmd::log::ack_text(ack))],
+            Outgoing::Ack { target, ack } => vec![(target, srebot::testing::cmd::log::ack_text(ack))],
             Outgoing::Bulk { target, lines, .. } => lines.iter().map(|l| (target, l.clone())).collect(),
             other => panic!("not a reply: {other:?}"),
         })
@@ -151,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
         let here = msg.channel.as_deref().is_some_and(|c| casefold_eq(c, target));
         assert!(here || casefold_eq(target, &msg.sender.nick), "{target}");
         assert!(!text.trim().is_empty() && !text.contains('\n') && !text.contains("database"), "{text:?}");
-        let pieces = split_text(&srebot::text::one_line(text), text_budget(&prefix, "PRIVMSG", target));
+        let pieces = split_text(&srebot::testing::text::one_line(text), text_budget(&prefix, "PRIVMSG", target));
         assert!(pieces.len() <= 2, "{} lines: {text:?}", pieces.len());
     }
     let changed = bot.number("SELECT total_changes()") != before;

@@ -7,17 +7,19 @@
 mod commands;
 
 use libfuzzer_sys::fuzz_target;
-use srebot::cmd::{self, Command};
-use srebot::config::CommandsConfig;
+use srebot::testing::cmd::{self, Command};
+use srebot::testing::config::CommandsConfig;
+use std::sync::LazyLock;
 
-const OURS: &[&str] = &["log", "sal", "incident", "inc", "clinic", "help", "access", "alerts", "silence"];
+/// The words `cmd::parse` answers (the command words and the default aliases).
+static OURS: LazyLock<Vec<String>> = LazyLock::new(srebot::testing::command_words);
 
 fuzz_target!(|data: &[u8]| {
     let text = commands::text(data);
     let c = CommandsConfig::default();
     let parsed = cmd::parse(&c, &text);
     let word = text.trim_start().strip_prefix('!').map(|r| r.split(char::is_whitespace).next().unwrap_or(""));
-    let ours = word.is_some_and(|w| OURS.contains(&w.to_ascii_lowercase().as_str()));
+    let ours = word.is_some_and(|w| OURS.contains(&w.to_ascii_lowercase()));
     assert_eq!(parsed.is_some(), ours, "{text:?}");
     match parsed {
         Some(Command::Log { message }) => assert_eq!(message.trim(), message),

@@ -4,31 +4,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use srebot::irc::driver::wire_safe;
-use srebot::irc::line;
-use srebot::irc::roster::Roster;
-use srebot::irc::session::{Action, Session};
+use srebot::testing::irc::driver::wire_safe;
+use srebot::testing::irc::line;
+use srebot::testing::irc::roster::Roster;
+use srebot::testing::irc::session::{Action, Session};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const SASL: &str = "[irc.sasl]\nmechanism = \"PLAIN\"\naccount = \"srebot\"\npassword = \"pw-for-fuzzing\"";
-
-const REGISTRATION: &[&str] = &[
-    ":irc.test CAP * LS :sasl account-tag extended-join server-time message-tags",
-    ":irc.test CAP srebot ACK :sasl account-tag extended-join server-time message-tags",
-    "AUTHENTICATE +",
-    ":irc.test 903 srebot :SASL authentication successful",
-    ":irc.test 001 srebot :Welcome",
-    ":irc.test 376 srebot :End of MOTD",
-    ":srebot!~srebot@127.0.0.1 JOIN #sre * :srebot",
-    ":irc.test 366 srebot #sre :End of NAMES",
-];
-
-fn settings() -> Arc<srebot::irc::session::Settings> {
-    static S: OnceLock<Arc<srebot::irc::session::Settings>> = OnceLock::new();
+fn settings() -> Arc<srebot::testing::irc::session::Settings> {
+    static S: OnceLock<Arc<srebot::testing::irc::session::Settings>> = OnceLock::new();
     S.get_or_init(|| {
-        let c = srebot::testing::config(SASL);
-        Arc::new(srebot::app::session_settings(&c).expect("settings").0)
+        Arc::new(srebot::testing::session_settings())
     })
     .clone()
 }
@@ -40,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = s.start();
     let registered = data.first().is_some_and(|b| b & 1 == 1);
     if registered {
-        for raw in REGISTRATION {
+        for raw in srebot::testing::REGISTRATION {
             if let Some(l) = line::parse(raw) {
                 out.extend(s.on_line(&l, t0, wall));
             }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use srebot::irc::split::split_text;
+use srebot::testing::irc::split::split_text;
 
 fuzz_target!(|input: (u16, &str)| {
     let (budget, text) = input;

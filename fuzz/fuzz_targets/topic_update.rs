@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use srebot::clinic::topic::{self, Duty};
+use srebot::testing::clinic::topic::{self, Duty};
 
 const LABEL: &str = "SRE Clinic Duty:";
 const SEPARATORS: &[&str] = &[" | ", " / ", "|", " - "];

@@ -19,7 +19,7 @@ pub struct Cli {
 }
 
 #[derive(Subcommand)]
-pub enum Sub {
+pub(crate) enum Sub {
     /// Run the bot (the default when no subcommand is given).
     Run,
     /// Check a configuration file and print every problem with its key and line.
@@ -79,13 +79,13 @@ pub enum Sub {
 }
 
 #[derive(Subcommand)]
-pub enum AccessCommand {
+pub(crate) enum AccessCommand {
     /// The config file's lists, the grants made on IRC (who, when, why) and the latest changes.
     List,
 }
 
 #[derive(Subcommand)]
-pub enum AlertsCommand {
+pub(crate) enum AlertsCommand {
     /// Print the alerts that fired in the duty week containing --week, grouped by name (public
     /// alerts; with --channel, that security channel's).
     Pages {
@@ -100,7 +100,7 @@ pub enum AlertsCommand {
 }
 
 #[derive(Subcommand)]
-pub enum ClinicCommand {
+pub(crate) enum ClinicCommand {
     /// Import the base rotation from CSV (week_start,clinician,backup,team) or the wiki table
     /// text; idempotent, reports each added and changed week (old → new) and the weeks the file
     /// lacks, which are kept. Bad rows are reported by line and nothing is imported.
@@ -123,7 +123,7 @@ pub enum ClinicCommand {
 }
 
 #[derive(Subcommand)]
-pub enum SalCommand {
+pub(crate) enum SalCommand {
     /// Print entry ID with every correction (undo, redaction, amendment) and the texts they replaced.
     Show { id: i64 },
     /// Import the log's history from a wiki SAL page (`== YYYY-MM-DD ==` days, `* HH:MM nick:
@@ -149,7 +149,7 @@ pub enum SalCommand {
 }
 
 #[derive(Subcommand)]
-pub enum IncidentCommand {
+pub(crate) enum IncidentCommand {
     /// Print the post-mortem draft of incident N, as numbered in the public channels or, with
     /// --channel, in that security channel (security incidents included: this is the CLI).
     Report {

@@ -15,9 +15,9 @@ mod sections;
 mod words;
 
 pub(crate) use check::check_sink;
-pub use check::{valid_channel, warnings};
+pub use check::warnings;
 pub use load::{load, parse, parse_with};
-pub use sections::{AlertsConfig, Grant, IngestClientConfig, IngestConfig, PhorgeConfig, RateLimitConfig, Route};
+pub use sections::{AlertsConfig, Grant, IngestClientConfig, IngestConfig, PhorgeConfig, RateLimitConfig};
 
 /// A check of a parsed config from outside `config` (see `app`): each problem as (key path,
 /// message), the key pinned to its line like `config`'s own.

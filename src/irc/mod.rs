@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-pub use crate::names::{ChannelName, Sender};
+pub use crate::names::Sender;
 
 /// A PRIVMSG addressed to a channel we are in or to us.
 #[derive(Debug, Clone, PartialEq)]

@@ -451,7 +451,7 @@ async fn private_alerts_stay_in_the_security_channel_and_bad_payloads_store_noth
     let pages = get(p, "/pages?format=wikitext").await;
     assert!(pages.status == 200 && pages.body.contains("| HTTP || critical || 1 ||"), "{}", pages.body);
     assert_eq!(get(p, "/pages?week=someday").await.status, 400);
-    for (route, _) in srebot::web::ROUTES {
+    for (route, _) in srebot::testing::web::ROUTES {
         let paths = crate::web::expand(route, &|name| match name {
             "id" => Some((0..5).map(|n| n.to_string()).collect()),
             "channel" => Some(vec![chan.trim_start_matches('#').into(), sec.trim_start_matches('#').into()]),

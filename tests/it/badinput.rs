@@ -5,41 +5,11 @@
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::{join_with, wait_join};
 use crate::support::handler;
-use crate::support::{irc_eq, shared_network, unique, Message, Scene, TestClient, WAIT};
+use crate::support::{acked_ids, irc_eq, shared_network, unique, Message, Scene, TestClient, WAIT};
 use base64::Engine as _;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-
-/// The entry ids an ack names: `Logged #7, alice`, or merged, `Logged #5–#9, #12 (alice ×3, bob ×3)`.
-/// Nicks cannot contain `#` and links name ids after `/sal/`, so every `#N` (or `#N–#M`) is an id.
-pub fn acked_ids(text: &str) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('#') {
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let Ok(start) = rest[..digits].parse::<i64>() else { continue };
-        rest = &rest[digits..];
-        let end = match rest.strip_prefix("\u{2013}#") {
-            Some(r) => {
-                let d = r.bytes().take_while(u8::is_ascii_digit).count();
-                rest = &r[d..];
-                r[..d].parse::<i64>().unwrap_or(start)
-            }
-            None => start,
-        };
-        ids.extend(start..=end);
-    }
-    ids
-}
-
-#[test]
-fn acked_ids_reads_single_and_merged_acks() {
-    assert_eq!(acked_ids("Logged #7, alice"), vec![7]);
-    assert_eq!(acked_ids("Logged #5\u{2013}#7, #9 (alice ×3, bob)"), vec![5, 6, 7, 9]);
-    assert_eq!(acked_ids("Logged #3 https://x/sal/3, al"), vec![3]);
-}
 
 /// A connection that writes raw bytes (TestClient only sends `&str`): for invalid UTF-8, NUL and
 /// lone CR. Logs in with SASL PLAIN so that its `!log` is allowed.
@@ -329,7 +299,7 @@ async fn a_spammer_gets_one_notice_and_the_bot_stays_connected() {
 #[test]
 fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
     use handler::{parts, Handler, PUBLIC};
-    use srebot::irc::Outgoing;
+    use srebot::testing::irc::Outgoing;
     let h = Handler::new(false);
     h.say("alice", Some(PUBLIC), "!log a first entry");
     h.say("alice", Some(PUBLIC), "!incident open the API is down");
@@ -397,7 +367,7 @@ fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
                 }
                 let what = format!("{nick}: {:?}… ({} bytes)", &template, text.len());
                 assert!(
-                    !replies.is_empty() && replies.len() <= srebot::cmd::sal::CHANNEL_LINES + 2,
+                    !replies.is_empty() && replies.len() <= srebot::testing::cmd::sal::CHANNEL_LINES + 2,
                     "{what}: {} replies",
                     replies.len()
                 );
@@ -409,7 +379,7 @@ fn ten_thousand_characters_in_any_argument_get_a_short_answer() {
                         !reply.trim().is_empty() && reply.len() <= 400 && !reply.contains(['\r', '\n']),
                         "{what} -> {} bytes: {:?}",
                         reply.len(),
-                        srebot::text::truncate_bytes(reply, 300)
+                        srebot::testing::text::truncate_bytes(reply, 300)
                     );
                 }
                 families.insert(template.split(' ').next().unwrap_or_default());

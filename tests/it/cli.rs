@@ -109,7 +109,7 @@ fn with_database(entries: usize) -> (tempfile::TempDir, std::path::PathBuf, std:
     let database = dir.path().join("srebot.sqlite3");
     let config = dir.path().join("srebot.toml");
     std::fs::write(&config, format!("{MINIMAL}[storage]\ndatabase = {database:?}\n")).unwrap();
-    let conn = srebot::store::open_database(&database).unwrap();
+    let conn = srebot::testing::store::open_database(&database).unwrap();
     for i in 0..entries {
         conn.execute(
             "INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#sre', 'alice', 'a@h', ?1)",
@@ -123,7 +123,7 @@ fn with_database(entries: usize) -> (tempfile::TempDir, std::path::PathBuf, std:
 #[test]
 fn backup_makes_a_usable_consistent_copy() {
     let (dir, database, config) = with_database(3);
-    let mut conn = srebot::store::open_database(&database).unwrap();
+    let mut conn = srebot::testing::store::open_database(&database).unwrap();
     // A write in progress (as the bot's, mid-batch) is not in the copy: only what is committed.
     let pending = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
     pending
@@ -141,9 +141,9 @@ fn backup_makes_a_usable_consistent_copy() {
     drop(pending);
     assert_eq!(count(&copy), 3);
     // Usable: the bot opens it as its database (schema current, writable).
-    let restored = srebot::store::open_database(&copy).unwrap();
+    let restored = srebot::testing::store::open_database(&copy).unwrap();
     let version: i64 = restored.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version as usize, srebot::store::schema_version());
+    assert_eq!(version as usize, srebot::testing::store::schema_version());
     restored
         .execute(
             "INSERT INTO sal_entry (logged_at, channel, nick, userhost, message) VALUES ('t', '#c', 'n', 'u@h', 'm')",

@@ -214,7 +214,7 @@ async fn without_operator_rights_it_asks_chanserv() {
 
 /// How long the bot gives ChanServ to set the topic.
 fn keeper_timeout() -> u64 {
-    srebot::clinic::keeper::CHANSERV_ANSWER_SECS
+    srebot::testing::clinic::keeper::CHANSERV_ANSWER_SECS
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

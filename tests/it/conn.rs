@@ -30,7 +30,7 @@ fn success_line(bot: &BotProcess) -> String {
 async fn ecdsa_nist256p_challenge_logs_in_with_a_key_atheme_knows() {
     let net = shared_network().await;
     let Scene { botnick, mut a, chan, sec, .. } = Scene::new(net, "se").await;
-    let public = srebot::irc::sasl::EcdsaKey::from_pem(BOT_KEY).unwrap().public_base64();
+    let public = srebot::testing::irc::sasl::EcdsaKey::from_pem(BOT_KEY).unwrap().public_base64();
     let mut owner = TestClient::connect_sasl(net.port(), &botnick, &botnick, "botpass1").await;
     owner.privmsg("NickServ", &format!("SET PUBKEY {public}")).await;
     owner.expect("NickServ sets the key", WAIT, |l| l.contains("public key is now set")).await;
@@ -72,7 +72,7 @@ fn server_fingerprint(net: &Network) -> String {
     let pem = std::fs::read_to_string(net.dir().join("server.pem")).unwrap();
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
-    srebot::irc::transport::fingerprint(&der)
+    srebot::testing::irc::transport::fingerprint(&der)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

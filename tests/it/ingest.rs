@@ -2,10 +2,10 @@
 //! network: stored, acknowledged and announced; every bad request refused with its status and
 //! nothing stored; idempotency keys; a burst merged on a strict server; retries through a restart.
 
-use crate::badinput::acked_ids;
 use crate::botproc::{BotOpts, BotProcess};
 use crate::http::{exchange, free_port, Response};
 use crate::sal::{join_with, wait_join};
+use crate::support::acked_ids;
 use crate::support::{shared_network, unique, Network, TestClient, WAIT};
 use serde_json::Value;
 use std::time::Duration;

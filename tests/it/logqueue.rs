@@ -2,9 +2,9 @@
 //! its order, a flood of `!log`s is stored or counted, and under a flood of queries on a
 //! server with realistic limits every `!log` is acked within 10 s.
 
-use crate::badinput::acked_ids;
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::{join_with, wait_join};
+use crate::support::acked_ids;
 use crate::support::{shared_network, unique, TestClient, WAIT};
 use std::time::{Duration, Instant};
 

@@ -10,9 +10,9 @@
 use crate::botproc::{BotOpts, BotProcess};
 use crate::sal::wait_join;
 use crate::support::{shared_network, unique, Scene, TestClient, WAIT};
-use srebot::config::{MediaWikiConfig, Secret};
-use srebot::publish::mediawiki::{self, Wiki};
-use srebot::publish::wikitext::{Change, PageEntry};
+use srebot::testing::config::{MediaWikiConfig, Secret};
+use srebot::testing::publish::mediawiki::{self, Wiki};
+use srebot::testing::publish::wikitext::{Change, PageEntry};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

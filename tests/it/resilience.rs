@@ -81,7 +81,7 @@ async fn fifty_replies_in_a_burst_never_trip_a_strict_flood_limit() {
     let mut acked = std::collections::BTreeSet::new();
     while acked.len() < 50 {
         let ack = a.expect_privmsg_from(&botnick, &chan, Duration::from_secs(20)).await;
-        let ids = crate::badinput::acked_ids(&ack);
+        let ids = crate::support::acked_ids(&ack);
         assert!(ack.starts_with("Logged #") && !ids.is_empty(), "{ack}");
         acked.extend(ids);
     }

@@ -251,7 +251,7 @@ fn acked_id(ack: &str) -> i64 {
     })
 }
 
-/// Every concrete path of a route in `srebot::web::ROUTES`, each `{name}` filled with each of
+/// Every concrete path of a route in `srebot::testing::web::ROUTES`, each `{name}` filled with each of
 /// `values(name)`. A placeholder the caller does not know fails the test: a new kind of route
 /// must teach the privacy scan what to put there.
 pub fn expand(route: &str, values: &dyn Fn(&str) -> Option<Vec<String>>) -> Vec<String> {
@@ -263,7 +263,7 @@ pub fn expand(route: &str, values: &dyn Fn(&str) -> Option<Vec<String>>) -> Vec<
     fill.iter().flat_map(|v| expand(&format!("{}{v}{}", &route[..start], &route[end + 1..]), values)).collect()
 }
 
-/// Gets every route of `srebot::web::ROUTES` (placeholders filled by `values`, see [`expand`])
+/// Gets every route of `srebot::testing::web::ROUTES` (placeholders filled by `values`, see [`expand`])
 /// with each of `queries`, and fails if one answers 5xx or shows one of `forbidden`. Returns
 /// how many pages it read.
 pub async fn assert_no_route_shows(
@@ -273,7 +273,7 @@ pub async fn assert_no_route_shows(
     forbidden: &[&str],
 ) -> usize {
     let mut scanned = 0;
-    for (route, _) in srebot::web::ROUTES {
+    for (route, _) in srebot::testing::web::ROUTES {
         for path in expand(route, values) {
             for query in queries {
                 let url = format!("{path}{query}");
@@ -459,7 +459,11 @@ async fn healthz_is_critical_with_the_reason_until_irc_and_the_database_work() {
 
 /// A web view on `database` without IRC (the library's own server, as `scripts/bench-web` runs
 /// it), for what needs many rows or a set clock rather than a network.
-async fn local_web(dir: &std::path::Path, extra: &str, clock: Option<&std::path::Path>) -> (u16, srebot::store::Store) {
+async fn local_web(
+    dir: &std::path::Path,
+    extra: &str,
+    clock: Option<&std::path::Path>,
+) -> (u16, srebot::testing::store::Store) {
     let database = dir.join("srebot.sqlite3");
     let toml = format!(
         "[irc]\nserver = \"127.0.0.1\"\nnick = \"srebot\"\n\
@@ -467,17 +471,21 @@ async fn local_web(dir: &std::path::Path, extra: &str, clock: Option<&std::path:
          [[channels]]\nname = \"#sec\"\nrole = \"security\"\n\
          [storage]\ndatabase = {database:?}\n[access]\naccounts = []\n{extra}"
     );
-    let mut config = srebot::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
+    let mut config = srebot::testing::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
     if let Some(clock) = clock {
-        config.clock = srebot::clock::Clock::File(clock.to_path_buf());
+        config.clock = srebot::testing::clock::Clock::File(clock.to_path_buf());
     }
-    let (store, thread) = srebot::store::Store::open(&database);
+    let (store, thread) = srebot::testing::store::Store::open(&database);
     std::mem::forget(thread); // ends with the test process
-    let web =
-        srebot::web::Web::new(std::sync::Arc::new(config), store.clone(), srebot::irc::Client::detached()).unwrap();
+    let web = srebot::testing::web::Web::new(
+        std::sync::Arc::new(config),
+        store.clone(),
+        srebot::testing::irc::Client::detached(),
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(srebot::web::serve(listener, web));
+    tokio::spawn(srebot::testing::web::serve(listener, web));
     (port, store)
 }
 
@@ -498,7 +506,7 @@ async fn paging_follows_next_to_the_end_without_gaps_or_duplicates() {
     // 200 public entries in #sre (and 10 more hidden), 50 in #ops, 30 private in #sec, mixed.
     let visible = store
         .call(|conn| {
-            use srebot::store::sal;
+            use srebot::testing::store::sal;
             let mut visible = Vec::new();
             for i in 0..290 {
                 let (channel, private) = match i % 29 {
@@ -521,8 +529,11 @@ async fn paging_follows_next_to_the_end_without_gaps_or_duplicates() {
                 };
                 let id = sal::insert(conn, &e)?;
                 if i % 29 == 20 {
-                    let who =
-                        srebot::store::Actor { at: e.logged_at, nick: "root".into(), account: Some("root".into()) };
+                    let who = srebot::testing::store::Actor {
+                        at: e.logged_at,
+                        nick: "root".into(),
+                        account: Some("root".into()),
+                    };
                     let stored = sal::get(conn, id)?.unwrap();
                     sal::hide(conn, &stored, sal::Kind::Redact, &who, "test")?;
                 } else if !private {
@@ -591,9 +602,9 @@ async fn the_clinic_page_and_api_tell_the_imported_schedule() {
     let clock = dir.path().join("now");
     std::fs::write(&clock, "2021-09-15T12:00:00Z").unwrap();
     let (port, store) = local_web(dir.path(), "[clinic]\ntimezone = \"UTC\"\n", Some(&clock)).await;
-    let (rows, errors) = srebot::clinic::import::parse_any(SCHEDULE);
+    let (rows, errors) = srebot::testing::clinic::import::parse_any(SCHEDULE);
     assert!(errors.is_empty(), "{errors:?}");
-    store.call(move |c| srebot::store::clinic::import(c, &rows, "test", chrono::Utc::now())).await.unwrap();
+    store.call(move |c| srebot::testing::store::clinic::import(c, &rows, "test", chrono::Utc::now())).await.unwrap();
 
     let page = get(port, "/clinic").await;
     assert_eq!(page.status, 200);

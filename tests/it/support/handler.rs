@@ -4,10 +4,10 @@
 //! property tests (`tests/props.rs`, another test binary, which includes this file by path).
 
 use chrono::{DateTime, Utc};
-use srebot::cmd::Directory;
-use srebot::config::Config;
-use srebot::irc::{Incoming, Outgoing, Sender};
-use srebot::store::Store;
+use srebot::testing::cmd::Directory;
+use srebot::testing::config::Config;
+use srebot::testing::irc::{Incoming, Outgoing, Sender};
+use srebot::testing::store::Store;
 
 /// The channels of the test configuration (`srebot::testing::config`).
 pub const PUBLIC: &str = "#sre";
@@ -78,8 +78,9 @@ impl Handler {
 
     /// What the bot sends for `msg` (nothing when it is not a command for us).
     pub fn send(&self, msg: &Incoming) -> Vec<Outgoing> {
-        let Some(command) = srebot::bot::command_in(&self.config, msg) else { return Vec::new() };
-        let replies = self.runtime.block_on(srebot::bot::answer(command, msg, &self.config, &self.store, &Roster));
+        let Some(command) = srebot::testing::bot::command_in(&self.config, msg) else { return Vec::new() };
+        let replies =
+            self.runtime.block_on(srebot::testing::bot::answer(command, msg, &self.config, &self.store, &Roster));
         lines(replies)
     }
 
@@ -126,7 +127,7 @@ pub fn parts(o: &Outgoing) -> (&str, std::borrow::Cow<'_, str>) {
         Outgoing::Privmsg { target, text } | Outgoing::Notice { target, text } | Outgoing::Answer { target, text } => {
             (target, text.into())
         }
-        Outgoing::Ack { target, ack } => (target, srebot::cmd::log::ack_text(ack).into()),
+        Outgoing::Ack { target, ack } => (target, srebot::testing::cmd::log::ack_text(ack).into()),
         Outgoing::Bulk { target, lines, .. } => (target, lines.join(" / ").into()),
         Outgoing::Topic { channel, text } => (channel, text.into()),
         Outgoing::Quit { message } => ("", message.into()),

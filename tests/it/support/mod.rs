@@ -5,19 +5,25 @@
 //!   private temp dir, and kills them again on drop.
 //! * [`TestClient`] (client.rs) speaks raw IRC and lets a test wait for lines.
 //! * [`Scene`] (scene.rs) registers the bot and alice and puts alice in two new channels.
+//! * [`acked_ids`] (acks.rs) reads the entry ids out of the bot's acks.
 //! * [`handler::Handler`] (handler.rs) is the bot's message handler without a network.
 //! * [`shared_network`] hands out one lazily started network per test binary, for
 //!   tests that do not restart or pause the server. Use unique nicks, accounts
 //!   and channels there ([`unique`]), since other tests run on it concurrently.
 //!
 //! The servers come from Debian packages: run `scripts/install-test-deps`.
+// Several binaries include this fixture (tests/it, examples/loadgen and devnet, via `#[path]`),
+// each using a part of it.
 #![allow(dead_code)]
 
+pub mod acks;
 pub mod client;
 pub mod handler;
 pub mod net;
 pub mod scene;
 
+#[allow(unused_imports)]
+pub use acks::acked_ids;
 #[allow(unused_imports)]
 pub use client::{irc_eq, Message, TestClient};
 #[allow(unused_imports)]
