@@ -214,6 +214,7 @@ fn context<'a>(config: &'a Config, clock: &'a Clock, msg: &'a Incoming, director
         clock,
         msg,
         directory,
+        origin: cmd::Origin::of(config, msg),
     }
 }
 

@@ -26,7 +26,7 @@
 //!   (`srebot clinic import/remove`), `sts_policies` (STS policies kept in the store), `irc_checks`
 //!   (check-config rules for the login and TLS keys);
 //! - small and pure: `text` (formatting codes, task references, truncation), `clock` ("now",
-//!   settable in tests);
+//!   settable in tests), `names` (`Sender`, and `ChannelName` with IRC's case rule);
 //! - for tests only: `testing` (fixtures, and the items tests/, fuzz/ and examples/ use,
 //!   re-exported; hidden from the docs), `architecture_tests` (ARCHITECTURE.md's invariants,
 //!   checked on the sources).
@@ -52,6 +52,7 @@ pub(crate) mod irc;
 mod irc_checks;
 pub(crate) mod live;
 pub(crate) mod metrics;
+pub(crate) mod names;
 pub(crate) mod privacy;
 pub(crate) mod publish;
 pub(crate) mod ratelimit;

@@ -85,14 +85,12 @@ pub mod publish {
 }
 
 pub mod store {
-    pub use crate::store::{open_database, schema_version, Store};
+    pub use crate::store::{open_database, schema_version, Actor, Store};
     pub mod clinic {
         pub use crate::store::clinic::import;
     }
     pub mod sal {
-        pub use crate::store::sal::{
-            fts_query, get, hide, index_new_entries, insert, time_text, Actor, Kind, NewEntry,
-        };
+        pub use crate::store::sal::{fts_query, get, hide, index_new_entries, insert, time_text, Kind, NewEntry};
     }
 }
 

@@ -63,8 +63,8 @@ pub fn route(c: &Config, labels: &BTreeMap<String, String>) -> (Vec<String>, boo
         if r.matches.iter().all(|(k, v)| labels.get(k) == Some(v)) {
             for ch in &r.channels {
                 if let Some(conf) = c.channel(ch) {
-                    if !channels.iter().any(|have| crate::irc::casefold_eq(have, &conf.name)) {
-                        channels.push(conf.name.clone());
+                    if !channels.iter().any(|have| conf.name == have.as_str()) {
+                        channels.push(conf.name.to_string());
                     }
                 }
             }

@@ -1,5 +1,6 @@
 //! What the channel is told: one line per alert group, cut to fit one IRC line.
 
+use crate::names::ChannelName;
 use crate::store::alert::{AlertRow, Change, Received};
 use crate::text::truncate_bytes;
 
@@ -38,24 +39,24 @@ pub fn word(change: Change) -> &'static str {
 /// One line per (channel, change, alert name) of a notification, in the order first seen;
 /// re-sent alerts (`Quiet`) say nothing. `budget(channel)` is the room for text in one line.
 pub fn announcements(received: &[Received], budget: &dyn Fn(&str) -> usize) -> Vec<Announcement> {
-    let mut groups: Vec<(String, Change, String, Vec<&AlertRow>)> = Vec::new();
+    let mut groups: Vec<(ChannelName, Change, String, Vec<&AlertRow>)> = Vec::new();
     for r in received.iter().filter(|r| r.change != Change::Quiet) {
         for ch in &r.channels {
-            let key = |g: &&mut (String, Change, String, Vec<&AlertRow>)| {
-                crate::irc::casefold_eq(&g.0, ch) && g.1 == r.change && g.2 == r.alert.name
+            let key = |g: &&mut (ChannelName, Change, String, Vec<&AlertRow>)| {
+                g.0 == ch.as_str() && g.1 == r.change && g.2 == r.alert.name
             };
             match groups.iter_mut().find(|g| key(g)) {
                 Some(g) => g.3.push(&r.alert),
-                None => groups.push((ch.clone(), r.change, r.alert.name.clone(), vec![&r.alert])),
+                None => groups.push((ch.as_str().into(), r.change, r.alert.name.clone(), vec![&r.alert])),
             }
         }
     }
     groups
         .into_iter()
         .map(|(channel, change, name, alerts)| Announcement {
-            text: group_line(change, &name, &alerts, budget(&channel)),
+            text: group_line(change, &name, &alerts, budget(channel.as_str())),
             count: alerts.len(),
-            channel,
+            channel: channel.into(),
             change,
             name,
         })

@@ -8,6 +8,7 @@
 
 use super::line::{word, Announcement};
 use crate::irc::Client;
+use crate::names::ChannelName;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -41,7 +42,7 @@ impl Folder {
 
     /// The line to send now, or `None` when it was folded.
     pub fn offer(&mut self, a: Announcement, now: Instant) -> Option<(String, String)> {
-        let w = self.channels.entry(a.channel.to_lowercase()).or_default();
+        let w = self.channels.entry(ChannelName::from(a.channel.as_str()).key()).or_default();
         if w.started.is_none_or(|s| now.duration_since(s) >= WINDOW) && w.folded_lines == 0 {
             *w = Window { started: Some(now), ..Window::default() };
         }

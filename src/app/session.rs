@@ -70,7 +70,7 @@ pub fn join_targets(c: &config::Config) -> Result<Vec<irc::session::JoinTarget>,
         .iter()
         .map(|ch| {
             Ok(irc::session::JoinTarget {
-                name: ch.name.clone(),
+                name: ch.name.to_string(),
                 key: ch.resolve_key().map_err(|e| format!("channel {}: {e}", ch.name))?,
                 security: ch.role == config::ChannelRole::Security,
             })

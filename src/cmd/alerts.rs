@@ -95,7 +95,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
     let Some(channel) = ctx.msg.channel.clone() else {
         return vec![ctx.reply("Ask in the channel: alerts are kept per channel.")];
     };
-    let security = ctx.config.channel(&channel).is_some_and(|c| c.role == crate::config::ChannelRole::Security);
+    let security = ctx.origin.security;
     let now = ctx.clock.now();
     match sub {
         Sub::Firing => {

@@ -259,9 +259,9 @@ fn refusal(sub: &Sub, ctx: &Context<'_>, rule: &WeekRule) -> Option<String> {
 /// The services account of `nick` if they are in one of our channels now (the one asked in
 /// first), so that `!clinic who` finds them by account too.
 fn account_of(ctx: &Context<'_>, nick: &str) -> Option<String> {
-    let asked_in = ctx.msg.channel.iter().cloned();
-    let ours = ctx.config.channels.iter().map(|c| c.name.clone());
-    asked_in.chain(ours).find_map(|chan| ctx.directory.presence(&chan, nick)).and_then(|sender| sender.account)
+    let asked_in = ctx.origin.channel.iter();
+    let ours = ctx.config.channels.iter().map(|c| &c.name);
+    asked_in.chain(ours).find_map(|chan| ctx.directory.presence(chan.as_str(), nick)).and_then(|sender| sender.account)
 }
 
 pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
@@ -278,24 +278,21 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
     if let Some(no) = refusal(&sub, ctx, &rule) {
         return vec![ctx.reply(no)];
     }
-    let asked = Asked {
-        now: ctx.clock.now(),
-        by: ctx.msg.sender.account.clone().unwrap_or_else(|| ctx.msg.sender.hostmask()),
-        account: match &sub {
-            Sub::Nick { nick: Some(nick), .. } => account_of(ctx, nick),
-            _ => None,
-        },
+    let (by, now) = (ctx.origin.recorded_as().to_string(), ctx.clock.now());
+    let named = match &sub {
+        Sub::Nick { nick: Some(nick), .. } => account_of(ctx, nick),
+        _ => None,
     };
     let long = matches!(sub, Sub::Schedule { weeks } if weeks > IN_CHANNEL);
-    let lines = match store.call(move |conn| answer(conn, sub, &rule, &asked)).await {
+    let lines = match store.call(move |conn| answer(conn, sub, &rule, (&by, now), named)).await {
         Ok(lines) => lines,
         Err(e) => vec![format!("Clinic schedule unavailable: {e}")],
     };
     if long {
         // Long answers go to the asker privately, with a pointer where they asked.
-        let nick = ctx.msg.sender.nick.clone();
-        let mut out: Vec<Reply> = lines.into_iter().map(|text| Reply::say(&nick, text)).collect();
-        if ctx.msg.channel.is_some() {
+        let nick = &ctx.origin.nick;
+        let mut out: Vec<Reply> = lines.into_iter().map(|text| Reply::say(nick, text)).collect();
+        if ctx.origin.channel.is_some() {
             out.insert(0, ctx.reply(format!("{nick}: sent you the schedule privately.")));
         }
         return out;
@@ -303,23 +300,21 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
     lines.into_iter().map(|l| ctx.reply(l)).collect()
 }
 
-/// Who asked and when, as the answer needs it.
-struct Asked {
-    now: DateTime<Utc>,
-    /// Recorded with a change: the services account, else the hostmask.
-    by: String,
-    /// For `nick`: the services account of that nick, when they are here to tell.
-    account: Option<String>,
-}
-
 /// Everyone named in `weeks`, clinicians and backups, in week order (with repeats).
 fn scheduled_names(weeks: &[(NaiveDate, Duty)]) -> impl Iterator<Item = &str> {
     weeks.iter().flat_map(|(_, d)| [d.clinician.as_deref(), d.backup.as_deref()]).flatten()
 }
 
-/// The answer to `sub` (allowed, its dates checked), from the schedule in `conn`.
-fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqlite::Result<Vec<String>> {
-    let (now, by) = (asked.now, asked.by.as_str());
+/// The answer to `sub` (allowed, its dates checked), from the schedule in `conn`; a change is
+/// recorded as `by` (see [`Origin::recorded_as`](super::Origin::recorded_as)) at `now`. For
+/// `nick`, `named` is the services account of that nick, when they are here to tell.
+fn answer(
+    conn: &Connection,
+    sub: Sub,
+    rule: &WeekRule,
+    (by, now): (&str, DateTime<Utc>),
+    named: Option<String>,
+) -> rusqlite::Result<Vec<String>> {
     let this_week = rule.week_of(now);
     let people = db::people(conn)?;
     let line = |s: String| Ok(vec![s]);
@@ -436,7 +431,7 @@ fn answer(conn: &Connection, sub: Sub, rule: &WeekRule, asked: &Asked) -> rusqli
             // The display name as the schedule spells it, when it is there.
             let weeks = db::weeks_from(conn, this_week, MAX_WEEKS)?;
             let name = scheduled_names(&weeks).find(|n| same(n, &name)).map(str::to_string).unwrap_or(name);
-            let account = asked.account.clone();
+            let account = named;
             let with_account = account.as_ref().map(|a| format!(" (account {a})")).unwrap_or_default();
             db::set_person(conn, &Person { name: name.clone(), nick: nick.clone(), account }, by, now)?;
             line(format!(

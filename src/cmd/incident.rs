@@ -6,13 +6,15 @@
 //! sequence for all public channels, one per security channel, so no number seen in public
 //! counts a private incident. The internal id never shows.
 
-use super::{Context, Directory, Reply};
+use super::{Context, Directory, Origin, Reply};
 use crate::access::Level;
-use crate::config::{ChannelRole, Config};
+use crate::config::Config;
 use crate::incident::model::{Event, EventKind, Incident, Role, State, Tenure};
 use crate::incident::report::{self, human_duration, Format};
 use crate::incident::{check_close, check_reopen, check_status, current_nick, parse_when, start_note, started_at};
-use crate::store::incident::{self as db, Actor};
+use crate::names::ChannelName;
+use crate::store::incident as db;
+use crate::store::Actor;
 use crate::store::{Store, StoreError};
 use crate::text::{strip_formatting, truncate_bytes};
 use chrono::{DateTime, Duration, Utc};
@@ -259,16 +261,13 @@ pub fn parse(args: &str) -> Result<Sub, String> {
     })
 }
 
-/// The asker and the place, owned, for the store thread.
+/// Where and who (the message's [`Origin`], in one of srebot's channels) with what the incident
+/// rules need of the place, owned for the store thread.
 #[derive(Clone)]
 struct Here {
-    channel: String,
+    origin: Origin,
     /// The numbering the channel's incidents are in.
     scope: String,
-    private: bool,
-    nick: String,
-    account: String,
-    at: DateTime<Utc>,
     /// The channel's identified members as `(nick, account)`, when the command came.
     present: Vec<(String, String)>,
     /// Where `!incident report` writes drafts.
@@ -278,8 +277,14 @@ struct Here {
 }
 
 impl Here {
-    fn actor(&self) -> Actor<'_> {
-        Actor { at: self.at, nick: &self.nick, account: &self.account }
+    /// The channel, as configured.
+    fn channel(&self) -> &str {
+        self.origin.channel.as_ref().map_or("", ChannelName::as_str)
+    }
+
+    /// The asker's account ("" when reading without one; writing needs one).
+    fn account(&self) -> &str {
+        self.origin.account.as_deref().unwrap_or_default()
     }
 
     /// What to call a role holder: the nick their account uses now.
@@ -297,15 +302,15 @@ type Answer = Result<Vec<String>, String>;
 fn resolve(conn: &Connection, here: &Here, number: Option<i64>) -> Result<Incident, Failure> {
     if let Some(n) = number {
         return match db::find(conn, &here.scope, n)? {
-            Some(i) if crate::irc::casefold_eq(&i.channel, &here.channel) => Ok(i),
+            Some(i) if here.origin.said_in(&i.channel) => Ok(i),
             _ => Err(Failure::Refused(format!("No incident #{n} here."))),
         };
     }
-    let open = db::not_closed_in(conn, &here.channel)?;
+    let open = db::not_closed_in(conn, here.channel())?;
     match open.as_slice() {
         [] => Err(Failure::Refused(format!(
             "No open incident in {}. Open one with !incident open <summary>.",
-            here.channel
+            here.channel()
         ))),
         [one] => Ok(one.clone()),
         several => {
@@ -385,7 +390,7 @@ fn one_line_summary(conn: &Connection, here: &Here, i: &Incident) -> rusqlite::R
         i.state,
         truncate_bytes(&i.summary, 80),
         holders(conn, here, i.id)?,
-        crate::incident::age(i, &db::timeline(conn, i.id)?, here.at)
+        crate::incident::age(i, &db::timeline(conn, i.id)?, here.origin.at)
     ))
 }
 
@@ -401,26 +406,24 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
     if sub == Sub::Help {
         return Ok(vec![USAGE.to_string()]);
     }
-    let channel = ctx.msg.channel.as_deref().ok_or("Incidents live in channels: use !incident in the team channel.")?;
-    let chan = ctx.config.channel(channel).ok_or("This is not one of srebot's channels.")?;
+    let origin = &ctx.origin;
+    let channel = match origin.our_channel() {
+        Ok(Some(channel)) => channel.as_str(),
+        Ok(None) => return Err("Incidents live in channels: use !incident in the team channel.".into()),
+        Err(_) => return Err("This is not one of srebot's channels.".into()),
+    };
     let reading = matches!(sub, Sub::List | Sub::Show { .. });
     if !reading && ctx.level < Level::Member {
         return Err(ctx.not_allowed("!incident"));
     }
-    let account = match (&ctx.msg.sender.account, reading) {
-        (Some(a), _) => a.clone(),
-        (None, true) => String::new(),
-        (None, false) => return Err("Incident roles belong to services accounts: identify to services first.".into()),
-    };
-    let private = chan.role == ChannelRole::Security;
+    if origin.account.is_none() && !reading {
+        return Err("Incident roles belong to services accounts: identify to services first.".into());
+    }
+    let private = origin.security;
     let here = Here {
-        channel: chan.name.clone(),
-        scope: crate::incident::scope(&chan.name, private),
-        private,
-        nick: ctx.msg.sender.nick.clone(),
-        account,
-        at: ctx.msg.time,
-        present: ctx.directory.accounts_in(&chan.name),
+        origin: origin.clone(),
+        scope: crate::incident::scope(channel, private),
+        present: ctx.directory.accounts_in(channel),
         drafts: ctx.config.report_dir(),
         status_notice: !private && ctx.config.publish.mediawiki.as_ref().is_some_and(|mw| mw.status_page.is_some()),
     };
@@ -441,19 +444,19 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Answer {
         && matches!(sub, Sub::Update { .. } | Sub::Status { .. } | Sub::Close { .. } | Sub::Reopen { .. });
     // Facts that need the connection layer or the clock are gathered before the store call.
     let handoff_target = match &sub {
-        Sub::Handoff { nick, .. } => Some(handoff_target(ctx, &here.channel, nick)?),
+        Sub::Handoff { nick, .. } => Some(handoff_target(ctx, here.channel(), nick)?),
         _ => None,
     };
     let backdated = match &sub {
         Sub::At { words, .. } => {
             let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-            let (when, used) = parse_when(&refs, here.at)?;
+            let (when, used) = parse_when(&refs, here.origin.at)?;
             Some((when, strip_formatting(&refs[used..].join(" ")).trim().to_string()))
         }
         _ => None,
     };
     let write_report = matches!(sub, Sub::Report { .. });
-    let account = here.account.clone();
+    let account = here.account().to_string();
     let outcome = store
         .call(move |conn| match apply(conn, &here, sub, handoff_target, backdated) {
             Ok(outcome) => Ok(Ok(outcome)),
@@ -526,14 +529,14 @@ fn apply(
     handoff_target: Option<(String, String)>,
     backdated: Option<(DateTime<Utc>, String)>,
 ) -> Result<Outcome, Failure> {
-    let who = here.actor();
+    let who = here.origin.actor();
     let incident = |id: Option<i64>| resolve(conn, here, id);
     match sub {
         Sub::Help => lines(USAGE.into()),
         Sub::List => {
-            let open = db::not_closed_in(conn, &here.channel)?;
+            let open = db::not_closed_in(conn, here.channel())?;
             if open.is_empty() {
-                return lines(format!("No open incidents in {}.", here.channel));
+                return lines(format!("No open incidents in {}.", here.channel()));
             }
             let mut out = Vec::new();
             for i in open.iter().take(5) {
@@ -546,15 +549,18 @@ fn apply(
         }
         Sub::Open { summary, from_alert } => {
             let summary = strip_formatting(&summary).trim().to_string();
-            let alert = match from_alert.map(|id| crate::store::alert::alert_in(conn, id, &here.channel)).transpose()? {
+            let alert = match from_alert
+                .map(|id| crate::store::alert::alert_in(conn, id, here.channel()))
+                .transpose()?
+            {
                 Some(None) => {
                     return Err(
-                        format!("No alert #{} in {}: see !alerts.", from_alert.unwrap_or(0), here.channel).into()
+                        format!("No alert #{} in {}: see !alerts.", from_alert.unwrap_or(0), here.channel()).into()
                     )
                 }
                 found => found.flatten(),
             };
-            let i = db::open(conn, &here.channel, here.private, &summary, &who)?;
+            let i = db::open(conn, here.channel(), here.origin.security, &summary, &who)?;
             if let Some(a) = &alert {
                 crate::store::alert::on_timeline(conn, a, i.id, true, who.at)?;
             }
@@ -563,7 +569,7 @@ fn apply(
                  !incident handoff comms|diagnosis <nick>, or a colleague takes one with !incident claim comms|diagnosis.",
                 i.number,
                 truncate_bytes(&summary, 120),
-                here.nick
+                here.origin.nick
             ))
         }
         Sub::Claim { role, id } | Sub::Handoff { role, id, .. } => {
@@ -573,14 +579,14 @@ fn apply(
             }
             let (nick, account, handed) = match handoff_target {
                 Some((nick, account)) => (nick, account, true),
-                None => (here.nick.clone(), here.account.clone(), false),
+                None => (here.origin.nick.clone(), here.account().to_string(), false),
             };
             if db::holder(conn, i.id, role)?.is_some_and(|t| t.account.eq_ignore_ascii_case(&account)) {
                 return Err(Failure::Refused(format!("{nick} already holds {} for #{}.", role.title(), i.number)));
             }
             let previous = db::change_holder(conn, i.id, role, &account, &nick, &who, handed)?;
             let from = previous.map(|p| here.name(&p)).unwrap_or_else(|| "nobody".into());
-            let by = if handed { format!(" (handed over by {})", here.nick) } else { String::new() };
+            let by = if handed { format!(" (handed over by {})", here.origin.nick) } else { String::new() };
             lines(format!("#{} {}: {from} → {nick}{by}.", i.number, role.title()))
         }
         Sub::Status { state, mut note, target } => {
@@ -589,7 +595,7 @@ fn apply(
             let note = strip_formatting(&note).trim().to_string();
             db::set_state(conn, i.id, i.state, state, &note, &who)?;
             if here.status_notice {
-                db::queue_status(conn, i.id, here.at)?;
+                db::queue_status(conn, i.id, here.origin.at)?;
             }
             let mut text = format!("#{} is now {state} (was {}).", i.number, i.state);
             if state == State::Resolved {
@@ -599,7 +605,7 @@ fn apply(
                     "#{} resolved after {}{}: impact over. Close it with !incident close [summary] when the work is \
                      done. {}",
                     i.number,
-                    human_duration(here.at - started_at(&i, &timeline)),
+                    human_duration(here.origin.at - started_at(&i, &timeline)),
                     start_note(&i, &timeline),
                     report_rule(&i, &timeline, draft_written(here, &i))
                 );
@@ -612,13 +618,13 @@ fn apply(
             let summary = strip_formatting(&summary).trim().to_string();
             db::close(conn, i.id, i.state, (!summary.is_empty()).then_some(summary.as_str()), &who)?;
             if here.status_notice {
-                db::queue_status(conn, i.id, here.at)?;
+                db::queue_status(conn, i.id, here.origin.at)?;
             }
             let timeline = db::timeline(conn, i.id)?;
             lines(format!(
                 "#{} closed after {}{}. {}",
                 i.number,
-                human_duration(here.at - started_at(&i, &timeline)),
+                human_duration(here.origin.at - started_at(&i, &timeline)),
                 start_note(&i, &timeline),
                 report_rule(&i, &timeline, draft_written(here, &i))
             ))
@@ -628,7 +634,7 @@ fn apply(
             check_reopen(i.number, i.state)?;
             db::reopen(conn, i.id, i.state, &who)?;
             if here.status_notice {
-                db::queue_status(conn, i.id, here.at)?;
+                db::queue_status(conn, i.id, here.origin.at)?;
             }
             lines(format!("#{} reopened: investigating again. {}.", i.number, holders(conn, here, i.id)?))
         }
@@ -647,7 +653,7 @@ fn apply(
                 return Err(Failure::Refused(format!("#{} is closed: reopen it first.", i.number)));
             }
             match db::holder(conn, i.id, Role::Comms)? {
-                Some(t) if t.account.eq_ignore_ascii_case(&here.account) => {}
+                Some(t) if t.account.eq_ignore_ascii_case(here.account()) => {}
                 Some(t) => {
                     return Err(Failure::Refused(format!(
                         "You are not the communicator of #{n} ({} is): claim it with !incident claim comms {n}, \
@@ -669,19 +675,19 @@ fn apply(
             }
             db::update(conn, i.id, &text, &who)?;
             if here.status_notice {
-                db::queue_status(conn, i.id, here.at)?;
+                db::queue_status(conn, i.id, here.origin.at)?;
             }
             lines(if i.private {
                 format!(
                     "#{}: update recorded at {} UTC. A security incident's updates are never published: tell users yourself.",
                     i.number,
-                    here.at.format("%H:%M")
+                    here.origin.at.format("%H:%M")
                 )
             } else {
                 format!(
                     "#{}: public update posted at {} UTC: {}",
                     i.number,
-                    here.at.format("%H:%M"),
+                    here.origin.at.format("%H:%M"),
                     truncate_bytes(&text, 120)
                 )
             })
@@ -728,7 +734,7 @@ fn apply(
         Sub::Show { id } => {
             let i = incident(id)?;
             let last = db::last_event(conn, i.id)?
-                .map(|e| format!("last update {} ago by {}", human_duration(here.at - e.recorded_at), e.actor))
+                .map(|e| format!("last update {} ago by {}", human_duration(here.origin.at - e.recorded_at), e.actor))
                 .unwrap_or_default();
             lines(format!(
                 "{} (opened {} UTC by {}; {last}){}",
@@ -767,7 +773,13 @@ fn apply(
             let i = incident(id)?;
             match minutes {
                 Some(m) => {
-                    db::snooze(conn, i.id, Some(here.at + Duration::minutes(m.into())), &format!("{m} min"), &who)?;
+                    db::snooze(
+                        conn,
+                        i.id,
+                        Some(here.origin.at + Duration::minutes(m.into())),
+                        &format!("{m} min"),
+                        &who,
+                    )?;
                     lines(format!("#{}: update reminders snoozed for {m} min.", i.number))
                 }
                 None => {
@@ -838,7 +850,7 @@ async fn publish_report(
     let (nick, at, filed_url) = (ctx.msg.sender.nick.clone(), ctx.msg.time, url.clone());
     store
         .call(move |conn| {
-            let who = Actor { at, nick: &nick, account: &account };
+            let who = Actor { at, nick, account: Some(account) };
             db::report_published(conn, id, &title, revid, &filed_url, &who)
         })
         .await

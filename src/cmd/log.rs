@@ -9,25 +9,29 @@
 //! them: `!log <user@host> undo` is refused, and `!log undo` from the relay only takes back an
 //! entry the relay made in its own name.
 
-use super::{Context, Reply};
+use super::{Context, Origin, Reply};
 use crate::access::Level;
 use crate::config::ChannelRole;
 use crate::irc::Ack;
 use crate::publish::{self, Targets};
-use crate::store::{incident, sal, Store};
+use crate::store::{incident, sal, Actor, Store};
 use crate::text;
 use std::future::Future;
 
-/// Where an entry goes, or why it cannot be made here.
-fn channel_for<'a>(ctx: &'a Context<'_>) -> Result<(&'a str, bool, bool), String> {
+/// Where an entry goes: where it was said, or for a private message the channel configured for
+/// them (`[sal] private_message_channel`); always with a channel. Or why it cannot be made here.
+fn destination(ctx: &Context<'_>) -> Result<Origin, String> {
     let c = ctx.config;
-    match &ctx.msg.channel {
-        Some(name) => match c.channel(name) {
-            Some(ch) => Ok((&ch.name, ch.role == ChannelRole::Security, false)),
-            None => Err(format!("{name} is not a logging channel.")),
-        },
-        None => match c.sal.private_message_channel.as_deref().and_then(|n| c.channel(n)) {
-            Some(ch) => Ok((&ch.name, ch.role == ChannelRole::Security, true)),
+    match ctx.origin.our_channel() {
+        Ok(Some(_)) => Ok(ctx.origin.clone()),
+        Err(name) => Err(format!("{name} is not a logging channel.")),
+        Ok(None) => match c.sal.private_message_channel.as_deref().and_then(|n| c.channel(n)) {
+            Some(ch) => Ok(Origin {
+                channel: Some(ch.name.clone()),
+                ours: true,
+                security: ch.role == ChannelRole::Security,
+                ..ctx.origin.clone()
+            }),
             None => {
                 let public: Vec<&str> =
                     c.channels.iter().filter(|ch| ch.role == ChannelRole::Public).map(|ch| ch.name.as_str()).collect();
@@ -46,7 +50,7 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     if ctx.level < Level::Member && !ctx.is_relay {
         return Err(format!("NOT logged: {}", ctx.not_allowed("!log")));
     }
-    let (channel, private, via_pm) = channel_for(ctx).map_err(|why| format!("NOT logged: {why}"))?;
+    let to = destination(ctx).map_err(|why| format!("NOT logged: {why}"))?;
     // The whole line, relay prefix included, before anything else looks at it: the reason names
     // the kind of secret only, so the refusal is safe to say in the channel.
     let cleaned = screen(message).map_err(|why| {
@@ -80,14 +84,14 @@ pub fn plan(message: &str, ctx: &Context<'_>) -> Result<sal::NewEntry, String> {
     }
     Ok(sal::NewEntry {
         logged_at: ctx.msg.time,
-        channel: channel.to_string(),
+        channel: to.channel.map(String::from).unwrap_or_default(),
         nick,
         account: sender.account.clone(),
         userhost,
         relayed_by,
         message: message.to_string(),
-        private,
-        via_private_message: via_pm,
+        private: to.security,
+        via_private_message: ctx.origin.channel.is_none(),
         tasks: text::task_refs(message),
     })
 }
@@ -112,8 +116,7 @@ pub(crate) fn store_entry(
 ) -> rusqlite::Result<(i64, bool)> {
     let id = sal::insert(conn, entry)?;
     // "!log everything": what is logged during an incident is its timeline.
-    let who =
-        incident::Actor { at: entry.logged_at, nick: &entry.nick, account: entry.account.as_deref().unwrap_or("") };
+    let who = Actor { at: entry.logged_at, nick: entry.nick.clone(), account: entry.account.clone() };
     incident::attach_log(conn, &entry.channel, id, &entry.message, &who)?;
     // In the same transaction: an acknowledged entry cannot miss its publication.
     let queued = targets.enqueue(conn, id, &entry.channel, entry.private, sal::Action::Publish, entry.logged_at)?;
@@ -330,11 +333,10 @@ async fn undo(explicit: Option<i64>, ctx: &Context<'_>, store: &Store) -> Result
             ctx.msg.sender.nick
         ));
     };
-    let (channel, _, _) = channel_for(ctx)?;
-    let channel = channel.to_string();
+    let channel = destination(ctx)?.channel.map(String::from).unwrap_or_default();
     let window = chrono::Duration::minutes(i64::from(ctx.config.sal.undo_minutes));
     let minutes = ctx.config.sal.undo_minutes;
-    let who = sal::Actor { at: ctx.msg.time, nick: ctx.msg.sender.nick.clone(), account: Some(account.clone()) };
+    let who = ctx.origin.actor();
     let targets = Targets::from_config(ctx.config);
     let outcome = store
         .call(move |conn| {
@@ -427,6 +429,7 @@ mod tests {
             level: crate::access::level(&config.access, &m.sender),
             is_relay: crate::access::is_relay(&config.access, &m.sender),
             directory: &*NOBODY,
+            origin: crate::cmd::Origin::of(config, m),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod grammar;
 pub(crate) mod help;
 pub mod incident;
 pub mod log;
+mod origin;
 pub(crate) mod pages;
 pub mod sal;
 pub(crate) mod silence;
@@ -15,6 +16,7 @@ pub(crate) mod silence;
 use crate::access::Level;
 use crate::config::{CommandsConfig, Config};
 use crate::irc::Incoming;
+pub use origin::Origin;
 
 /// The command words (aliases in `[commands] aliases` map onto these).
 pub const NAMES: &[&str] = &["log", "help", "incident", "clinic", "sal", "access", "alerts", "silence"];
@@ -100,6 +102,8 @@ pub struct Context<'a> {
     pub level: Level,
     pub is_relay: bool,
     pub directory: &'a dyn Directory,
+    /// Where and who, once for all commands.
+    pub origin: Origin,
 }
 
 impl Context<'_> {
@@ -208,6 +212,7 @@ pub(crate) mod testing {
             level: crate::access::level(&config.access, &msg.sender),
             is_relay: false,
             directory,
+            origin: Origin::of(config, &msg),
         };
         let cmd = parse(&config.commands, text).expect("a command");
         run(cmd, &ctx, store).await

@@ -5,13 +5,11 @@
 use super::{Context, Reply};
 use crate::alerts::pages;
 use crate::clinic::week::WeekRule;
-use crate::config::ChannelRole;
 use crate::store::Store;
 use chrono::NaiveDate;
 
 pub async fn run(week: Option<NaiveDate>, ctx: &Context<'_>, store: &Store, rule: &WeekRule) -> Vec<Reply> {
-    let security =
-        ctx.msg.channel.as_deref().filter(|c| ctx.config.channel(c).is_some_and(|c| c.role == ChannelRole::Security));
+    let security = ctx.origin.security_channel().map(|c| c.as_str());
     let channel = security.map(String::from);
     let day = week.unwrap_or_else(|| ctx.clock.now().date_naive());
     let paging = ctx.config.alerts.as_ref().map(|a| a.paging_severities.clone()).unwrap_or_default();

@@ -13,12 +13,12 @@
 //! says who hid it and when; a redaction's reason only in a security channel (and the CLI), and
 //! a reason that looks like a secret is refused like a `!log` would be.
 
-use super::{Context, Reply};
+use super::{Context, Origin, Reply};
 use crate::access::Level;
-use crate::config::ChannelRole;
+use crate::names::ChannelName;
 use crate::privacy::Privacy;
 use crate::publish::{self, Targets};
-use crate::store::sal::{self, Action, Actor, Entry, Filter, Kind, Scope};
+use crate::store::sal::{self, Action, Entry, Filter, Kind, Scope};
 use crate::store::Store;
 use crate::text::{one_line, strip_formatting, truncate_bytes};
 use chrono::{DateTime, NaiveDate};
@@ -208,41 +208,18 @@ pub fn parse(args: &str) -> Result<Sub, String> {
     })
 }
 
-/// Where the question was asked.
-struct Place {
-    /// The channel (as configured); None: by private message.
-    channel: Option<String>,
-    security: bool,
+/// How many entries a list answers with by default: fewer in a channel.
+fn lines(origin: &Origin) -> usize {
+    if origin.channel.is_some() {
+        CHANNEL_LINES
+    } else {
+        PRIVATE_LINES
+    }
 }
 
-impl Place {
-    fn of(ctx: &Context<'_>) -> Result<Place, String> {
-        match &ctx.msg.channel {
-            None => Ok(Place { channel: None, security: false }),
-            Some(name) => match ctx.config.channel(name) {
-                Some(ch) => Ok(Place { channel: Some(ch.name.clone()), security: ch.role == ChannelRole::Security }),
-                None => Err("This is not one of srebot's channels.".into()),
-            },
-        }
-    }
-
-    /// Whether `e` may be shown here: private entries only in their own security channel.
-    fn may_see(&self, e: &Entry) -> bool {
-        !e.private || (self.security && self.channel.as_deref().is_some_and(|c| crate::irc::casefold_eq(c, &e.channel)))
-    }
-
-    /// How many entries a list answers with here by default.
-    fn lines(&self) -> usize {
-        if self.channel.is_some() {
-            CHANNEL_LINES
-        } else {
-            PRIVATE_LINES
-        }
-    }
-
-    fn private_of(&self) -> Option<String> {
-        self.channel.clone().filter(|_| self.security)
-    }
+/// The scope of a query asked here: a security channel sees its own private entries too.
+fn scope(origin: &Origin, channel: Option<&ChannelName>) -> Scope {
+    Scope { channel: channel.map(ToString::to_string), private_of: origin.security_channel().map(ToString::to_string) }
 }
 
 /// How an entry is shown on IRC.
@@ -271,26 +248,29 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
 }
 
 async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Result<Vec<Reply>, String> {
-    let place = Place::of(ctx)?;
+    let origin = &ctx.origin;
+    if origin.our_channel().is_err() {
+        return Err("This is not one of srebot's channels.".into());
+    }
     match sub {
         Sub::Help => Ok(vec![ctx.reply(USAGE)]),
         Sub::Status => status(ctx, store).await.map(|line| vec![ctx.reply(line)]),
-        Sub::Show(id) => show(id, &place, ctx, store).await.map(|line| vec![ctx.reply(line)]),
-        Sub::Redact { id, reason } => redact(id, &reason, &place, ctx, store).await.map(|l| vec![ctx.reply(l)]),
-        Sub::Amend { id, text } => amend(id, &text, &place, ctx, store).await.map(|l| vec![ctx.reply(l)]),
-        Sub::Restore(id) => restore(id, &place, ctx, store).await.map(|l| vec![ctx.reply(l)]),
+        Sub::Show(id) => show(id, origin, ctx, store).await.map(|line| vec![ctx.reply(line)]),
+        Sub::Redact { id, reason } => redact(id, &reason, origin, ctx, store).await.map(|l| vec![ctx.reply(l)]),
+        Sub::Amend { id, text } => amend(id, &text, origin, ctx, store).await.map(|l| vec![ctx.reply(l)]),
+        Sub::Restore(id) => restore(id, origin, ctx, store).await.map(|l| vec![ctx.reply(l)]),
         Sub::Last(n) => {
             let q = Question {
-                scope: Scope { channel: place.channel.clone(), private_of: place.private_of() },
+                scope: scope(origin, origin.channel.as_ref()),
                 filter: Filter::Latest,
                 wanted: n.unwrap_or(DEFAULT_LAST),
-                nothing: match &place.channel {
+                nothing: match &origin.channel {
                     Some(c) => format!("No entries in {c} yet."),
                     None => "No entries yet.".to_string(),
                 },
                 privately: format!("!sal last {PRIVATE_LINES}"),
             };
-            list(ctx, store, &place, q).await
+            list(ctx, store, origin, q).await
         }
         Sub::Since(since) => {
             let from = match since {
@@ -298,33 +278,33 @@ async fn execute(sub: Sub, ctx: &Context<'_>, store: &Store) -> Result<Vec<Reply
                 Since::Date(day) => day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(ctx.msg.time),
             };
             let q = Question {
-                scope: Scope { channel: place.channel.clone(), private_of: place.private_of() },
+                scope: scope(origin, origin.channel.as_ref()),
                 filter: Filter::Since(from),
-                wanted: place.lines(),
+                wanted: lines(origin),
                 nothing: format!("No entries since {} UTC.", from.format("%Y-%m-%d %H:%M")),
                 privately: format!("!sal since {}", since_arg(since)),
             };
-            list(ctx, store, &place, q).await
+            list(ctx, store, origin, q).await
         }
         Sub::Task(t) => {
             let q = Question {
-                scope: Scope { channel: None, private_of: place.private_of() },
+                scope: scope(origin, None),
                 filter: Filter::Task(t.clone()),
-                wanted: place.lines(),
+                wanted: lines(origin),
                 nothing: format!("No entries mention {t}."),
                 privately: format!("!sal {t}"),
             };
-            list(ctx, store, &place, q).await
+            list(ctx, store, origin, q).await
         }
         Sub::Search(words) => {
             let q = Question {
-                scope: Scope { channel: None, private_of: place.private_of() },
+                scope: scope(origin, None),
                 filter: Filter::Search(sal::fts_query(&words).ok_or(USAGE)?),
-                wanted: place.lines(),
+                wanted: lines(origin),
                 nothing: format!("Nothing found for {:?}.", truncate_bytes(&words, 60)),
                 privately: format!("!sal search {}", one_line(&words)),
             };
-            list(ctx, store, &place, q).await
+            list(ctx, store, origin, q).await
         }
     }
 }
@@ -342,13 +322,13 @@ struct Question {
 }
 
 /// Runs a query and lays out the answer: where it goes, how many lines, and the footer.
-async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> Result<Vec<Reply>, String> {
+async fn list(ctx: &Context<'_>, store: &Store, origin: &Origin, q: Question) -> Result<Vec<Reply>, String> {
     let Question { scope, filter, wanted, nothing, privately } = q;
     let asker = ctx.msg.sender.nick.clone();
     // Long answers go privately, except from a security channel: its entries never leave it.
-    let (target, limit) = match &place.channel {
-        Some(c) if place.security => (c.clone(), wanted.min(CHANNEL_LINES)),
-        Some(c) if wanted <= CHANNEL_LINES => (c.clone(), wanted),
+    let (target, limit) = match &origin.channel {
+        Some(c) if origin.security => (c.to_string(), wanted.min(CHANNEL_LINES)),
+        Some(c) if wanted <= CHANNEL_LINES => (c.to_string(), wanted),
         Some(_) => (asker.clone(), wanted.min(PRIVATE_LINES)),
         None => (asker.clone(), wanted.min(PRIVATE_LINES)),
     };
@@ -360,18 +340,18 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
         return Ok(vec![ctx.reply(nothing)]);
     }
     let privacy = Privacy::from_config(&ctx.config.sal);
-    let privacy = (!place.security).then_some(&privacy);
+    let privacy = (!origin.security).then_some(&privacy);
     let today = ctx.msg.time.date_naive();
     let mut out: Vec<Reply> =
         found.entries.iter().map(|e| Reply::say(&target, entry_line(e, today, privacy))).collect();
     let more = found.total.saturating_sub(found.entries.len());
     let mut footer = Vec::new();
     if more > 0 {
-        let hint = if place.security {
+        let hint = if origin.security {
             "narrow it down (private entries stay in this channel)".to_string()
-        } else if place.channel.is_some() && privately.len() <= 120 {
+        } else if origin.channel.is_some() && privately.len() <= 120 {
             format!("/msg {} {privately} for up to {PRIVATE_LINES}", ctx.config.irc.nick)
-        } else if place.channel.is_some() {
+        } else if origin.channel.is_some() {
             // Search words too long to repeat in a one-line footer.
             format!("ask me by private message for up to {PRIVATE_LINES}")
         } else {
@@ -379,19 +359,19 @@ async fn list(ctx: &Context<'_>, store: &Store, place: &Place, q: Question) -> R
         };
         footer.push(format!("…and {more} more: {hint}"));
     }
-    if let Some(web) = web(ctx).filter(|_| !place.security) {
+    if let Some(web) = web(ctx).filter(|_| !origin.security) {
         footer.push(format!("web: {web}"));
     }
     if !footer.is_empty() {
         out.push(Reply::say(&target, footer.join(" — ")));
     }
-    if place.channel.as_deref().is_some_and(|c| c != target) {
+    if origin.channel.as_ref().is_some_and(|c| c.as_str() != target) {
         out.insert(0, ctx.reply(format!("{asker}: sent you {} entries privately.", found.entries.len())));
     }
     Ok(out)
 }
 
-async fn show(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+async fn show(id: i64, origin: &Origin, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     let (entry, corrections) = store
         .call(move |conn| {
             let e = sal::get(conn, id)?;
@@ -401,7 +381,9 @@ async fn show(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Resul
         .await
         .map_err(|e| format!("Cannot read the log: {e}"))?;
     // A private entry asked for elsewhere gets the same answer as a missing one.
-    let Some(e) = entry.filter(|e| place.may_see(e)) else { return Err(format!("No entry #{id}.")) };
+    let Some(e) = entry.filter(|e| origin.may_see(e.private, &e.channel)) else {
+        return Err(format!("No entry #{id}."));
+    };
     if e.is_hidden() {
         let why = corrections.iter().rev().find(|c| c.kind != Kind::Amend);
         return Ok(match why {
@@ -410,7 +392,7 @@ async fn show(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Resul
             }
             // Why is for the security channel and the CLI: a reason can name what was wrong
             // with the entry (a customer's address, a host), which is what the redaction hid.
-            Some(c) if place.security => format!(
+            Some(c) if origin.security => format!(
                 "#{id} was redacted by {} on {}: {}",
                 c.actor_nick,
                 short_time(&c.at),
@@ -421,11 +403,11 @@ async fn show(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Resul
         });
     }
     let privacy = Privacy::from_config(&ctx.config.sal);
-    let mut line = entry_line(&e, ctx.msg.time.date_naive(), (!place.security).then_some(&privacy));
+    let mut line = entry_line(&e, ctx.msg.time.date_naive(), (!origin.security).then_some(&privacy));
     if e.amended_at.is_some() {
         line.push_str(" (amended)");
     }
-    if let Some(web) = web(ctx).filter(|_| !place.security) {
+    if let Some(web) = web(ctx).filter(|_| !origin.security) {
         line.push_str(&format!(" — {web}/{id}"));
     }
     Ok(line)
@@ -437,22 +419,17 @@ fn short_time(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
-fn actor(ctx: &Context<'_>) -> Actor {
-    Actor { at: ctx.msg.time, nick: ctx.msg.sender.nick.clone(), account: ctx.msg.sender.account.clone() }
-}
-
 /// `!sal restore #id`: brings back an entry its author withdrew with `!log undo`, by the author
 /// or an admin, while an undo would still be allowed. A redaction is an admin's decision and is
 /// not undone here. Recorded in the audit trail; the publisher puts the entry back on the wiki.
-async fn restore(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
-    let (who, targets, is_admin) = (actor(ctx), Targets::from_config(ctx.config), ctx.level >= Level::Admin);
-    let (place_channel, place_security) = (place.channel.clone(), place.security);
+async fn restore(id: i64, origin: &Origin, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+    let (who, targets, is_admin) = (origin.actor(), Targets::from_config(ctx.config), ctx.level >= Level::Admin);
+    let origin = origin.clone();
     let minutes = ctx.config.sal.undo_minutes;
     let window = chrono::Duration::minutes(i64::from(minutes));
     let outcome = store
         .call(move |conn| {
-            let place = Place { channel: place_channel, security: place_security };
-            let Some(e) = sal::get(conn, id)?.filter(|e| place.may_see(e)) else {
+            let Some(e) = sal::get(conn, id)?.filter(|e| origin.may_see(e.private, &e.channel)) else {
                 return Ok(Err(format!("No entry #{id}.")));
             };
             if !e.is_hidden() {
@@ -485,7 +462,7 @@ async fn restore(id: i64, place: &Place, ctx: &Context<'_>, store: &Store) -> Re
     Ok(format!("Restored #{id} ({}): back in queries, the web and the wiki.", truncate_bytes(&e.message, 80)))
 }
 
-async fn redact(id: i64, reason: &str, place: &Place, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+async fn redact(id: i64, reason: &str, origin: &Origin, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     if ctx.level < Level::Admin {
         let admins = &ctx.config.access.admins;
         let ask = if admins.is_empty() { "the bot's operator".to_string() } else { admins.join(", ") };
@@ -502,12 +479,10 @@ async fn redact(id: i64, reason: &str, place: &Place, ctx: &Context<'_>, store: 
              credential."
         ));
     }
-    let (who, targets, place_private_of, place_security) =
-        (actor(ctx), Targets::from_config(ctx.config), place.channel.clone(), place.security);
+    let (who, targets, origin) = (origin.actor(), Targets::from_config(ctx.config), origin.clone());
     let outcome = store
         .call(move |conn| {
-            let place = Place { channel: place_private_of, security: place_security };
-            let Some(e) = sal::get(conn, id)?.filter(|e| place.may_see(e)) else {
+            let Some(e) = sal::get(conn, id)?.filter(|e| origin.may_see(e.private, &e.channel)) else {
                 return Ok(Err(format!("No entry #{id}.")));
             };
             if !sal::hide(conn, &e, Kind::Redact, &who, &reason)? {
@@ -524,7 +499,7 @@ async fn redact(id: i64, reason: &str, place: &Place, ctx: &Context<'_>, store: 
     Ok(format!("Redacted #{id}: hidden from queries, the web and the wiki. The original is kept for admins."))
 }
 
-async fn amend(id: i64, text: &str, place: &Place, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
+async fn amend(id: i64, text: &str, origin: &Origin, ctx: &Context<'_>, store: &Store) -> Result<String, String> {
     let text = strip_formatting(text).trim().to_string();
     if text.is_empty() {
         return Err("Usage: !sal amend #id <new text>".into());
@@ -537,12 +512,10 @@ async fn amend(id: i64, text: &str, place: &Place, ctx: &Context<'_>, store: &St
     };
     let admin = ctx.level >= Level::Admin;
     let tasks = crate::text::task_refs(&text);
-    let (who, targets, channel, security) =
-        (actor(ctx), Targets::from_config(ctx.config), place.channel.clone(), place.security);
+    let (who, targets, origin) = (origin.actor(), Targets::from_config(ctx.config), origin.clone());
     let queued = store
         .call(move |conn| {
-            let place = Place { channel, security };
-            let Some(e) = sal::get(conn, id)?.filter(|e| place.may_see(e)) else {
+            let Some(e) = sal::get(conn, id)?.filter(|e| origin.may_see(e.private, &e.channel)) else {
                 return Ok(Err(format!("No entry #{id}.")));
             };
             let author =
@@ -599,6 +572,7 @@ async fn status(ctx: &Context<'_>, store: &Store) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::irc::{Incoming, Sender};
+    use crate::store::Actor;
 
     fn config() -> crate::config::Config {
         crate::testing::config(
@@ -638,6 +612,7 @@ base_url = "https://sal.example/"
             level: crate::access::level(&c.access, &m.sender),
             is_relay: false,
             directory: &*NOBODY,
+            origin: crate::cmd::Origin::of(c, &m),
         };
         match parse(args) {
             Ok(sub) => run(sub, &ctx, store).await,

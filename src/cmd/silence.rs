@@ -8,7 +8,6 @@ use super::alerts::{duration, Target};
 use super::{Context, Reply};
 use crate::access::Level;
 use crate::alerts::silence::{self, Matcher};
-use crate::config::ChannelRole;
 use crate::store::Store;
 use chrono::Duration;
 
@@ -52,7 +51,7 @@ pub async fn run(sub: Sub, ctx: &Context<'_>, store: &Store) -> Vec<Reply> {
     let Some(channel) = ctx.msg.channel.clone() else {
         return vec![ctx.reply("Say it in the channel the alerts go to.")];
     };
-    let security = ctx.config.channel(&channel).is_some_and(|c| c.role == ChannelRole::Security);
+    let security = ctx.origin.security;
     if !matches!(sub, Sub::List) && ctx.level < Level::Member {
         return vec![ctx.reply(ctx.not_allowed("!silence"))];
     }

@@ -100,10 +100,10 @@ pub(super) fn validate(c: &Config) -> Vec<(Vec<String>, String)> {
     }
     for (i, ch) in c.channels.iter().enumerate() {
         let at = |k: &str| key(&["channels", &i.to_string(), k]);
-        if !valid_channel(&ch.name) {
+        if !valid_channel(ch.name.as_str()) {
             p.push((at("name"), format!("{:?} is not a valid channel name (#name, no spaces or commas)", ch.name)));
         }
-        if c.channels[..i].iter().any(|o| crate::irc::casefold_eq(&o.name, &ch.name)) {
+        if c.channels[..i].iter().any(|o| o.name == ch.name) {
             p.push((at("name"), format!("{} is listed twice", ch.name)));
         }
         if ch.key.is_some() && ch.key_file.is_some() {

@@ -4,6 +4,7 @@
 //! semantic problem is collected with its key and line, so one run of `srebot check-config`
 //! shows everything to fix. Secret values are never echoed back in a problem.
 
+use crate::names::ChannelName;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -230,7 +231,7 @@ pub enum ChannelRole {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChannelConfig {
-    pub name: String,
+    pub name: ChannelName,
     pub role: ChannelRole,
     pub key: Option<Secret>,
     pub key_file: Option<PathBuf>,
@@ -439,7 +440,7 @@ pub struct WebConfig {
 
 impl Config {
     pub fn channel(&self, name: &str) -> Option<&ChannelConfig> {
-        self.channels.iter().find(|c| crate::irc::casefold_eq(&c.name, name))
+        self.channels.iter().find(|c| c.name == name)
     }
 }
 

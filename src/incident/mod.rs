@@ -6,15 +6,17 @@
 pub(crate) mod model;
 pub mod report;
 
+use crate::names::ChannelName;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use model::{Event, EventKind, Incident, State};
 
 /// The numbering scope of an incident opened in `channel`: every public channel shares one
-/// sequence ("public"), and each security channel has its own (its name, lowercased), so that
-/// the numbers seen anywhere count nothing private. Migration 0007 computes the same.
+/// sequence ("public"), and each security channel has its own (its name folded by IRC's case
+/// rule, [`ChannelName::key`]), so that the numbers seen anywhere count nothing private.
+/// Migrations 0007 and 0015 compute the same.
 pub fn scope(channel: &str, private: bool) -> String {
     if private {
-        channel.to_ascii_lowercase()
+        ChannelName::from(channel).key()
     } else {
         PUBLIC_SCOPE.to_string()
     }
@@ -208,6 +210,7 @@ mod tests {
         assert_eq!(scope("#miraheze-sre", false), "public");
         assert_eq!(scope("#other-public", false), "public", "public channels share one sequence");
         assert_eq!(scope("#WikiTide-SRE-Security", true), "#wikitide-sre-security");
+        assert_eq!(scope("#Sec[1]~", true), scope("#sec{1}^", true), "RFC 1459: one channel, one sequence");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod client;
 pub mod wiki;
 
 use crate::config::{ChannelRole, Config};
+use crate::names::ChannelName;
 use crate::store::sal::NewEntry;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -210,7 +211,7 @@ pub enum Refusal {
 
 /// The channel a request writes to: the one it names, or the client's only public one.
 fn channel_for(config: &Config, client: &IngestClientConfig, named: Option<&str>) -> Result<(String, bool), Refusal> {
-    let allowed = |name: &str| client.channels.iter().any(|c| crate::irc::casefold_eq(c, name));
+    let allowed = |name: &ChannelName| client.channels.iter().any(|c| name == c.as_str());
     match named.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => {
             let Some(ch) = config.channel(name) else {
@@ -224,7 +225,7 @@ fn channel_for(config: &Config, client: &IngestClientConfig, named: Option<&str>
                     client.channels.join(", ")
                 )));
             }
-            Ok((ch.name.clone(), ch.role == ChannelRole::Security))
+            Ok((ch.name.to_string(), ch.role == ChannelRole::Security))
         }
         None => {
             // Never a security channel by default: a script that forgot its channel must not
@@ -236,7 +237,7 @@ fn channel_for(config: &Config, client: &IngestClientConfig, named: Option<&str>
                 .filter(|ch| ch.role == ChannelRole::Public)
                 .collect();
             match (public.as_slice(), client.channels.len()) {
-                ([only], 1) => Ok((only.name.clone(), false)),
+                ([only], 1) => Ok((only.name.to_string(), false)),
                 _ => Err(Refusal::Invalid(format!(
                     "channel is required: client {} may write to {}",
                     client.name,

@@ -351,7 +351,8 @@ pub fn run(config: &crate::config::Config, source: Source<'_>, channel: &str) ->
     for (name, text) in pages {
         let parsed = parse(&text);
         let tx = conn.transaction().map_err(|e| e.to_string())?;
-        let report = import(&tx, &parsed, &ch.name, private).map_err(|e| format!("{name}: nothing imported: {e}"))?;
+        let report =
+            import(&tx, &parsed, ch.name.as_str(), private).map_err(|e| format!("{name}: nothing imported: {e}"))?;
         // Searchable at once, as the bot's own commits are.
         crate::store::sal::index_new_entries(&tx).map_err(|e| format!("{name}: nothing imported: {e}"))?;
         tx.commit().map_err(|e| format!("{name}: nothing imported: {e}"))?;

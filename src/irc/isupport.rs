@@ -88,12 +88,10 @@ pub fn fold_eq(a: &str, b: &str, mapping: CaseMapping) -> bool {
 }
 
 fn fold_char(c: char, mapping: CaseMapping) -> char {
-    match (c, mapping) {
-        ('[', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '{',
-        (']', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '}',
-        ('\\', CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459) => '|',
-        ('~', CaseMapping::Rfc1459) => '^',
-        (c, _) => c.to_ascii_lowercase(),
+    match mapping {
+        CaseMapping::Ascii => c.to_ascii_lowercase(),
+        CaseMapping::StrictRfc1459 if c == '~' => c,
+        CaseMapping::Rfc1459 | CaseMapping::StrictRfc1459 => crate::names::fold_rfc1459(c),
     }
 }
 

@@ -19,25 +19,7 @@ use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-/// Who sent a message, as far as the server told us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sender {
-    pub nick: String,
-    pub user: String,
-    pub host: String,
-    /// The services account, `None` when not identified.
-    pub account: Option<String>,
-}
-
-impl Sender {
-    pub fn userhost(&self) -> String {
-        format!("{}@{}", self.user, self.host)
-    }
-
-    pub fn hostmask(&self) -> String {
-        format!("{}!{}@{}", self.nick, self.user, self.host)
-    }
-}
+pub use crate::names::Sender;
 
 /// A PRIVMSG addressed to a channel we are in or to us.
 #[derive(Debug, Clone, PartialEq)]

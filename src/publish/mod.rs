@@ -16,6 +16,7 @@ pub(crate) mod status;
 pub mod wikitext;
 
 use crate::config::{ChannelRole, Config, MediaWikiConfig};
+use crate::names::ChannelName;
 use crate::privacy::Privacy;
 use crate::store::sal::{self, Action, Entry};
 use crate::store::Store;
@@ -34,19 +35,18 @@ pub const MEDIAWIKI: &str = "mediawiki";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Targets {
     /// Channels whose entries go to the wiki; None: no wiki configured.
-    mediawiki: Option<Vec<String>>,
+    mediawiki: Option<Vec<ChannelName>>,
     /// Channels whose entries mention tasks on Phorge; None: not configured.
-    phorge: Option<Vec<String>>,
+    phorge: Option<Vec<ChannelName>>,
 }
 
 impl Targets {
     pub fn from_config(config: &Config) -> Targets {
-        let mediawiki = config.publish.mediawiki.as_ref().map(|mw| {
-            config.channels.iter().filter(|ch| mw.publishes(config, &ch.name)).map(|ch| ch.name.clone()).collect()
-        });
-        let phorge = config.publish.phorge.as_ref().map(|ph| {
-            config.channels.iter().filter(|ch| ph.publishes(config, &ch.name)).map(|ch| ch.name.clone()).collect()
-        });
+        let published = |publishes: &dyn Fn(&str) -> bool| {
+            config.channels.iter().filter(|ch| publishes(ch.name.as_str())).map(|ch| ch.name.clone()).collect()
+        };
+        let mediawiki = config.publish.mediawiki.as_ref().map(|mw| published(&|ch| mw.publishes(config, ch)));
+        let phorge = config.publish.phorge.as_ref().map(|ph| published(&|ch| ph.publishes(config, ch)));
         Targets { mediawiki, phorge }
     }
 
@@ -65,9 +65,7 @@ impl Targets {
         if private {
             return Ok(false);
         }
-        let has = |sink: &Option<Vec<String>>| {
-            sink.as_ref().is_some_and(|chs| chs.iter().any(|c| crate::irc::casefold_eq(c, channel)))
-        };
+        let has = |sink: &Option<Vec<ChannelName>>| sink.as_ref().is_some_and(|chs| chs.iter().any(|c| c == channel));
         let wiki = has(&self.mediawiki);
         // A task is told about an entry once, when the entry is first published.
         let tasks =
@@ -299,8 +297,7 @@ impl MediaWikiConfig {
 /// `channel`: never a security channel.
 pub(crate) fn sink_publishes(config: &Config, channels: &[String], channel: &str) -> bool {
     let Some(ch) = config.channel(channel) else { return false };
-    ch.role == ChannelRole::Public
-        && (channels.is_empty() || channels.iter().any(|c| crate::irc::casefold_eq(c, channel)))
+    ch.role == ChannelRole::Public && (channels.is_empty() || channels.iter().any(|c| ch.name == c.as_str()))
 }
 
 #[cfg(test)]

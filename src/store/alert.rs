@@ -1,9 +1,11 @@
 //! SQL of alerts: one row per fingerprint, its firing/resolved history, its channels, acks, and
 //! the incidents it joined.
 
-use super::incident::{self, Actor, NewEvent};
+use super::incident::{self, NewEvent};
 use super::sal::time_text;
+use super::Actor;
 use crate::alerts::Alert;
+use crate::names::ChannelName;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -84,7 +86,13 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<AlertRow>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM alert a WHERE a.id = ?1"))?.query_row([id], row).optional()
 }
 
-/// The channels alert `id` was routed to, as configured (lowercased).
+/// How `alert_channel` keeps a channel: folded by IRC's case rule ([`ChannelName::key`]), so
+/// that any spelling finds the channel's alerts.
+fn channel_key(channel: &str) -> String {
+    ChannelName::from(channel).key()
+}
+
+/// The channels alert `id` was routed to, as configured (folded, see [`channel_key`]).
 pub fn channels(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
     conn.prepare_cached("SELECT channel FROM alert_channel WHERE alert_id = ?1 ORDER BY channel")?
         .query_map([id], |r| r.get(0))?
@@ -162,7 +170,7 @@ pub fn receive(
     conn.prepare_cached("DELETE FROM alert_channel WHERE alert_id = ?1")?.execute([id])?;
     for ch in channels {
         conn.prepare_cached("INSERT OR IGNORE INTO alert_channel (alert_id, channel) VALUES (?1, ?2)")?
-            .execute(params![id, ch.to_lowercase()])?;
+            .execute(params![id, channel_key(ch)])?;
     }
     let alert = get(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     if matches!(change, Change::Fired | Change::Resolved) {
@@ -198,7 +206,7 @@ pub fn on_timeline(
         _ => ("fired", alert.starts_at),
     };
     let text = format!("alert {what}: {} (alert #{})", crate::alerts::line::describe(alert), alert.id);
-    let who = Actor { at: now, nick: &alert.source, account: &alert.source };
+    let who = Actor { at: now, nick: alert.source.clone(), account: Some(alert.source.clone()) };
     incident::add_event(
         conn,
         incident_id,
@@ -210,7 +218,7 @@ pub fn on_timeline(
 
 /// Alert `id` when it was routed to `channel` (an alert is only ever named where it was said).
 pub fn alert_in(conn: &Connection, id: i64, channel: &str) -> rusqlite::Result<Option<AlertRow>> {
-    let here = channels(conn, id)?.contains(&channel.to_lowercase());
+    let here = channels(conn, id)?.contains(&channel_key(channel));
     Ok(get(conn, id)?.filter(|_| here))
 }
 
@@ -220,7 +228,7 @@ pub fn firing_in(conn: &Connection, channel: &str) -> rusqlite::Result<Vec<Alert
         "SELECT {COLUMNS} FROM alert a JOIN alert_channel c ON c.alert_id = a.id
          WHERE c.channel = ?1 AND a.status = 'firing' ORDER BY a.starts_at, a.id"
     ))?
-    .query_map([channel.to_lowercase()], row)?
+    .query_map([channel_key(channel)], row)?
     .collect()
 }
 
@@ -236,7 +244,7 @@ pub fn history_in(
          JOIN alert_channel c ON c.alert_id = a.id
          WHERE c.channel = ?1 AND e.at >= ?2 ORDER BY e.at DESC, e.id DESC LIMIT ?3"
     ))?
-    .query_map(params![channel.to_lowercase(), time_text(&since), limit as i64], |r| {
+    .query_map(params![channel_key(channel), time_text(&since), limit as i64], |r| {
         let at: String = r.get(0)?;
         let status: String = r.get(1)?;
         Ok((time(at)?, status == "firing", row_at(r, 2)?))
@@ -279,7 +287,7 @@ pub fn fired_between(
          ORDER BY e.at, e.id"
     );
     conn.prepare_cached(&sql)?
-        .query_map(params![time_text(&from), time_text(&to), channel.map(str::to_lowercase)], |r| {
+        .query_map(params![time_text(&from), time_text(&to), channel.map(channel_key)], |r| {
             Ok((row_at(r, 1)?, time(r.get(0)?)?))
         })?
         .collect()
@@ -293,7 +301,7 @@ pub fn public_firing(conn: &Connection) -> rusqlite::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::incident::Actor;
+    use crate::store::Actor;
     use chrono::TimeZone;
 
     fn alert(fp: &str, firing: bool, start_min: u32) -> Alert {
@@ -322,7 +330,7 @@ mod tests {
         let hour = Duration::minutes(60);
         let chans = vec!["#SRE".to_string()];
         // An incident open in the channel: the alert joins its timeline.
-        let who = Actor { at: now, nick: "alice", account: "alice" };
+        let who = Actor { at: now, nick: "alice".into(), account: Some("alice".into()) };
         let inc = crate::store::incident::open(&conn, "#sre", false, "wikis down", &who).unwrap();
 
         let r = receive(&conn, &alert("f1", true, 0), &chans, false, now, hour).unwrap();
@@ -370,5 +378,9 @@ mod tests {
         assert_eq!(receive(&conn, &generic, &other, false, now, hour).unwrap().change, Change::Fired);
         generic.starts_at += Duration::minutes(2);
         assert_eq!(receive(&conn, &generic, &other, false, now, hour).unwrap().change, Change::Quiet);
+        // Any spelling IRC calls the same channel finds its alerts, [ ] \ ~ included.
+        let odd = receive(&conn, &alert("odd", true, 0), &["#Ops[1]~".into()], false, now, hour).unwrap();
+        assert_eq!(firing_in(&conn, "#ops{1}^").unwrap().len(), 1);
+        assert!(alert_in(&conn, odd.alert.id, "#OPS{1}~").unwrap().is_some());
     }
 }

@@ -1,7 +1,9 @@
 //! SQL for incidents, their role tenures and their timelines.
 
 use super::sal::time_text;
+use super::Actor;
 use crate::incident::model::{Event, EventKind, Incident, Record, Role, State, Tenure};
+use crate::names::ChannelName;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -50,14 +52,6 @@ fn incident(r: &Row<'_>) -> rusqlite::Result<Incident> {
     })
 }
 
-/// Who is doing what, at what time: the common part of every change.
-#[derive(Debug, Clone)]
-pub struct Actor<'a> {
-    pub at: DateTime<Utc>,
-    pub nick: &'a str,
-    pub account: &'a str,
-}
-
 /// An event to append to a timeline.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent<'a> {
@@ -73,7 +67,7 @@ pub struct NewEvent<'a> {
     pub at: Option<DateTime<Utc>>,
 }
 
-pub fn add_event(conn: &Connection, incident_id: i64, who: &Actor<'_>, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
+pub fn add_event(conn: &Connection, incident_id: i64, who: &Actor, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO incident_event (incident_id, at, recorded_at, kind, actor, text, from_state, to_state, role,
                                      from_holder, to_holder, sal_id)
@@ -103,13 +97,7 @@ fn touch(conn: &Connection, id: i64, at: &DateTime<Utc>) -> rusqlite::Result<()>
 }
 
 /// Opens an incident, numbered next in its scope; the opener holds both roles.
-pub fn open(
-    conn: &Connection,
-    channel: &str,
-    private: bool,
-    summary: &str,
-    who: &Actor<'_>,
-) -> rusqlite::Result<Incident> {
+pub fn open(conn: &Connection, channel: &str, private: bool, summary: &str, who: &Actor) -> rusqlite::Result<Incident> {
     let at = time_text(&who.at);
     // The store thread runs one call at a time, inside one transaction: nothing can take the
     // same number between the read and the insert (and UNIQUE(scope, number) would refuse it).
@@ -118,11 +106,18 @@ pub fn open(
          VALUES (?1, ?2, ?3, 'investigating', ?4, ?5, ?4, ?6,
                  (SELECT coalesce(max(number), 0) + 1 FROM incident WHERE scope = ?6))",
     )?
-    .execute(params![channel, private, summary, at, who.account, crate::incident::scope(channel, private)])?;
+    .execute(params![
+        channel,
+        private,
+        summary,
+        at,
+        who.account.as_deref().unwrap_or_default(),
+        crate::incident::scope(channel, private)
+    ])?;
     let id = conn.last_insert_rowid();
     add_event(conn, id, who, &NewEvent { kind: "opened", text: summary, ..NewEvent::default() })?;
     for r in [Role::Comms, Role::Diagnosis] {
-        start_tenure(conn, id, r, who.account, who.nick, &who.at, None)?;
+        start_tenure(conn, id, r, who.account.as_deref().unwrap_or_default(), &who.nick, &who.at, None)?;
     }
     get(conn, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
@@ -156,13 +151,16 @@ pub fn find(conn: &Connection, scope: &str, number: i64) -> rusqlite::Result<Opt
         .optional()
 }
 
-/// Incidents of `channel` that are not closed, oldest first.
+/// Incidents of `channel` (any spelling of it, see [`ChannelName`]) that are not closed, oldest
+/// first. SQLite's NOCASE knows ASCII only, so the channel is compared here; the incidents not
+/// closed are few.
 pub fn not_closed_in(conn: &Connection, channel: &str) -> rusqlite::Result<Vec<Incident>> {
-    conn.prepare_cached(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incident WHERE channel = ?1 COLLATE NOCASE AND state != 'closed' ORDER BY id"
-    ))?
-    .query_map([channel], incident)?
-    .collect()
+    let channel = ChannelName::from(channel);
+    let open: Vec<Incident> = conn
+        .prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incident WHERE state != 'closed' ORDER BY id"))?
+        .query_map([], incident)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(open.into_iter().filter(|i| channel == i.channel.as_str()).collect())
 }
 
 /// Every incident, newest first; `public_only` leaves out security-channel incidents.
@@ -204,7 +202,7 @@ pub fn change_holder(
     r: Role,
     account: &str,
     nick: &str,
-    who: &Actor<'_>,
+    who: &Actor,
     handed: bool,
 ) -> rusqlite::Result<Option<Tenure>> {
     let previous = holder(conn, id, r)?;
@@ -213,7 +211,7 @@ pub fn change_holder(
         "UPDATE incident_tenure SET ended_at = ?3 WHERE incident_id = ?1 AND role = ?2 AND ended_at IS NULL",
     )?
     .execute(params![id, r.as_str(), at])?;
-    start_tenure(conn, id, r, account, nick, &who.at, handed.then_some(who.account))?;
+    start_tenure(conn, id, r, account, nick, &who.at, handed.then(|| who.account.as_deref().unwrap_or_default()))?;
     let from = previous.as_ref().map(|p| p.nick.as_str());
     add_event(
         conn,
@@ -225,14 +223,7 @@ pub fn change_holder(
 }
 
 /// A state change (not close/reopen, which have their own functions).
-pub fn set_state(
-    conn: &Connection,
-    id: i64,
-    from: State,
-    to: State,
-    note: &str,
-    who: &Actor<'_>,
-) -> rusqlite::Result<()> {
+pub fn set_state(conn: &Connection, id: i64, from: State, to: State, note: &str, who: &Actor) -> rusqlite::Result<()> {
     let at = time_text(&who.at);
     if to == State::Resolved {
         conn.prepare_cached("UPDATE incident SET state = ?2, resolved_at = coalesce(resolved_at, ?3) WHERE id = ?1")?
@@ -250,7 +241,7 @@ pub fn set_state(
 }
 
 /// Closes: impact has ended by now at the latest, so `resolved_at` is set if it was not.
-pub fn close(conn: &Connection, id: i64, from: State, summary: Option<&str>, who: &Actor<'_>) -> rusqlite::Result<()> {
+pub fn close(conn: &Connection, id: i64, from: State, summary: Option<&str>, who: &Actor) -> rusqlite::Result<()> {
     let at = time_text(&who.at);
     conn.prepare_cached(
         "UPDATE incident SET state = 'closed', closed_at = ?2, resolved_at = coalesce(resolved_at, ?2),
@@ -274,7 +265,7 @@ pub fn close(conn: &Connection, id: i64, from: State, summary: Option<&str>, who
 }
 
 /// Reopens a resolved or closed incident: back to investigating, impact ongoing again.
-pub fn reopen(conn: &Connection, id: i64, from: State, who: &Actor<'_>) -> rusqlite::Result<()> {
+pub fn reopen(conn: &Connection, id: i64, from: State, who: &Actor) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE incident SET state = 'investigating', closed_at = NULL, resolved_at = NULL, report_nagged_at = NULL
          WHERE id = ?1",
@@ -295,14 +286,14 @@ pub fn reopen(conn: &Connection, id: i64, from: State, who: &Actor<'_>) -> rusql
     Ok(())
 }
 
-pub fn note(conn: &Connection, id: i64, text: &str, who: &Actor<'_>) -> rusqlite::Result<()> {
+pub fn note(conn: &Connection, id: i64, text: &str, who: &Actor) -> rusqlite::Result<()> {
     add_event(conn, id, who, &NewEvent { kind: "note", text, ..NewEvent::default() })?;
     Ok(())
 }
 
 /// A public status update: on the timeline, and the clock of the communicator's reminder starts
 /// again (notes and status changes are for the team; only this reaches users).
-pub fn update(conn: &Connection, id: i64, text: &str, who: &Actor<'_>) -> rusqlite::Result<()> {
+pub fn update(conn: &Connection, id: i64, text: &str, who: &Actor) -> rusqlite::Result<()> {
     touch(conn, id, &who.at)?;
     add_event(conn, id, who, &NewEvent { kind: "update", text, ..NewEvent::default() })?;
     Ok(())
@@ -336,7 +327,7 @@ pub fn report_published(
     title: &str,
     revid: u64,
     url: &str,
-    who: &Actor<'_>,
+    who: &Actor,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE incident SET report_page = ?2, report_revid = ?3 WHERE id = ?1")?.execute(params![
         id,
@@ -365,24 +356,12 @@ pub fn latest_update(conn: &Connection, id: i64) -> rusqlite::Result<Option<Even
     Ok(timeline(conn, id)?.into_iter().filter(|e| e.kind == EventKind::Update).max_by_key(|e| (e.recorded_at, e.id)))
 }
 
-pub fn backdate(
-    conn: &Connection,
-    id: i64,
-    happened: DateTime<Utc>,
-    text: &str,
-    who: &Actor<'_>,
-) -> rusqlite::Result<()> {
+pub fn backdate(conn: &Connection, id: i64, happened: DateTime<Utc>, text: &str, who: &Actor) -> rusqlite::Result<()> {
     add_event(conn, id, who, &NewEvent { kind: "backdated", text, at: Some(happened), ..NewEvent::default() })?;
     Ok(())
 }
 
-pub fn set_impact(
-    conn: &Connection,
-    id: i64,
-    user_facing: bool,
-    data_loss: bool,
-    who: &Actor<'_>,
-) -> rusqlite::Result<()> {
+pub fn set_impact(conn: &Connection, id: i64, user_facing: bool, data_loss: bool, who: &Actor) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE incident SET user_facing = ?2, data_loss = ?3 WHERE id = ?1")?.execute(params![
         id,
         user_facing,
@@ -403,7 +382,7 @@ pub fn snooze(
     id: i64,
     until: Option<DateTime<Utc>>,
     text: &str,
-    who: &Actor<'_>,
+    who: &Actor,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE incident SET snoozed_until = ?2 WHERE id = ?1")?
         .execute(params![id, until.as_ref().map(time_text)])?;
@@ -411,7 +390,7 @@ pub fn snooze(
     Ok(())
 }
 
-pub fn report_filed(conn: &Connection, id: i64, url: &str, who: &Actor<'_>) -> rusqlite::Result<()> {
+pub fn report_filed(conn: &Connection, id: i64, url: &str, who: &Actor) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE incident SET report_url = ?2 WHERE id = ?1")?.execute(params![id, url])?;
     add_event(conn, id, who, &NewEvent { kind: "report_filed", text: url, ..NewEvent::default() })?;
     Ok(())
@@ -425,7 +404,7 @@ pub fn attach_log(
     channel: &str,
     sal_id: i64,
     message: &str,
-    who: &Actor<'_>,
+    who: &Actor,
 ) -> rusqlite::Result<Vec<i64>> {
     let ids: Vec<i64> = not_closed_in(conn, channel)?.into_iter().map(|i| i.id).collect();
     for id in &ids {
@@ -587,8 +566,8 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + Duration::minutes(minutes)
     }
 
-    fn by(minutes: i64) -> Actor<'static> {
-        Actor { at: t(minutes), nick: "alice", account: "alice" }
+    fn by(minutes: i64) -> Actor {
+        Actor { at: t(minutes), nick: "alice".into(), account: Some("alice".into()) }
     }
 
     const QUIET: Duration = Duration::minutes(30);
@@ -656,17 +635,57 @@ mod tests {
         assert_eq!(find(&c, "#sec", 2).unwrap().unwrap().id, s2.id);
         assert!(find(&c, "public", 3).unwrap().is_none());
         assert!(find(&c, "#sec2", 2).unwrap().is_none());
+        let bracket = open_in("#Sec[2]", true);
+        assert_eq!(open_in("#sec{2}", true).number, 2, "RFC 1459: the same channel, the same sequence");
+        let ids = |chan: &str| not_closed_in(&c, chan).unwrap().iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(ids("#SEC{2}"), ids("#sec[2]"));
+        assert_eq!(ids("#SEC{2}")[0], bracket.id);
+        assert_eq!(ids("#SeC").len(), 2, "#sec and #SEC are one channel");
+    }
+
+    /// A database migrated up to the migration named `prefix…`, and that migration's SQL.
+    fn just_before(prefix: &str) -> (tempfile::TempDir, Connection, &'static str) {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
+        let migrations = crate::store::migrations::MIGRATIONS;
+        let at = migrations.iter().position(|(name, _)| name.starts_with(prefix)).expect(prefix);
+        for (_, sql) in &migrations[..at] {
+            c.execute_batch(sql).unwrap();
+        }
+        (dir, c, migrations[at].1)
+    }
+
+    #[test]
+    fn migration_0015_folds_security_scopes_and_alert_channels_by_rfc1459() {
+        let (_dir, c, sql) = just_before("0015");
+        for (chan, private, scope) in [("#Ops[1]", 0, "public"), ("#Sec[1]\\~", 1, "#sec[1]\\~")] {
+            c.execute(
+                "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at, scope, number)
+                 VALUES (?1, ?2, 'x', 'closed', '2026-01-01T00:00:00.000Z', 'a', '2026-01-01T00:00:00.000Z', ?3, 1)",
+                params![chan, private, scope],
+            )
+            .unwrap();
+        }
+        c.pragma_update(None, "foreign_keys", false).unwrap(); // a channel row is all 0015 reads
+        c.execute("INSERT INTO alert_channel (alert_id, channel) VALUES (1, '#ops[1]\\~')", []).unwrap();
+        c.execute_batch(sql).unwrap();
+        let alert_channel: String = c.query_row("SELECT channel FROM alert_channel", [], |r| r.get(0)).unwrap();
+        assert_eq!(alert_channel, "#ops{1}|^");
+        let scopes: Vec<String> = c
+            .prepare("SELECT scope FROM incident ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(scopes, ["public".to_string(), crate::incident::scope("#Sec[1]\\~", true)]);
+        assert_eq!(scopes[1], "#sec{1}|^");
+        assert_eq!(open(&c, "#SEC{1}|^", true, "y", &by(0)).unwrap().number, 2, "the old sequence continues");
     }
 
     #[test]
     fn migration_numbers_existing_incidents_in_id_order_per_scope() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = Connection::open(dir.path().join("old.sqlite3")).unwrap();
-        let migrations = crate::store::migrations::MIGRATIONS;
-        let at = migrations.iter().position(|(name, _)| name.starts_with("0007")).expect("0007");
-        for (_, sql) in &migrations[..at] {
-            c.execute_batch(sql).unwrap();
-        }
+        let (_dir, c, sql) = just_before("0007");
         for (chan, private) in [("#sre", 0), ("#Sec", 1), ("#ops", 0), ("#sec", 1), ("#sre", 0)] {
             c.execute(
                 "INSERT INTO incident (channel, private, summary, state, opened_at, opened_by, last_update_at)
@@ -675,7 +694,7 @@ mod tests {
             )
             .unwrap();
         }
-        c.execute_batch(migrations[at].1).unwrap();
+        c.execute_batch(sql).unwrap();
         let rows: Vec<(i64, String, i64)> = c
             .prepare("SELECT id, scope, number FROM incident ORDER BY id")
             .unwrap()

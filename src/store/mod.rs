@@ -15,6 +15,7 @@
 //! or unwritable makes calls fail with a short reason while the bot keeps running.
 
 pub mod access;
+mod actor;
 pub(crate) mod alert;
 pub mod clinic;
 mod health;
@@ -24,6 +25,7 @@ pub(crate) mod phorge;
 pub mod sal;
 pub(crate) mod sts;
 
+pub use actor::Actor;
 use health::{note_io_error, WriteHealth};
 use rusqlite::{Connection, OpenFlags};
 use std::fmt;

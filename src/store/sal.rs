@@ -4,6 +4,7 @@
 //! `sal_correction` that keeps the text it replaced, and undo/redact set `hidden_at`, which every
 //! query, the web view and the publishers filter on.
 
+use super::Actor;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -296,14 +297,6 @@ impl Kind {
             _ => Kind::Amend,
         }
     }
-}
-
-/// Who corrects, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub at: DateTime<Utc>,
-    pub nick: String,
-    pub account: Option<String>,
 }
 
 /// A stored correction.

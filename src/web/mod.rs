@@ -72,7 +72,7 @@ impl Web {
     /// A configured public channel by name (with or without `#`), as configured.
     fn public_channel(&self, name: &str) -> Option<String> {
         let wanted = if name.starts_with(['#', '&']) { name.to_string() } else { format!("#{name}") };
-        self.config.channel(&wanted).filter(|c| c.role == ChannelRole::Public).map(|c| c.name.clone())
+        self.config.channel(&wanted).filter(|c| c.role == ChannelRole::Public).map(|c| c.name.to_string())
     }
 
     fn url(&self, path: &str) -> String {

@@ -5,6 +5,7 @@ mod alerts;
 mod badinput;
 mod botproc;
 mod browser;
+mod channel_case;
 mod cli;
 mod clinic;
 mod conn;

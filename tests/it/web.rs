@@ -251,7 +251,7 @@ fn acked_id(ack: &str) -> i64 {
     })
 }
 
-/// Every concrete path of a route in `srebot::web::ROUTES`, each `{name}` filled with each of
+/// Every concrete path of a route in `srebot::testing::web::ROUTES`, each `{name}` filled with each of
 /// `values(name)`. A placeholder the caller does not know fails the test: a new kind of route
 /// must teach the privacy scan what to put there.
 pub fn expand(route: &str, values: &dyn Fn(&str) -> Option<Vec<String>>) -> Vec<String> {
@@ -261,6 +261,33 @@ pub fn expand(route: &str, values: &dyn Fn(&str) -> Option<Vec<String>>) -> Vec<
     let fill =
         values(name).unwrap_or_else(|| panic!("{route}: the privacy scan does not know what to put in {{{name}}}"));
     fill.iter().flat_map(|v| expand(&format!("{}{v}{}", &route[..start], &route[end + 1..]), values)).collect()
+}
+
+/// Gets every route of `srebot::testing::web::ROUTES` (placeholders filled by `values`, see [`expand`])
+/// with each of `queries`, and fails if one answers 5xx or shows one of `forbidden`. Returns
+/// how many pages it read.
+pub async fn assert_no_route_shows(
+    port: u16,
+    values: &dyn Fn(&str) -> Option<Vec<String>>,
+    queries: &[String],
+    forbidden: &[&str],
+) -> usize {
+    let mut scanned = 0;
+    for (route, _) in srebot::testing::web::ROUTES {
+        for path in expand(route, values) {
+            for query in queries {
+                let url = format!("{path}{query}");
+                let r = get(port, &url).await;
+                // 405: the alert receivers take POST only.
+                assert!(matches!(r.status, 200 | 400 | 404 | 405), "{url}: {} {}", r.status, r.body);
+                for text in forbidden {
+                    assert!(!r.body.contains(text), "{url} shows {text:?}:\n{}", r.body);
+                }
+                scanned += 1;
+            }
+        }
+    }
+    scanned
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,21 +347,7 @@ async fn every_route_keeps_private_masked_redacted_and_undone_text_out() {
         "?until=2100-01-01".into(),
     ];
     let forbidden = [SECRET_MARKER, "198.51.100.7", REDACTED_IP, NOTE_IP, REDACTED, UNDONE, INGESTED, &sec];
-    let mut scanned = 0;
-    for (route, _) in srebot::testing::web::ROUTES {
-        for path in expand(route, &values) {
-            for query in &queries {
-                let url = format!("{path}{query}");
-                let r = get(p, &url).await;
-                // 405: the alert receivers take POST only.
-                assert!(matches!(r.status, 200 | 400 | 404 | 405), "{url}: {} {}", r.status, r.body);
-                for text in forbidden {
-                    assert!(!r.body.contains(text), "{url} shows {text:?}:\n{}", r.body);
-                }
-                scanned += 1;
-            }
-        }
-    }
+    let scanned = assert_no_route_shows(p, &values, &queries, &forbidden).await;
     assert!(scanned > 100, "{scanned} pages scanned");
 
     // The hidden entries, route by route: no permalink, no feed item, no API entry, no hit.
@@ -516,7 +529,11 @@ async fn paging_follows_next_to_the_end_without_gaps_or_duplicates() {
                 };
                 let id = sal::insert(conn, &e)?;
                 if i % 29 == 20 {
-                    let who = sal::Actor { at: e.logged_at, nick: "root".into(), account: Some("root".into()) };
+                    let who = srebot::testing::store::Actor {
+                        at: e.logged_at,
+                        nick: "root".into(),
+                        account: Some("root".into()),
+                    };
                     let stored = sal::get(conn, id)?.unwrap();
                     sal::hide(conn, &stored, sal::Kind::Redact, &who, "test")?;
                 } else if !private {
