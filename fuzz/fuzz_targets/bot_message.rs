@@ -65,6 +65,11 @@ struct Bot {
 }
 
 impl Bot {
+    fn answer(&self, command: Command, msg: &Incoming) -> Vec<Outgoing> {
+        let clock = srebot::testing::clock::Clock::System;
+        self.runtime.block_on(srebot::testing::bot::answer(command, msg, &self.config, &clock, &self.store, &Roster))
+    }
+
     fn number(&self, sql: &'static str) -> i64 {
         self.runtime.block_on(self.store.call(move |c| c.query_row(sql, [], |r| r.get(0)))).expect(sql)
     }
@@ -99,14 +104,7 @@ private_message_channel = "#sre"
         ] {
             let msg = message(nick, channel, text.into());
             if let Some(command) = srebot::testing::bot::command_in(&bot.config, &msg) {
-                bot.runtime.block_on(srebot::testing::bot::answer(
-                    command,
-                    &msg,
-                    &bot.config,
-                    &srebot::testing::clock::Clock::System,
-                    &bot.store,
-                    &Roster,
-                ));
+                bot.answer(command, &msg);
             }
         }
         bot
@@ -137,14 +135,7 @@ fuzz_target!(|data: &[u8]| {
     let entries = bot.number("SELECT count(*) FROM sal_entry");
     let Some(command) = srebot::testing::bot::command_in(&bot.config, &msg) else { return };
     let is_log = matches!(&command, Command::Log { message } if !message.trim().eq_ignore_ascii_case("undo"));
-    let replies = bot.runtime.block_on(srebot::testing::bot::answer(
-        command,
-        &msg,
-        &bot.config,
-        &srebot::testing::clock::Clock::System,
-        &bot.store,
-        &Roster,
-    ));
+    let replies = bot.answer(command, &msg);
     assert!(!replies.is_empty(), "silence for {msg:?}");
     assert!(msg.channel.as_deref() != Some("#elsewhere"));
     let prefix = assumed_prefix("srebot", "srebot");
