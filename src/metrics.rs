@@ -36,8 +36,10 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
 
 impl Metrics {
     /// A `!log` entry stored in a public channel (security channels are not counted here).
+    /// `channel` is spelled as configured (every entry's channel is: `cmd::Origin`, `ingest`),
+    /// so one channel is one series without a case rule of its own here.
     pub fn log_entry(&self, channel: &str) {
-        *self.log_entries.lock().unwrap().entry(channel.to_ascii_lowercase()).or_default() += 1;
+        *self.log_entries.lock().unwrap().entry(channel.to_string()).or_default() += 1;
     }
 
     pub fn command(&self, name: &'static str, took: Duration) {
@@ -130,12 +132,14 @@ mod tests {
     #[test]
     fn renders_histograms_and_labels() {
         let m = Metrics::default();
-        m.log_entry("#SRE");
         m.log_entry("#sre");
+        m.log_entry("#sre");
+        m.log_entry("#SRE-Ops");
         m.command("log", Duration::from_millis(3));
         let mut out = String::new();
         m.render(&mut out);
         assert!(out.contains("srebot_log_entries_total{channel=\"#sre\"} 2"), "{out}");
+        assert!(out.contains("srebot_log_entries_total{channel=\"#SRE-Ops\"} 1"), "as configured: {out}");
         assert!(out.contains("srebot_command_seconds_bucket{command=\"log\",le=\"0.0025\"} 0"));
         assert!(out.contains("srebot_command_seconds_bucket{command=\"log\",le=\"0.005\"} 1"));
         assert!(out.contains("srebot_command_seconds_count{command=\"log\"} 1"));
