@@ -46,7 +46,7 @@ pub fn handoff_line(
     now: &Duty,
     people: &[Person],
 ) -> Option<String> {
-    let until = rule.boundary(week + Days::days(7)).with_timezone(&rule.tz).format("%a %Y-%m-%d %H:%M %Z");
+    let until = rule.tz.show(rule.boundary(week + Days::days(7)));
     let on_duty = |who: &str| {
         let parts: Vec<String> = [
             nick_of(people, who).map(str::to_string),

@@ -9,16 +9,96 @@
 //! happens twice (the clocks go back in autumn), the week starts at the earlier one. A week is
 //! therefore not always exactly seven times 24 hours long, which is why everything here compares
 //! instants rather than adding durations.
+//!
+//! Timezones come from the system's tz database (`/usr/share/zoneinfo`, Debian's `tzdata`, or
+//! `$TZDIR`), read when the rule is: the bot follows the rules of the tzdata the machine is
+//! kept up to date with, and does not carry a copy of its own (which, compiled in as
+//! `chrono-tz` did, cost a megabyte of relocated tables in every running bot).
 
-use chrono::{
-    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc, Weekday,
-};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc, Weekday};
+use std::fmt;
+use std::sync::Arc;
+
+/// A timezone of the tz database, by its name (`UTC`, `Europe/Berlin`).
+#[derive(Clone)]
+pub struct Zone {
+    name: String,
+    rules: Arc<tz::TimeZone>,
+}
+
+impl Zone {
+    /// Reads `name` from the system's tz database. `UTC` needs no database.
+    pub fn named(name: &str) -> Result<Zone, String> {
+        let unknown = |why: &str| format!("unknown timezone {name:?}: {why}");
+        if name == "UTC" {
+            return Ok(Zone { name: name.into(), rules: Arc::new(tz::TimeZone::utc()) });
+        }
+        // A name, never a path: `Europe/Berlin`, `America/Argentina/Buenos_Aires`, `Etc/GMT+5`.
+        let fits = |part: &str| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c))
+        };
+        if !name.split('/').all(fits) {
+            return Err(unknown("use a tz database name such as UTC or Europe/Berlin"));
+        }
+        let dir = std::env::var_os("TZDIR").unwrap_or_else(|| "/usr/share/zoneinfo".into());
+        let file = std::path::Path::new(&dir).join(name);
+        let data = std::fs::read(&file).map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => "use a tz database name such as UTC or Europe/Berlin",
+                _ => "the tz database cannot be read (is the tzdata package installed?)",
+            };
+            unknown(&format!("{hint}; looked in {}", std::path::Path::new(&dir).display()))
+        })?;
+        let rules = tz::TimeZone::from_tz_data(&data)
+            .map_err(|_| unknown(&format!("{} is not a tz database file", file.display())))?;
+        Ok(Zone { name: name.into(), rules: Arc::new(rules) })
+    }
+
+    /// The zone's name, as configured.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The UTC offset in seconds and the abbreviation (`CEST`) at `secs` since the epoch.
+    fn at(&self, secs: i64) -> Option<(i32, &str)> {
+        let t = self.rules.find_local_time_type(secs).ok()?;
+        Some((t.ut_offset(), t.time_zone_designation()))
+    }
+
+    /// `at` in local time, as `Mon 2026-06-15 09:30 CEST`.
+    pub fn show(&self, at: DateTime<Utc>) -> String {
+        match (self.at(at.timestamp()), local_time(self, at)) {
+            // `UTC` (made without the database) has no abbreviation of its own: its name is one.
+            (Some((_, abbreviation)), Some(local)) => {
+                let abbreviation = if abbreviation.is_empty() { &self.name } else { abbreviation };
+                format!("{} {abbreviation}", local.format("%a %Y-%m-%d %H:%M"))
+            }
+            _ => at.format("%a %Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
+
+impl fmt::Debug for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
 
 /// When duty weeks start: on `week_starts`, at `handoff`, local time in `tz`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WeekRule {
-    pub tz: Tz,
+    pub tz: Zone,
     pub week_starts: Weekday,
     pub handoff: NaiveTime,
 }
@@ -29,9 +109,7 @@ impl WeekRule {
     /// `Mon`; any case) and a 24-hour time (`00:00`, `09:30`, `9:30:15`).
     pub fn parse(tz: &str, week_starts: &str, handoff: &str) -> Result<WeekRule, String> {
         let tz_name = tz.trim();
-        let tz = tz_name.parse::<Tz>().map_err(|_| {
-            format!("unknown timezone {tz_name:?}: use a tz database name such as UTC or Europe/Berlin")
-        })?;
+        let tz = Zone::named(tz_name)?;
         let day = week_starts.trim();
         let week_starts =
             day.parse::<Weekday>().map_err(|_| format!("unknown weekday {day:?}: use a day such as monday"))?;
@@ -44,7 +122,7 @@ impl WeekRule {
 
     /// The start date (a `week_starts` day, local date) of the duty week containing `at`.
     pub fn week_of(&self, at: DateTime<Utc>) -> NaiveDate {
-        let local_date = local_time(self.tz, at).map_or(at.date_naive(), |t| t.date());
+        let local_date = local_time(&self.tz, at).map_or(at.date_naive(), |t| t.date());
         let back = u64::from(local_date.weekday().days_since(self.week_starts));
         let mut week = local_date.checked_sub_days(Days::new(back)).unwrap_or(local_date);
         // The latest week-start day on or before today's date; but before today's handoff the
@@ -70,11 +148,17 @@ impl WeekRule {
     /// repeated).
     pub fn boundary(&self, week_start: NaiveDate) -> DateTime<Utc> {
         let local = week_start.and_time(self.handoff);
-        match self.tz.from_local_datetime(&local) {
-            LocalResult::Single(t) => t.with_timezone(&Utc),
-            LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
-            LocalResult::None => first_instant_from(self.tz, local),
-        }
+        // The instants whose local time is `local`: one per offset in use around it (UTC offsets
+        // stay well within a day). Two when the clocks go back (the earlier is taken), none when
+        // they skip it.
+        let guess = local.and_utc();
+        let earliest = [-1, 0, 1]
+            .into_iter()
+            .filter_map(|days| self.tz.at(guess.timestamp() + days * DAY))
+            .filter_map(|(offset, _)| guess.checked_sub_signed(TimeDelta::seconds(offset.into())))
+            .filter(|t| local_time(&self.tz, *t) == Some(local))
+            .min();
+        earliest.unwrap_or_else(|| first_instant_from(&self.tz, local))
     }
 
     /// The next boundary strictly after `at`: when the duty week containing `at` ends.
@@ -89,20 +173,21 @@ impl WeekRule {
 
 /// The local time in `tz` at `at`; `None` only at the very ends of chrono's range, where
 /// chrono's own conversion would panic.
-fn local_time(tz: Tz, at: DateTime<Utc>) -> Option<NaiveDateTime> {
-    let utc = at.naive_utc();
-    utc.checked_add_offset(tz.offset_from_utc_datetime(&utc).fix())
+fn local_time(tz: &Zone, at: DateTime<Utc>) -> Option<NaiveDateTime> {
+    let (offset, _) = tz.at(at.timestamp())?;
+    at.naive_utc().checked_add_signed(TimeDelta::seconds(offset.into()))
 }
+
+const DAY: i64 = 86_400;
 
 /// The first instant whose local time in `tz` is `local` or later: for a local time that the
 /// clocks skip, the instant they jump (shown as the end of the gap).
-fn first_instant_from(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+fn first_instant_from(tz: &Zone, local: NaiveDateTime) -> DateTime<Utc> {
     let local_at = |secs: i64| DateTime::from_timestamp(secs, 0).and_then(|t| local_time(tz, t));
     // UTC offsets stay well within a day, so the answer lies within a day either side of `local`
     // read as UTC, and local time only moves forward in that window (a zone does not fall back
     // within a day of springing forward). Search it by halving, to the second: transitions
     // happen on whole seconds.
-    const DAY: i64 = 86_400;
     let guess = local.and_utc().timestamp();
     let (mut lo, mut hi) = (guess.saturating_sub(DAY), guess.saturating_add(DAY));
     while hi - lo > 1 {
@@ -147,9 +232,9 @@ mod tests {
     #[test]
     fn parse_accepts_config_forms() {
         let r = rule("UTC", "monday", "00:00");
-        assert_eq!((r.tz, r.week_starts, r.handoff), (Tz::UTC, Weekday::Mon, NaiveTime::MIN));
+        assert_eq!((r.tz.name(), r.week_starts, r.handoff), ("UTC", Weekday::Mon, NaiveTime::MIN));
         let r = rule(" Europe/Berlin ", "Sun", "09:30");
-        assert_eq!(r.tz, Tz::Europe__Berlin);
+        assert_eq!(r.tz.name(), "Europe/Berlin");
         assert_eq!(r.week_starts, Weekday::Sun);
         assert_eq!(r.handoff, NaiveTime::from_hms_opt(9, 30, 0).expect("time"));
         assert_eq!(rule("UTC", "TUESDAY", "9:30:15").handoff, NaiveTime::from_hms_opt(9, 30, 15).expect("time"));
@@ -165,6 +250,29 @@ mod tests {
             let e = WeekRule::parse("UTC", "monday", bad).unwrap_err();
             assert!(e.contains("bad handoff time"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_timezone_is_a_name_never_a_path() {
+        for bad in
+            ["../../etc/passwd", "/etc/passwd", "Europe/../../etc/passwd", "Europe//Berlin", "Europe/Berlin ", ""]
+        {
+            let e = Zone::named(bad).unwrap_err();
+            assert!(e.starts_with(&format!("unknown timezone {bad:?}")), "{bad}: {e}");
+        }
+        let e = Zone::named("Europe/Atlantis").unwrap_err();
+        assert!(e.contains("use a tz database name") && e.contains("looked in"), "{e}");
+        // Upper and lower case are different names in the tz database.
+        assert!(Zone::named("europe/berlin").is_err());
+    }
+
+    #[test]
+    fn local_times_are_shown_with_the_zones_abbreviation() {
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        assert_eq!(berlin.show(utc("2026-06-15T07:30:00Z")), "Mon 2026-06-15 09:30 CEST");
+        assert_eq!(berlin.show(utc("2026-01-05T08:30:00Z")), "Mon 2026-01-05 09:30 CET");
+        assert_eq!(Zone::named("UTC").unwrap().show(utc("2026-01-05T08:30:00Z")), "Mon 2026-01-05 08:30 UTC");
+        assert_eq!(Zone::named("Asia/Kolkata").unwrap().show(utc("2026-01-05T08:30:00Z")), "Mon 2026-01-05 14:00 IST");
     }
 
     #[test]

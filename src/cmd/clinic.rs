@@ -213,7 +213,7 @@ fn describe(people: &[Person], duty: &Duty) -> String {
 }
 
 fn local(rule: &WeekRule, week: NaiveDate) -> String {
-    rule.boundary(week).with_timezone(&rule.tz).format("%a %Y-%m-%d %H:%M %Z").to_string()
+    rule.tz.show(rule.boundary(week))
 }
 
 fn not_scheduled(week: NaiveDate) -> String {

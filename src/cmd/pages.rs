@@ -13,7 +13,7 @@ pub async fn run(week: Option<NaiveDate>, ctx: &Context<'_>, store: &Store, rule
     let channel = security.map(String::from);
     let day = week.unwrap_or_else(|| ctx.clock.now().date_naive());
     let paging = ctx.config.alerts.as_ref().map(|a| a.paging_severities.clone()).unwrap_or_default();
-    let rule = *rule;
+    let rule = rule.clone();
     let found = store.call(move |c| pages::read(c, &rule, day, channel.as_deref(), &paging)).await;
     let (week, groups) = match found {
         Ok(f) => f,
