@@ -11,8 +11,6 @@
 #[allow(dead_code)] // tests/it's HTTP helpers: this bench uses only some
 mod http;
 
-use srebot::testing::web::Web;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -55,17 +53,7 @@ channels = ["#sre"]
 "##,
     );
     config.storage.database = db.clone();
-    let (store, _thread) = srebot::testing::store::Store::open(&db);
-    let web = Web::new(
-        Arc::new(config),
-        store.clone(),
-        srebot::testing::irc::Client::detached(),
-        srebot::testing::clock::Clock::System,
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(srebot::testing::web::serve(listener, web));
+    let (port, store) = srebot::testing::serve_web(config, srebot::testing::clock::Clock::System).await;
 
     // `!log`-sized writes alongside, 20 a second.
     let logs = tokio::spawn({

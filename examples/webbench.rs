@@ -10,8 +10,6 @@
 mod http;
 
 use rusqlite::params;
-use srebot::testing::web::Web;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WORDS: &[&str] = &[
@@ -139,17 +137,7 @@ task_url = "https://phabricator.example.org/{}"
 "##,
     );
     config.storage.database = db.clone();
-    let (store, _thread) = srebot::testing::store::Store::open(&db);
-    let web = Web::new(
-        Arc::new(config),
-        store,
-        srebot::testing::irc::Client::detached(),
-        srebot::testing::clock::Clock::System,
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(srebot::testing::web::serve(listener, web));
+    let (port, _store) = srebot::testing::serve_web(config, srebot::testing::clock::Clock::System).await;
     let middle = rows / 2;
     let scenarios: Vec<(&str, String)> = vec![
         ("firehose page", "/sal".into()),

@@ -99,7 +99,19 @@ pub mod text {
 }
 
 pub mod web {
-    pub use crate::web::{serve, Web, ROUTES};
+    pub use crate::web::ROUTES;
+}
+
+/// The web view of `config` (on its `storage.database`) served on a free loopback port, without
+/// IRC: for the tests and benchmarks of the HTTP routes. The store thread ends with the process.
+pub async fn serve_web(config: Config, clock: crate::clock::Clock) -> (u16, crate::store::Store) {
+    let (store, _thread) = crate::store::Store::open(&config.storage.database);
+    let client = crate::irc::Client::detached();
+    let web = crate::web::Web::new(std::sync::Arc::new(config), store.clone(), client, clock).expect("web view");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    tokio::spawn(crate::web::serve(listener, web));
+    (port, store)
 }
 
 /// The connection settings of [`config`] with SASL PLAIN and an alternative nick `srebot_`: a

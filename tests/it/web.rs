@@ -474,19 +474,7 @@ async fn local_web(
     let config = srebot::testing::config::parse(&toml).unwrap_or_else(|p| panic!("{p:?}"));
     let clock = clock
         .map_or(srebot::testing::clock::Clock::System, |file| srebot::testing::clock::Clock::File(file.to_path_buf()));
-    let (store, thread) = srebot::testing::store::Store::open(&database);
-    std::mem::forget(thread); // ends with the test process
-    let web = srebot::testing::web::Web::new(
-        std::sync::Arc::new(config),
-        store.clone(),
-        srebot::testing::irc::Client::detached(),
-        clock,
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(srebot::testing::web::serve(listener, web));
-    (port, store)
+    srebot::testing::serve_web(config, clock).await
 }
 
 /// The entry ids of a SAL page, in order, and its `rel=next` link.
