@@ -299,7 +299,7 @@ impl Default for IncidentsConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ClinicConfig {
     /// IANA timezone the duty weeks are counted in.

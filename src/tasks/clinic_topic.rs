@@ -43,7 +43,7 @@ pub(super) async fn follow(
         tokio::select! {
             Ok(()) = changes.changed() => {
                 let next = changes.borrow_and_update().clone();
-                if format!("{:?}", next.clinic) != format!("{:?}", config.clinic) {
+                if next.clinic != config.clinic {
                     keeper = spawn(next.clone(), store.clone(), client.clone(), clock.clone());
                     for (channel, (topic, opped)) in &channels {
                         let (channel, topic, opped) = (channel.clone(), topic.clone(), *opped);
