@@ -132,7 +132,7 @@ pub struct Keeper {
 }
 
 fn key(channel: &str) -> String {
-    crate::irc::isupport::fold(channel, crate::irc::isupport::CaseMapping::Rfc1459)
+    crate::names::ChannelName::from(channel).key()
 }
 
 impl Keeper {
